@@ -1,0 +1,1 @@
+#include "libutil/fd.hpp"

@@ -1,0 +1,16 @@
+// Signal names and numbers as runc's CLI accepts them.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "libutil/error.hpp"
+
+namespace berth {
+
+// "KILL", "SIGKILL", "kill", "9", "SIGRTMIN+3" -> number. Unknown or out of
+// range: error "unknown signal \"FOO\"".
+Result<int> parse_signal(std::string_view s);
+// 9 -> "SIGKILL"; unknown -> "SIG<n>".
+std::string signal_name(int sig);
+
+}  // namespace berth

@@ -1,0 +1,24 @@
+// One function per berth-runtime verb (runtime/cli/VERB.cpp). Each returns
+// the process exit code; errors are reported through log::fatal.
+#pragma once
+#include "runtime/cli/args.hpp"
+#include "runtime/options.hpp"
+
+namespace berth::runtime {
+
+int cmd_create(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_start(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_run(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_state(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_kill(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_delete(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_list(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_spec(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_features(const GlobalOptions& g, int argc, char** argv, int start);
+
+// Reports an error the runc way (log + one stderr line) and returns 1.
+int fail(const Error& e);
+// Exactly one positional argument, the container id: runc's messages.
+Result<std::string> one_id(const Args& a, const char* verb);
+
+}  // namespace berth::runtime

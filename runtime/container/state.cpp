@@ -1,0 +1,152 @@
+#include "runtime/container/state.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "libutil/strings.hpp"
+
+namespace berth::runtime {
+
+const char* status_name(Status s) {
+    switch (s) {
+    case Status::Creating: return "creating";
+    case Status::Created: return "created";
+    case Status::Running: return "running";
+    case Status::Paused: return "paused";
+    case Status::Stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+Result<void> validate_id(std::string_view id) {
+    // runc: ^[\w+-\.]+$ and not "." or "..".
+    bool ok = !id.empty() && id != "." && id != ".." && id.size() <= 1024;
+    for (char c : id)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' || c == '.');
+    if (!ok) return Err("invalid container id ", quote(id));
+    return {};
+}
+
+std::string state_dir(const std::string& root, const std::string& id) { return path_join(root, id); }
+
+Result<ContainerState> load_state(const std::string& root, const std::string& id) {
+    TRY(validate_id(id));
+    ContainerState st;
+    st.dir = state_dir(root, id);
+    auto text = read_file(st.dir + "/state.json");
+    if (!text) {
+        if (text.error().code == ENOENT) return Err("container ", quote(id), " does not exist");
+        return std::unexpected(text.error());
+    }
+    auto doc = json::parse(*text);
+    if (!doc || !doc->is_object()) return Err(st.dir, "/state.json: corrupt state file");
+    auto str = [&](const char* k) {
+        auto v = doc->find(k);
+        return v && v->is_string() ? v->as_string() : std::string();
+    };
+    auto num = [&](const char* k) -> uint64_t {
+        auto v = doc->find(k);
+        return v && v->is_number() ? v->as_uint64().value_or(0) : 0;
+    };
+    st.id = str("id");
+    st.bundle = str("bundle");
+    st.rootfs = str("rootfs");
+    st.pid = static_cast<pid_t>(num("pid"));
+    st.start_time = num("start_time");
+    st.created = str("created");
+    st.owner = str("owner");
+    if (auto v = doc->find("own_pid_ns"); v && v->is_bool()) st.own_pid_ns = v->as_bool();
+    if (auto v = doc->find("cgroup")) st.cgroup = *v;
+    if (auto v = doc->find("config")) st.config = *v;
+    return st;
+}
+
+Result<void> save_state(const ContainerState& st) {
+    auto doc = json::Value::object();
+    doc.set("id", json::Value::string(st.id));
+    doc.set("bundle", json::Value::string(st.bundle));
+    doc.set("rootfs", json::Value::string(st.rootfs));
+    doc.set("pid", json::Value::number(static_cast<int64_t>(st.pid)));
+    doc.set("start_time", json::Value::number(st.start_time));
+    doc.set("created", json::Value::string(st.created));
+    doc.set("owner", json::Value::string(st.owner));
+    doc.set("own_pid_ns", json::Value::boolean(st.own_pid_ns));
+    doc.set("cgroup", st.cgroup);
+    doc.set("config", st.config);
+    return write_file_atomic(st.dir + "/state.json", json::write(doc), 0600);
+}
+
+uint64_t process_start_time(pid_t pid) {
+    if (pid <= 0) return 0;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[1024];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    // Fields after the command name, which may hold spaces and parens.
+    char* p = std::strrchr(buf, ')');
+    if (!p) return 0;
+    p += 2;
+    char state = *p;
+    if (state == 'Z' || state == 'X') return 0;
+    // p points at field 3; start time is field 22.
+    for (int field = 3; field < 22 && *p; ++p)
+        if (*p == ' ') ++field;
+    return std::strtoull(p, nullptr, 10);
+}
+
+Status container_status(const ContainerState& st) {
+    uint64_t t = process_start_time(st.pid);
+    if (t == 0 || t != st.start_time) return Status::Stopped;
+    // Frozen through the freezer: paused.
+    if (st.cgroup.is_object()) {
+        auto c = Cgroup::from_json(st.cgroup);
+        for (auto& d : c.dirs()) {
+            if (d.hierarchy == "freezer") {
+                auto s = read_file(d.path + "/freezer.state");
+                if (s && trim(*s) == "FROZEN") return Status::Paused;
+            } else if (d.v2 && c.layout() == CgroupLayout::V2) {
+                auto s = read_file(d.path + "/cgroup.freeze");
+                if (s && trim(*s) == "1") return Status::Paused;
+            }
+        }
+    }
+    struct stat sb;
+    if (::stat((st.dir + "/exec.fifo").c_str(), &sb) == 0) return Status::Created;
+    return Status::Running;
+}
+
+json::Value oci_state(const ContainerState& st, Status status) {
+    auto doc = json::Value::object();
+    doc.set("ociVersion", json::Value::string(oci::kSpecVersion));
+    doc.set("id", json::Value::string(st.id));
+    doc.set("status", json::Value::string(status_name(status)));
+    if (status != Status::Stopped) doc.set("pid", json::Value::number(static_cast<int64_t>(st.pid)));
+    else doc.set("pid", json::Value::number(0));
+    doc.set("bundle", json::Value::string(st.bundle));
+    if (auto a = st.config.find("annotations"); a && a->is_object() && !a->members().empty())
+        doc.set("annotations", *a);
+    return doc;
+}
+
+std::string now_rfc3339() {
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    ::gmtime_r(&ts.tv_sec, &tm);
+    char buf[64];
+    size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+}  // namespace berth::runtime

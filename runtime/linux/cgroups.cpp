@@ -1,0 +1,287 @@
+#include "runtime/linux/cgroups.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libutil/strings.hpp"
+
+namespace berth::runtime {
+
+namespace {
+
+constexpr const char* kMount = "/sys/fs/cgroup";
+
+bool is_cgroup2(const char* path) {
+    struct statfs st;
+    return ::statfs(path, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+// Our own cgroup in each hierarchy, from /proc/self/cgroup:
+// "4:memory:/a/b" -> {"memory": "/a/b"}, "0::/x" -> {"": "/x"}.
+std::vector<std::pair<std::string, std::string>> own_cgroups() {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto text = read_file("/proc/self/cgroup");
+    if (!text) return out;
+    for (auto& line : split(*text, '\n')) {
+        auto a = line.find(':');
+        auto b = a == std::string::npos ? a : line.find(':', a + 1);
+        if (b == std::string::npos) continue;
+        out.emplace_back(line.substr(a + 1, b - a - 1), line.substr(b + 1));
+    }
+    return out;
+}
+
+std::string own_cgroup_for(const std::vector<std::pair<std::string, std::string>>& own,
+                           const std::string& controllers) {
+    for (auto& [c, p] : own)
+        if (c == controllers) return p;
+    return "/";
+}
+
+Result<void> write_value(const std::string& dir, const char* file, const std::string& value) {
+    auto r = write_file(dir + "/" + file, value);
+    if (!r) return Wrap(r.error(), "set ", file, " to ", value);
+    return {};
+}
+
+// mkdir -p that tolerates a concurrent rmdir of an empty parent (a
+// concurrent delete may remove /berth-runtime while we create below it).
+Result<bool> make_dir(const std::string& path) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (::mkdir(path.c_str(), 0755) == 0) return true;
+        if (errno == EEXIST) return false;
+        if (errno != ENOENT) return ErrnoErr("create cgroup ", path);
+        auto slash = path.rfind('/');
+        if (slash == std::string::npos || slash == 0) return ErrnoErr("create cgroup ", path);
+        auto r = make_dir(path.substr(0, slash));
+        if (!r) return r;
+    }
+    return ErrnoErr("create cgroup ", path);
+}
+
+// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks (ENOSPC):
+// fill each level from its parent, top down, as runc does.
+Result<void> init_cpuset(const std::string& root, const std::string& leaf) {
+    std::string cur = root;
+    for (auto& part : split(leaf.substr(root.size()), '/')) {
+        if (part.empty()) continue;
+        std::string parent = cur;
+        cur += "/" + part;
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+            auto mine = read_file(cur + "/" + f);
+            if (mine && !trim(*mine).empty()) continue;
+            auto theirs = TRY(read_file(parent + "/" + f));
+            TRY(write_value(cur, f, std::string(trim(theirs))));
+        }
+    }
+    return {};
+}
+
+std::string limit_text(int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); }
+
+}  // namespace
+
+CgroupLayout Cgroup::detect_layout() {
+    if (is_cgroup2(kMount)) return CgroupLayout::V2;
+    return is_cgroup2("/sys/fs/cgroup/unified") ? CgroupLayout::Hybrid : CgroupLayout::V1;
+}
+
+Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool systemd) {
+    Cgroup cg;
+    cg.layout_ = detect_layout();
+    std::string want = spec.linux ? spec.linux->cgroups_path : "";
+    if (systemd) {
+        // slice:prefix:name needs the systemd driver.
+        return Err("linux.cgroupsPath ", quote(want),
+                   ": the systemd cgroup driver (--systemd-cgroup) is not supported yet");
+    }
+    std::string rel;  // path below each hierarchy root
+    bool absolute = !want.empty() && want[0] == '/';
+    if (want.empty()) {
+        rel = "/berth-runtime/" + id;
+        cg.default_parent_ = "/berth-runtime";
+        absolute = true;
+    } else {
+        rel = clean_path(want);
+        if (rel.starts_with("..") || rel.find("/../") != std::string::npos)
+            return Err("linux.cgroupsPath ", quote(want), ": must not leave the cgroup root");
+    }
+    auto own = absolute ? decltype(own_cgroups()){} : own_cgroups();
+    auto full = [&](const std::string& base, const std::string& controllers) {
+        std::string inner = absolute ? rel : clean_path(own_cgroup_for(own, controllers) + "/" + rel);
+        return clean_path(base + "/" + inner);
+    };
+
+    if (cg.layout_ == CgroupLayout::V2) {
+        cg.dirs_.push_back({"", "", true, full(kMount, ""), false});
+    } else {
+        DIR* d = ::opendir(kMount);
+        if (!d) return ErrnoErr("open ", kMount);
+        while (auto* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name[0] == '.' || e->d_type != DT_DIR) continue;  // symlinks like cpu -> cpu,cpuacct
+            std::string base = std::string(kMount) + "/" + name;
+            if (name == "unified") {
+                if (cg.layout_ == CgroupLayout::Hybrid) cg.dirs_.push_back({name, "", true, full(base, ""), false});
+                continue;
+            }
+            std::string opts = name == "systemd" ? "name=systemd" : name;
+            cg.dirs_.push_back({name, opts, false, full(base, opts), false});
+        }
+        ::closedir(d);
+    }
+
+    // On failure the destructor-less Cgroup is destroyed by the caller's guard;
+    // here we undo what this function made before returning an error.
+    auto undo = [&] { (void)cg.destroy(); };
+    for (auto& dir : cg.dirs_) {
+        auto made = make_dir(dir.path);
+        if (!made) {
+            undo();
+            return std::unexpected(made.error());
+        }
+        dir.created = *made;
+        if (dir.hierarchy == "cpuset") {
+            if (auto r = init_cpuset(std::string(kMount) + "/cpuset", dir.path); !r) {
+                undo();
+                return Wrap(r.error(), "cgroup ", dir.path);
+            }
+        }
+    }
+    auto fail = [&](Error e) -> Result<Cgroup> {
+        undo();
+        return std::unexpected(std::move(e));
+    };
+    for (auto& dir : cg.dirs_) {
+        if (dir.v2) {
+            int fd = ::open(dir.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) return fail(ErrnoErr("open cgroup ", dir.path).error());
+            cg.unified_fd_.reset(fd);
+        }
+    }
+    // memory and pids limits (the rest of linux.resources has its own module).
+    const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    if (res) {
+        bool want_mem = res->memory && res->memory->limit;
+        bool want_pids = res->pids && res->pids->limit != 0;
+        if (cg.layout_ == CgroupLayout::V2 && (want_mem || want_pids)) {
+            // Enable the controllers from the root down to our parent.
+            std::string ctl = std::string(want_mem ? "+memory " : "") + (want_pids ? "+pids" : "");
+            std::string leaf = cg.dirs_[0].path.substr(std::string(kMount).size());
+            auto parts = split(leaf, '/');
+            std::string cur = kMount;
+            for (size_t i = 0; i + 1 < parts.size(); ++i) {
+                if (!parts[i].empty()) cur += "/" + parts[i];
+                if (auto r = write_file(cur + "/cgroup.subtree_control", ctl); !r)
+                    return fail(Wrap(r.error(), "enable ", ctl, " in ", cur).error());
+            }
+        }
+        for (auto& dir : cg.dirs_) {
+            Result<void> r;
+            if (want_mem && (dir.hierarchy == "memory" || cg.layout_ == CgroupLayout::V2))
+                r = write_value(dir.path, dir.v2 ? "memory.max" : "memory.limit_in_bytes",
+                                dir.v2 ? limit_text(*res->memory->limit) : std::to_string(*res->memory->limit));
+            if (r && want_pids && (dir.hierarchy == "pids" || cg.layout_ == CgroupLayout::V2))
+                r = write_value(dir.path, "pids.max", limit_text(res->pids->limit));
+            if (!r) return fail(Wrap(r.error(), "cgroup ", dir.path).error());
+        }
+    }
+    return cg;
+}
+
+json::Value Cgroup::to_json() const {
+    auto doc = json::Value::object();
+    doc.set("layout", json::Value::string(layout_ == CgroupLayout::V2 ? "v2" : layout_ == CgroupLayout::Hybrid ? "hybrid" : "v1"));
+    doc.set("default_parent", json::Value::string(default_parent_));
+    auto arr = json::Value::array();
+    for (auto& d : dirs_) {
+        auto o = json::Value::object();
+        o.set("hierarchy", json::Value::string(d.hierarchy));
+        o.set("v2", json::Value::boolean(d.v2));
+        o.set("path", json::Value::string(d.path));
+        o.set("created", json::Value::boolean(d.created));
+        arr.push(std::move(o));
+    }
+    doc.set("dirs", std::move(arr));
+    return doc;
+}
+
+Cgroup Cgroup::from_json(const json::Value& v) {
+    Cgroup cg;
+    auto str = [](const json::Value& o, const char* k) {
+        auto x = o.find(k);
+        return x && x->is_string() ? x->as_string() : std::string();
+    };
+    auto boolean = [](const json::Value& o, const char* k) {
+        auto x = o.find(k);
+        return x && x->is_bool() && x->as_bool();
+    };
+    std::string layout = str(v, "layout");
+    cg.layout_ = layout == "v1" ? CgroupLayout::V1 : layout == "hybrid" ? CgroupLayout::Hybrid : CgroupLayout::V2;
+    cg.default_parent_ = str(v, "default_parent");
+    if (auto a = v.find("dirs"); a && a->is_array())
+        for (auto& d : a->items())
+            cg.dirs_.push_back({str(d, "hierarchy"), "", boolean(d, "v2"), str(d, "path"), boolean(d, "created")});
+    return cg;
+}
+
+Result<void> Cgroup::place(pid_t pid, bool cloned_into_unified) const {
+    std::string p = std::to_string(pid);
+    for (auto& d : dirs_) {
+        if (d.v2 && cloned_into_unified) continue;
+        const char* file = d.v2 ? "cgroup.procs" : "tasks";
+        if (auto r = write_file(d.path + "/" + file, p); !r) return Wrap(r.error(), "join cgroup ", d.path);
+    }
+    return {};
+}
+
+std::vector<pid_t> Cgroup::pids() const {
+    std::vector<pid_t> out;
+    for (auto& d : dirs_) {
+        // Any one hierarchy lists every process of the container.
+        if (!d.v2 && d.hierarchy != "pids" && d.hierarchy != "memory" && d.hierarchy != "systemd") continue;
+        auto text = read_file(d.path + "/cgroup.procs");
+        if (!text) continue;
+        for (auto& l : split(*text, '\n'))
+            if (auto v = parse_u64(l)) out.push_back(static_cast<pid_t>(*v));
+        if (!out.empty() || d.v2 || d.hierarchy == "pids") break;
+    }
+    return out;
+}
+
+Result<void> Cgroup::signal_all(int sig) const {
+    if (sig == SIGKILL && layout_ == CgroupLayout::V2 && !dirs_.empty()) {
+        if (write_file(dirs_[0].path + "/cgroup.kill", "1")) return {};
+    }
+    for (pid_t p : pids())
+        if (::kill(p, sig) < 0 && errno != ESRCH) return ErrnoErr("signal ", p);
+    return {};
+}
+
+Result<void> Cgroup::destroy() const {
+    for (auto& d : dirs_) {
+        if (!d.created) continue;
+        // A dying container's processes leave their cgroup shortly after
+        // exiting; wait briefly for it to drain.
+        for (int i = 0; ::rmdir(d.path.c_str()) < 0; ++i) {
+            if (errno == ENOENT) break;
+            if (errno != EBUSY || i >= 200) return ErrnoErr("remove cgroup ", d.path);
+            struct timespec ts {0, 5'000'000};
+            ::nanosleep(&ts, nullptr);
+        }
+        if (!default_parent_.empty()) {
+            // Leave no empty /berth-runtime behind; busy means other containers.
+            auto slash = d.path.rfind('/');
+            ::rmdir(d.path.substr(0, slash).c_str());
+        }
+    }
+    return {};
+}
+
+}  // namespace berth::runtime

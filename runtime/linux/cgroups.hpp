@@ -1,0 +1,62 @@
+// Basic cgroup placement: every container gets its own cgroup in every
+// mounted hierarchy (cgroup v1 controllers, the cgroup2 unified hierarchy, or
+// both on a hybrid host), memory and pids limits applied, removed on delete.
+// The full resource set (and pause, stats, update) comes with its own module.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "libutil/error.hpp"
+#include "libutil/fd.hpp"
+#include "libutil/json.hpp"
+#include "libutil/oci/spec.hpp"
+
+namespace berth::runtime {
+
+enum class CgroupLayout { V1, Hybrid, V2 };
+
+struct CgroupDir {
+    std::string hierarchy;   // dir under /sys/fs/cgroup ("memory", "systemd", "unified"; "" on pure v2)
+    std::string mount_opts;  // v1 mount options naming it ("memory", "name=systemd"); "" for cgroup2
+    bool v2 = false;
+    std::string path;  // absolute host path of the container's cgroup
+    bool created = false;  // we made it (so we remove it)
+};
+
+class Cgroup {
+public:
+    static CgroupLayout detect_layout();
+    // Resolves linux.cgroupsPath (runc's rules: absolute, relative to our own
+    // cgroup, default /berth-runtime/ID) in every hierarchy, creates the
+    // directories and applies memory/pids limits.
+    static Result<Cgroup> create(const oci::Spec& spec, const std::string& id, bool systemd);
+    static Cgroup from_json(const json::Value& v);
+    json::Value to_json() const;
+
+    // O_PATH fd of the cgroup2 directory for CLONE_INTO_CGROUP (-1: none).
+    int unified_fd() const { return unified_fd_.get(); }
+    // Moves a single-threaded process into the v1 hierarchies (and cgroup2
+    // when it was not cloned into it). Writing the tid to `tasks` instead of
+    // cgroup.procs avoids the RCU grace period a threadgroup move waits for.
+    Result<void> place(pid_t pid, bool cloned_into_unified) const;
+    // Every pid in the container's cgroup.
+    std::vector<pid_t> pids() const;
+    // Signals every process (cgroup.kill on v2 for SIGKILL).
+    Result<void> signal_all(int sig) const;
+    // Removes the directories we created, retrying while they drain; and the
+    // default parent /berth-runtime when it is left empty.
+    Result<void> destroy() const;
+
+    const std::vector<CgroupDir>& dirs() const { return dirs_; }
+    CgroupLayout layout() const { return layout_; }
+
+private:
+    CgroupLayout layout_ = CgroupLayout::V2;
+    std::vector<CgroupDir> dirs_;
+    std::string default_parent_;  // relative path of /berth-runtime, when the default was used
+    UniqueFd unified_fd_;
+};
+
+}  // namespace berth::runtime

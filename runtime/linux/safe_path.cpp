@@ -1,0 +1,86 @@
+#include "runtime/linux/safe_path.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "libutil/strings.hpp"
+
+namespace berth::runtime {
+
+namespace {
+int sys_openat2(int dirfd, const char* path, int flags, mode_t mode, uint64_t resolve) {
+    struct open_how how {};
+    how.flags = static_cast<uint64_t>(flags);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = resolve;
+    int r;
+    do {
+        r = static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+    } while (r < 0 && errno == EAGAIN);  // a concurrent rename; retry
+    return r;
+}
+
+constexpr uint64_t kResolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+std::string relative(const std::string& path) {
+    std::string c = clean_path("/" + path);
+    return c == "/" ? "." : c.substr(1);
+}
+}  // namespace
+
+std::string fd_path(int fd) { return cat("/proc/self/fd/", fd); }
+
+Result<UniqueFd> open_in_root(int root, const std::string& path, int flags, mode_t mode) {
+    std::string rel = relative(path);
+    int fd = sys_openat2(root, rel.c_str(), flags | O_CLOEXEC, mode, kResolve);
+    if (fd < 0) return ErrnoErr("open ", path, " in the container rootfs");
+    return UniqueFd(fd);
+}
+
+Result<UniqueFd> mkdir_all_in_root(int root, const std::string& path, mode_t mode) {
+    std::string rel = relative(path);
+    int fd = sys_openat2(root, rel.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kResolve);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != ENOENT) return ErrnoErr("open ", path, " in the container rootfs");
+    // Walk down: each existing prefix is resolved inside the root, so a
+    // symlink component keeps pointing inside it; missing parts are created
+    // relative to the fd of their (already resolved) parent.
+    UniqueFd cur(::fcntl(root, F_DUPFD_CLOEXEC, 3));
+    if (!cur) return ErrnoErr("dup rootfs fd");
+    std::string walked;
+    for (auto& part : split(rel, '/')) {
+        if (part.empty() || part == ".") continue;
+        walked += "/" + part;
+        int next = sys_openat2(root, relative(walked).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kResolve);
+        if (next < 0 && errno == ENOENT) {
+            if (::mkdirat(cur.get(), part.c_str(), mode) < 0 && errno != EEXIST)
+                return ErrnoErr("mkdir ", walked, " in the container rootfs");
+            next = sys_openat2(cur.get(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        }
+        if (next < 0) return ErrnoErr("open ", walked, " in the container rootfs");
+        cur.reset(next);
+    }
+    return cur;
+}
+
+Result<UniqueFd> ensure_target(int root, const std::string& path, bool as_file) {
+    if (!as_file) return mkdir_all_in_root(root, path);
+    std::string rel = relative(path);
+    int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != ENOENT) return ErrnoErr("open ", path, " in the container rootfs");
+    auto slash = rel.rfind('/');
+    std::string parent = slash == std::string::npos ? "." : rel.substr(0, slash);
+    std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+    auto dir = TRY(mkdir_all_in_root(root, parent));
+    int f = ::openat(dir.get(), base.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0 && errno != EEXIST) return ErrnoErr("create ", path, " in the container rootfs");
+    if (f >= 0) ::close(f);
+    return open_in_root(root, path, O_PATH);
+}
+
+}  // namespace berth::runtime

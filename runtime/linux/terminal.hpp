@@ -1,0 +1,23 @@
+// process.terminal: the init opens a pty in the container's devpts, sends the
+// master to --console-socket over SCM_RIGHTS, and makes the slave its
+// controlling terminal and stdio.
+#pragma once
+#include <string>
+
+#include "libutil/error.hpp"
+#include "libutil/fd.hpp"
+#include "libutil/oci/spec.hpp"
+
+namespace berth::runtime {
+
+// Connects to the console socket (in the runtime, before clone).
+Result<UniqueFd> connect_console_socket(const std::string& path);
+// In the init after pivot_root: new pty, /dev/console, master sent over
+// `socket`, slave on 0/1/2 as the controlling terminal.
+Result<void> setup_terminal(int socket, const oci::Process& p);
+// Sends an fd with SCM_RIGHTS (name is the payload, like runc's).
+Result<void> send_fd(int socket, int fd, const std::string& name);
+// Receives one fd (for the foreground `run` console proxy and tests).
+Result<UniqueFd> recv_fd(int socket);
+
+}  // namespace berth::runtime
