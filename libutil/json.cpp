@@ -213,15 +213,15 @@ int on_end(void* ctx) { return builder(ctx).close(); }
 int on_start_array(void* ctx) { return builder(ctx).open(Value::array()); }
 
 constexpr yajl_callbacks kCallbacks = {
-    on_null,   on_boolean, nullptr,        nullptr, on_number, on_string,
-    on_start_map, on_map_key, on_end, on_start_array, on_end,
+    on_null,      on_boolean, nullptr, nullptr,        on_number, on_string,
+    on_start_map, on_map_key, on_end,  on_start_array, on_end,
 };
 
 // yajl's non-verbose message is "parse error: REASON\n" or
 // "lexical error: REASON.\n"; keep only REASON.
 std::string reason_of(yajl_handle h, std::string_view text) {
-    unsigned char* raw = yajl_get_error(h, 0, reinterpret_cast<const unsigned char*>(text.data()),
-                                        text.size());
+    unsigned char* raw =
+        yajl_get_error(h, 0, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     std::string msg = raw ? reinterpret_cast<const char*>(raw) : "syntax error";
     if (raw) yajl_free_error(h, raw);
     for (std::string_view prefix : {"parse error: ", "lexical error: "}) {
@@ -252,7 +252,7 @@ std::unexpected<Error> error_at(std::string_view text, size_t offset, std::strin
 Result<Value> parse(std::string_view text) {
     Builder b;
     std::unique_ptr<yajl_handle_t, void (*)(yajl_handle)> h(yajl_alloc(&kCallbacks, nullptr, &b),
-                                                          yajl_free);
+                                                            yajl_free);
     if (!h) return Err("invalid JSON: out of memory");
 
     auto st = yajl_parse(h.get(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
@@ -280,14 +280,10 @@ namespace {
 size_t utf8_len(std::string_view s, size_t i) {
     auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
     unsigned char c = at(i);
-    size_t n;
-    uint32_t cp;
     if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-    else return 0;
-    if (i + n > s.size()) return 0;
+    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    uint32_t cp = c & (0x7Fu >> n);
     for (size_t k = 1; k < n; ++k) {
         if ((at(i + k) & 0xC0) != 0x80) return 0;
         cp = (cp << 6) | (at(i + k) & 0x3F);
@@ -313,9 +309,10 @@ void write_string(std::string& out, std::string_view s) {
             }
             std::string_view seq = s.substr(i, n);
             // U+2028/U+2029 break JavaScript parsers; Go escapes them too.
-            if (seq == "\u2028") out.append("\\u2028");
-            else if (seq == "\u2029") out.append("\\u2029");
-            else out.append(seq);
+            if (seq == "\u2028" || seq == "\u2029")
+                out.append(seq == "\u2028" ? "\\u2028" : "\\u2029");
+            else
+                out.append(seq);
             i += n;
             continue;
         }

@@ -63,7 +63,8 @@ void write_all(int fd, std::string_view data) {
 int log_fd() {
     if (g_config.path.empty()) return STDERR_FILENO;
     if (!g_file) {
-        g_file.reset(::open(g_config.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+        g_file.reset(
+            ::open(g_config.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
         if (!g_file) return STDERR_FILENO;
     }
     return g_file.get();

@@ -21,27 +21,26 @@ struct SignalName {
 // Linux (x86, arm, riscv...) numbering; the first name listed for a number
 // is the one signal_name() returns.
 constexpr SignalName kSignals[] = {
-    {"SIGHUP", 1},     {"SIGINT", 2},     {"SIGQUIT", 3},   {"SIGILL", 4},
-    {"SIGTRAP", 5},    {"SIGABRT", 6},    {"SIGIOT", 6},    {"SIGBUS", 7},
-    {"SIGFPE", 8},     {"SIGKILL", 9},    {"SIGUSR1", 10},  {"SIGSEGV", 11},
-    {"SIGUSR2", 12},   {"SIGPIPE", 13},   {"SIGALRM", 14},  {"SIGTERM", 15},
-    {"SIGSTKFLT", 16}, {"SIGCHLD", 17},   {"SIGCLD", 17},   {"SIGCONT", 18},
-    {"SIGSTOP", 19},   {"SIGTSTP", 20},   {"SIGTTIN", 21},  {"SIGTTOU", 22},
-    {"SIGURG", 23},    {"SIGXCPU", 24},   {"SIGXFSZ", 25},  {"SIGVTALRM", 26},
-    {"SIGPROF", 27},   {"SIGWINCH", 28},  {"SIGIO", 29},    {"SIGPOLL", 29},
-    {"SIGPWR", 30},    {"SIGSYS", 31},    {"SIGUNUSED", 31}, {"SIGRTMIN", kRtMin},
+    {"SIGHUP", 1},        {"SIGINT", 2},    {"SIGQUIT", 3},    {"SIGILL", 4},
+    {"SIGTRAP", 5},       {"SIGABRT", 6},   {"SIGIOT", 6},     {"SIGBUS", 7},
+    {"SIGFPE", 8},        {"SIGKILL", 9},   {"SIGUSR1", 10},   {"SIGSEGV", 11},
+    {"SIGUSR2", 12},      {"SIGPIPE", 13},  {"SIGALRM", 14},   {"SIGTERM", 15},
+    {"SIGSTKFLT", 16},    {"SIGCHLD", 17},  {"SIGCLD", 17},    {"SIGCONT", 18},
+    {"SIGSTOP", 19},      {"SIGTSTP", 20},  {"SIGTTIN", 21},   {"SIGTTOU", 22},
+    {"SIGURG", 23},       {"SIGXCPU", 24},  {"SIGXFSZ", 25},   {"SIGVTALRM", 26},
+    {"SIGPROF", 27},      {"SIGWINCH", 28}, {"SIGIO", 29},     {"SIGPOLL", 29},
+    {"SIGPWR", 30},       {"SIGSYS", 31},   {"SIGUNUSED", 31}, {"SIGRTMIN", kRtMin},
     {"SIGRTMAX", kRtMax},
 };
 
 // "SIGRTMIN+N" / "SIGRTMAX-N" with the result inside the real-time range.
 std::optional<int> parse_realtime(std::string_view name) {
-    int base, sign;
-    if (name.starts_with("SIGRTMIN+")) base = kRtMin, sign = 1;
-    else if (name.starts_with("SIGRTMAX-")) base = kRtMax, sign = -1;
-    else return std::nullopt;
+    bool from_min = name.starts_with("SIGRTMIN+");
+    if (!from_min && !name.starts_with("SIGRTMAX-")) return std::nullopt;
     auto off = parse_u64(name.substr(9));
     if (!off || *off > static_cast<uint64_t>(kRtMax - kRtMin)) return std::nullopt;
-    return base + sign * static_cast<int>(*off);
+    int n = static_cast<int>(*off);
+    return from_min ? kRtMin + n : kRtMax - n;
 }
 
 }  // namespace

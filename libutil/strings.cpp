@@ -181,7 +181,8 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, m
     if (auto r = write_all(fd.get(), data, tmp); !r) return fail(std::unexpected(r.error()));
     if (::fsync(fd.get()) < 0) return fail(ErrnoErr("fsync ", tmp));
     if (::close(fd.release()) < 0 && errno != EINTR) return fail(ErrnoErr("close ", tmp));
-    if (::rename(tmp.c_str(), path.c_str()) < 0) return fail(ErrnoErr("rename ", tmp, " to ", path));
+    if (::rename(tmp.c_str(), path.c_str()) < 0)
+        return fail(ErrnoErr("rename ", tmp, " to ", path));
     return {};
 }
 

@@ -66,13 +66,15 @@ Value mounts(bool rootless) {
 
     Value m = Value::array();
     m.push(mount("/proc", "proc", "proc", Value::array()));
-    m.push(mount("/dev", "tmpfs", "tmpfs", strings({"nosuid", "strictatime", "mode=755", "size=65536k"})));
+    m.push(mount("/dev", "tmpfs", "tmpfs",
+                 strings({"nosuid", "strictatime", "mode=755", "size=65536k"})));
     m.push(mount("/dev/pts", "devpts", "devpts", std::move(devpts_opts)));
     m.push(mount("/dev/shm", "tmpfs", "shm",
                  strings({"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"})));
     m.push(mount("/dev/mqueue", "mqueue", "mqueue", strings({"nosuid", "noexec", "nodev"})));
     if (rootless)
-        m.push(mount("/sys", "none", "/sys", strings({"rbind", "nosuid", "noexec", "nodev", "ro"})));
+        m.push(
+            mount("/sys", "none", "/sys", strings({"rbind", "nosuid", "noexec", "nodev", "ro"})));
     else
         m.push(mount("/sys", "sysfs", "sysfs", strings({"nosuid", "noexec", "nodev", "ro"})));
     m.push(mount("/sys/fs/cgroup", "cgroup", "cgroup",
@@ -126,8 +128,8 @@ Value linux_section(bool rootless, uid_t uid, gid_t gid) {
     l.set("maskedPaths", strings({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                                   "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                                   "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}));
-    l.set("readonlyPaths", strings({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                    "/proc/sysrq-trigger"}));
+    l.set("readonlyPaths",
+          strings({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}));
     return l;
 }
 

@@ -13,8 +13,8 @@ namespace {
 using json::Value;
 
 // Where a value sits in the document, rendered only when an error needs it:
-// "linux.resources.devices[2].major". Each Path lives on the stack of the
-// decoder that made it, so the chain of parents is always valid.
+// "linux.resources.devices[2].major". A Path points at its parent: name
+// one only while its parent is alive (never from a temporary's operator/).
 class Path {
 public:
     Path() = default;
@@ -74,8 +74,10 @@ Result<void> decode(const Value& v, const Path& p, bool& out) {
     return {};
 }
 
-template <std::integral T>
-    requires(!std::same_as<T, bool>)
+template <class T>
+concept Integer = std::integral<T> && !std::same_as<T, bool>;
+
+template <Integer T>
 Result<void> decode(const Value& v, const Path& p, T& out) {
     if (v.is_null()) return {};
     if (!v.is_number()) return type_error(p, "integer", v);
@@ -429,8 +431,8 @@ Result<void> decode(const Value& v, const Path& p, Seccomp& out) {
 }
 
 Result<void> check_namespaces(const std::vector<Namespace>& namespaces, const Path& p) {
-    static const std::set<std::string_view> kKnown = {"pid",  "network", "mount",  "ipc",
-                                                      "uts",  "user",    "cgroup", "time"};
+    static const std::set<std::string_view> kKnown = {"pid", "network", "mount",  "ipc",
+                                                      "uts", "user",    "cgroup", "time"};
     std::set<std::string_view> seen;
     for (size_t i = 0; i < namespaces.size(); ++i) {
         const std::string& type = namespaces[i].type;

@@ -1,6 +1,6 @@
 // The OCI runtime spec (1.2, Linux) as typed C++ values, parsed from a
 // bundle's config.json. Parsing checks types and names the field of any error:
-//   "config.json: process.args[1]: expected a string, got number"
+//   "config.json: process.args[1]: expected string, got number"
 // Semantic checks that need the host (paths exist, ids...) live in runtime/.
 #pragma once
 #include <sys/types.h>

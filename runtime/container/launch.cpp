@@ -126,7 +126,12 @@ int listen_fds(std::vector<std::string>& env) {
 Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o) {
     TRY(validate_id(o.id));
     std::string bundle = TRY(absolute_bundle(o.bundle));
-    auto spec = TRY(oci::load_spec(bundle));
+    // Read once: parsed for the spec and kept as JSON in state.json.
+    auto config_text = read_file(bundle + "/config.json");
+    if (!config_text) return std::unexpected(config_text.error());
+    auto config_doc = json::parse(*config_text);
+    if (!config_doc) return Wrap(config_doc.error(), "config.json");
+    auto spec = TRY(oci::parse_spec(*config_doc));
     std::string rootfs = TRY(validate_spec(spec, bundle));
     const oci::Process& proc = *spec.process;
     if (proc.terminal && o.console_socket.empty())
@@ -188,6 +193,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
         ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
         ca.exit_signal = SIGCHLD;
         ca.cgroup = into_cgroup ? static_cast<uint64_t>(cgroup.unified_fd()) : 0;
+        TRY(cgroup.enter_self());
         pid = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
         if (pid < 0 && into_cgroup && (errno == EINVAL || errno == ENOSYS || errno == EBUSY)) {
             // Older kernels (or a busy domain cgroup): clone, then move.
@@ -200,14 +206,22 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
             parent_sock.reset();
             container_init(ic);
         }
-        if (pid < 0) return ErrnoErr("clone the container init");
+        int clone_errno = errno;
+        auto left = cgroup.leave_self();
+        if (pid < 0) return CodeErr(clone_errno, "clone the container init");
+        if (!left) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            return std::unexpected(left.error());
+        }
     }
     UniqueFd pidfd_owner(pidfd);
     ChildGuard child{pid};
     child_sock.reset();
     console.reset();
 
-    TRY(cgroup.place(pid, into_cgroup));
+    if (!into_cgroup) TRY(cgroup.place_unified(pid));
+    TRY(cgroup.apply_limits(spec));
     if (ns.new_user()) TRY(write_id_maps(pid, *spec.linux));
     TRY(sync_send(parent_sock.get(), SyncMsg::Go));
 
@@ -221,10 +235,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     st.owner = "";
     st.own_pid_ns = ns.new_flags & CLONE_NEWPID;
     st.cgroup = cgroup.to_json();
-    {
-        auto text = TRY(read_file(bundle + "/config.json"));
-        st.config = TRY(json::parse(text));
-    }
+    st.config = std::move(*config_doc);
 
     for (;;) {
         auto msg = sync_recv(parent_sock.get());

@@ -113,6 +113,7 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
             return Err("linux.cgroupsPath ", quote(want), ": must not leave the cgroup root");
     }
     auto own = absolute ? decltype(own_cgroups()){} : own_cgroups();
+
     auto full = [&](const std::string& base, const std::string& controllers) {
         std::string inner = absolute ? rel : clean_path(own_cgroup_for(own, controllers) + "/" + rel);
         return clean_path(base + "/" + inner);
@@ -165,34 +166,62 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
             cg.unified_fd_.reset(fd);
         }
     }
+    // Where we are now, to come back after the clone.
+    for (auto& dir : cg.dirs_) {
+        if (dir.v2) {
+            cg.own_.emplace_back();
+            continue;
+        }
+        if (own.empty()) own = own_cgroups();
+        cg.own_.push_back(clean_path(std::string(kMount) + "/" + dir.hierarchy + "/" +
+                                     own_cgroup_for(own, dir.mount_opts)));
+    }
+    return cg;
+}
+
+Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
     // memory and pids limits (the rest of linux.resources has its own module).
     const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     if (res) {
         bool want_mem = res->memory && res->memory->limit;
         bool want_pids = res->pids && res->pids->limit != 0;
-        if (cg.layout_ == CgroupLayout::V2 && (want_mem || want_pids)) {
+        if (layout_ == CgroupLayout::V2 && (want_mem || want_pids)) {
             // Enable the controllers from the root down to our parent.
             std::string ctl = std::string(want_mem ? "+memory " : "") + (want_pids ? "+pids" : "");
-            std::string leaf = cg.dirs_[0].path.substr(std::string(kMount).size());
+            std::string leaf = dirs_[0].path.substr(std::string(kMount).size());
             auto parts = split(leaf, '/');
             std::string cur = kMount;
             for (size_t i = 0; i + 1 < parts.size(); ++i) {
                 if (!parts[i].empty()) cur += "/" + parts[i];
                 if (auto r = write_file(cur + "/cgroup.subtree_control", ctl); !r)
-                    return fail(Wrap(r.error(), "enable ", ctl, " in ", cur).error());
+                    return Wrap(r.error(), "enable ", ctl, " in ", cur);
             }
         }
-        for (auto& dir : cg.dirs_) {
+        for (auto& dir : dirs_) {
             Result<void> r;
-            if (want_mem && (dir.hierarchy == "memory" || cg.layout_ == CgroupLayout::V2))
+            if (want_mem && (dir.hierarchy == "memory" || layout_ == CgroupLayout::V2))
                 r = write_value(dir.path, dir.v2 ? "memory.max" : "memory.limit_in_bytes",
                                 dir.v2 ? limit_text(*res->memory->limit) : std::to_string(*res->memory->limit));
-            if (r && want_pids && (dir.hierarchy == "pids" || cg.layout_ == CgroupLayout::V2))
+            if (r && want_pids && (dir.hierarchy == "pids" || layout_ == CgroupLayout::V2))
                 r = write_value(dir.path, "pids.max", limit_text(res->pids->limit));
-            if (!r) return fail(Wrap(r.error(), "cgroup ", dir.path).error());
+            if (!r) return Wrap(r.error(), "cgroup ", dir.path);
         }
     }
-    return cg;
+    return {};
+}
+
+Result<void> Cgroup::enter_self() const {
+    for (auto& d : dirs_)
+        if (!d.v2)
+            if (auto r = write_file(d.path + "/tasks", "0"); !r) return Wrap(r.error(), "join cgroup ", d.path);
+    return {};
+}
+
+Result<void> Cgroup::leave_self() const {
+    for (size_t i = 0; i < dirs_.size(); ++i)
+        if (!dirs_[i].v2 && i < own_.size())
+            if (auto r = write_file(own_[i] + "/tasks", "0"); !r) return Wrap(r.error(), "return to cgroup ", own_[i]);
+    return {};
 }
 
 json::Value Cgroup::to_json() const {
@@ -231,13 +260,11 @@ Cgroup Cgroup::from_json(const json::Value& v) {
     return cg;
 }
 
-Result<void> Cgroup::place(pid_t pid, bool cloned_into_unified) const {
-    std::string p = std::to_string(pid);
-    for (auto& d : dirs_) {
-        if (d.v2 && cloned_into_unified) continue;
-        const char* file = d.v2 ? "cgroup.procs" : "tasks";
-        if (auto r = write_file(d.path + "/" + file, p); !r) return Wrap(r.error(), "join cgroup ", d.path);
-    }
+Result<void> Cgroup::place_unified(pid_t pid) const {
+    for (auto& d : dirs_)
+        if (d.v2)
+            if (auto r = write_file(d.path + "/cgroup.procs", std::to_string(pid)); !r)
+                return Wrap(r.error(), "join cgroup ", d.path);
     return {};
 }
 

@@ -29,18 +29,27 @@ class Cgroup {
 public:
     static CgroupLayout detect_layout();
     // Resolves linux.cgroupsPath (runc's rules: absolute, relative to our own
-    // cgroup, default /berth-runtime/ID) in every hierarchy, creates the
-    // directories and applies memory/pids limits.
+    // cgroup, default /berth-runtime/ID) in every hierarchy and creates the
+    // directories (joining those that exist).
     static Result<Cgroup> create(const oci::Spec& spec, const std::string& id, bool systemd);
+    // Applies memory/pids limits (after the init is placed: the runtime
+    // itself passes through the cgroup and must not be charged or counted).
+    Result<void> apply_limits(const oci::Spec& spec) const;
     static Cgroup from_json(const json::Value& v);
     json::Value to_json() const;
 
     // O_PATH fd of the cgroup2 directory for CLONE_INTO_CGROUP (-1: none).
     int unified_fd() const { return unified_fd_.get(); }
-    // Moves a single-threaded process into the v1 hierarchies (and cgroup2
-    // when it was not cloned into it). Writing the tid to `tasks` instead of
-    // cgroup.procs avoids the RCU grace period a threadgroup move waits for.
-    Result<void> place(pid_t pid, bool cloned_into_unified) const;
+    // v1 placement without the kernel's slow path: moving another task
+    // takes cgroup_threadgroup_rwsem for writing (an RCU grace period, often
+    // 10+ ms); a thread moving itself ("0" to `tasks`) does not. So the
+    // runtime moves itself in before the clone (the init is born inside) and
+    // back out right after. Pure v2 uses CLONE_INTO_CGROUP instead.
+    Result<void> enter_self() const;
+    Result<void> leave_self() const;
+    // Moves another process into the cgroup2 hierarchy (when CLONE_INTO_CGROUP
+    // was not available).
+    Result<void> place_unified(pid_t pid) const;
     // Every pid in the container's cgroup.
     std::vector<pid_t> pids() const;
     // Signals every process (cgroup.kill on v2 for SIGKILL).
@@ -56,6 +65,7 @@ private:
     CgroupLayout layout_ = CgroupLayout::V2;
     std::vector<CgroupDir> dirs_;
     std::string default_parent_;  // relative path of /berth-runtime, when the default was used
+    std::vector<std::string> own_;  // our own cgroup dir in each v1 hierarchy, parallel to dirs_
     UniqueFd unified_fd_;
 };
 

@@ -184,10 +184,8 @@ Result<std::string> setup(const InitConfig& c) {
 }  // namespace
 
 [[noreturn]] void container_init(const InitConfig& c) {
-    // Signals: the parent may have handlers (run forwards signals); the
-    // container starts with default dispositions and nothing blocked.
-    for (int s = 1; s < NSIG; ++s)
-        if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+    // The runtime installs no signal handlers (run forwards through a
+    // signalfd), so only the mask needs resetting: nothing blocked.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -45,23 +45,33 @@ Result<UniqueFd> mkdir_all_in_root(int root, const std::string& path, mode_t mod
     int fd = sys_openat2(root, rel.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
     if (errno != ENOENT) return ErrnoErr("open ", path, " in the container rootfs");
-    // Walk down: each existing prefix is resolved inside the root, so a
-    // symlink component keeps pointing inside it; missing parts are created
-    // relative to the fd of their (already resolved) parent.
-    UniqueFd cur(::fcntl(root, F_DUPFD_CLOEXEC, 3));
-    if (!cur) return ErrnoErr("dup rootfs fd");
-    std::string walked;
-    for (auto& part : split(rel, '/')) {
-        if (part.empty() || part == ".") continue;
-        walked += "/" + part;
-        int next = sys_openat2(root, relative(walked).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kResolve);
-        if (next < 0 && errno == ENOENT) {
-            if (::mkdirat(cur.get(), part.c_str(), mode) < 0 && errno != EEXIST)
-                return ErrnoErr("mkdir ", walked, " in the container rootfs");
-            next = sys_openat2(cur.get(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
-                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    // Find the deepest existing ancestor (resolved inside the root, so a
+    // symlink component keeps pointing inside it), then create the missing
+    // parts one by one relative to the fd of their resolved parent.
+    std::vector<std::string> parts;
+    for (auto& p : split(rel, '/'))
+        if (!p.empty() && p != ".") parts.push_back(p);
+    size_t have = parts.size();
+    UniqueFd cur;
+    while (have > 0) {
+        --have;
+        std::string prefix;
+        for (size_t i = 0; i < have; ++i) prefix += (i ? "/" : "") + parts[i];
+        int fd = sys_openat2(root, prefix.empty() ? "." : prefix.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                             kResolve);
+        if (fd >= 0) {
+            cur.reset(fd);
+            break;
         }
-        if (next < 0) return ErrnoErr("open ", walked, " in the container rootfs");
+        if (errno != ENOENT) return ErrnoErr("open /", prefix, " in the container rootfs");
+    }
+    if (!cur) return ErrnoErr("open the container rootfs");
+    for (size_t i = have; i < parts.size(); ++i) {
+        if (::mkdirat(cur.get(), parts[i].c_str(), mode) < 0 && errno != EEXIST)
+            return ErrnoErr("mkdir ", path, " in the container rootfs");
+        int next = sys_openat2(cur.get(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        if (next < 0) return ErrnoErr("open ", path, " in the container rootfs");
         cur.reset(next);
     }
     return cur;

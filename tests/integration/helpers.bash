@@ -290,6 +290,17 @@ add_shared_dir() {
 	add_bind_mount "$SHARED" /shared rbind rw
 }
 
+# add_hook KIND SCRIPT [ARGS...]: appends to hooks.KIND a hook that runs
+# /bin/sh -c SCRIPT ARGS... (the state JSON is on its stdin). Set HOOK_EXTRA
+# to a JSON object to merge in more fields, e.g. '{"timeout": 1}'.
+add_hook() {
+	local kind=$1 script=$2
+	shift 2
+	update_config '.hooks[$k] += [{"path": "/bin/sh", "args": (["sh", "-c", $s] + $a)} + $x]' \
+		--arg k "$kind" --arg s "$script" --argjson a "$(json_array "$@")" \
+		--argjson x "${HOOK_EXTRA:-{\}}"
+}
+
 # remove_namespace TYPE: drops TYPE from linux.namespaces.
 remove_namespace() {
 	update_config '.linux.namespaces |= map(select(.type != $t))' --arg t "$1"

@@ -98,17 +98,6 @@ ns_of() {
 	assert_output reachable
 }
 
-@test "ipc: a SysV message queue made in the container is not the host's" {
-	add_shared_dir
-	before=$(wc -l </proc/sysvipc/msg)
-	set_cmd 'ipcmk -Q >/dev/null && wc -l </proc/sysvipc/msg >/shared/inside; sleep 100'
-	run_container_detached
-	wait_for_file "$SHARED/inside"
-	# A header line and the new queue.
-	assert_equal "$(cat "$SHARED/inside")" 2
-	assert_equal "$(wc -l </proc/sysvipc/msg)" "$before"
-}
-
 @test "cgroup: with a cgroup namespace the container's cgroups are all /" {
 	add_namespace cgroup
 	set_args cat /proc/self/cgroup

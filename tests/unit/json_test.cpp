@@ -3,8 +3,8 @@
 #include "libutil/json.hpp"
 
 using namespace std::string_literals;
-using berth::json::Value;
 using berth::json::parse;
+using berth::json::Value;
 using berth::json::write;
 
 namespace {
@@ -116,7 +116,8 @@ TEST_CASE("json: escaped strings parse back to the same bytes") {
 }
 
 TEST_CASE("json: invalid UTF-8 is written as U+FFFD") {
-    CHECK(write(Value::string("a\xff" "b")) == "\"a\xef\xbf\xbd" "b\"");
+    std::string invalid = std::string("a\xff") + "b";
+    CHECK(write(Value::string(invalid)) == "\"a\uFFFDb\"");
 }
 
 TEST_CASE("json: a syntax error names its line and column") {
@@ -129,7 +130,8 @@ TEST_CASE("json: a syntax error names its line and column") {
 }
 
 TEST_CASE("json: a truncated document is an error at its end") {
-    CHECK(parse_error("{\"a\": [1, 2") == "invalid JSON at line 1, column 12: unexpected end of input");
+    CHECK(parse_error("{\"a\": [1, 2") ==
+          "invalid JSON at line 1, column 12: unexpected end of input");
     CHECK(parse_error("") == "invalid JSON at line 1, column 1: unexpected end of input");
     CHECK(parse_error("  \n ") == "invalid JSON at line 2, column 2: unexpected end of input");
 }
@@ -139,6 +141,13 @@ TEST_CASE("json: trailing garbage after the document is rejected") {
     CHECK(parse_error("{}}") == "invalid JSON at line 1, column 3: trailing garbage");
     CHECK(parse_error("{} {}") == "invalid JSON at line 1, column 4: trailing garbage");
     CHECK(parse("{}  \n\t").has_value());
+}
+
+TEST_CASE("json: absurdly deep nesting is refused instead of exhausting the stack") {
+    CHECK(parse_error(std::string(20000, '[')) ==
+          "invalid JSON at line 1, column 10001: nesting too deep");
+    std::string deep_ok = std::string(1000, '[') + std::string(1000, ']');
+    CHECK(parse(deep_ok).has_value());
 }
 
 TEST_CASE("json: errors are one line") {

@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# linux.cgroupsPath and linux.resources, checked from the host's side of the
+# cgroup files (v1 controllers on a v1 or hybrid host, the unified hierarchy
+# otherwise).
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# cgroup_path_of PID CONTROLLER: PID's cgroup path for CONTROLLER, as
+# /proc/PID/cgroup shows it (the unified path if CONTROLLER is not on v1).
+cgroup_path_of() {
+	local f
+	f=$(cgroup_file "$1" "$2" x x)
+	f=${f%/x}
+	awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo |
+		while read -r m; do
+			[[ $f == "$m"/* || $f == "$m" ]] && { echo "${f#"$m"}"; break; }
+		done
+}
+
+@test "cgroups: the container's process is in a cgroup of its own" {
+	set_args sleep 100
+	create_container
+	pid=$(container_pid)
+	for c in memory pids; do
+		path=$(cgroup_path_of "$pid" $c)
+		[[ $path == *"$ID"* ]] || fail "$c cgroup '$path' is not named after $ID"
+		[ "$path" != "$(cgroup_path_of $$ $c)" ] || fail "$c: same cgroup as the host shell"
+		procs=$(cgroup_file "$pid" $c cgroup.procs cgroup.procs)
+		grep -qx "$pid" "$procs" || fail "$pid is not in $procs:" "$(cat "$procs")"
+	done
+}
+
+@test "cgroups: the process sees its cgroup in /proc/self/cgroup" {
+	remove_namespace cgroup
+	set_args cat /proc/self/cgroup
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "$ID"
+}
+
+@test "cgroupsPath: an absolute path is used from the hierarchy's root" {
+	update_config '.linux.cgroupsPath = $p' --arg p "/berth-test-$ID"
+	set_args sleep 100
+	create_container
+	pid=$(container_pid)
+	for c in memory pids; do
+		assert_equal "$(cgroup_path_of "$pid" $c)" "/berth-test-$ID"
+	done
+}
+
+@test "cgroups: the cgroup is removed by delete" {
+	update_config '.linux.cgroupsPath = $p' --arg p "/berth-test-$ID"
+	set_args sleep 100
+	create_container
+	dir=$(dirname "$(cgroup_file "$(container_pid)" pids cgroup.procs cgroup.procs)")
+	[ -d "$dir" ] || fail "no cgroup at $dir"
+	runtime delete --force "$ID"
+	[ ! -d "$dir" ] || fail "$dir is still there after delete"
+	assert_no_leftovers
+}
+
+@test "resources: memory.limit" {
+	update_config '.linux.resources.memory = {"limit": 67108864}'
+	set_args sleep 100
+	create_container
+	f=$(cgroup_file "$(container_pid)" memory memory.limit_in_bytes memory.max)
+	assert_equal "$(cat "$f")" 67108864
+}
+
+@test "resources: pids.limit" {
+	update_config '.linux.resources.pids = {"limit": 42}'
+	set_args sleep 100
+	create_container
+	f=$(cgroup_file "$(container_pid)" pids pids.max pids.max)
+	assert_equal "$(cat "$f")" 42
+}
+
+@test "resources: pids.limit stops forks in the container" {
+	update_config '.linux.resources.pids = {"limit": 5}'
+	set_cmd 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 10 & done; true'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_output_contains "can't fork"
+}
+
+@test "resources: cpu quota, period and shares" {
+	update_config '.linux.resources.cpu = {"quota": 50000, "period": 100000, "shares": 512}'
+	set_args sleep 100
+	create_container
+	pid=$(container_pid)
+	f=$(cgroup_file "$pid" cpu cpu.cfs_quota_us cpu.max)
+	if [[ $f == */cpu.max ]]; then
+		assert_equal "$(cat "$f")" "50000 100000"
+	else
+		assert_equal "$(cat "$f")" 50000
+		assert_equal "$(cat "$(dirname "$f")/cpu.cfs_period_us")" 100000
+		assert_equal "$(cat "$(dirname "$f")/cpu.shares")" 512
+	fi
+}
+
+# 240:0 is in the range for local/experimental use: no driver claims it, so
+# an open that the device cgroup lets through fails with ENXIO instead.
+@test "resources: a device node not allowed by resources.devices cannot be opened" {
+	update_config '.linux.devices = [{"path": "/dev/berth-dev", "type": "c", "major": 240, "minor": 0, "fileMode": 438}]'
+	set_cmd 'head -c 4 /dev/berth-dev; true'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "Operation not permitted"
+}
+
+@test "resources: a device node allowed by resources.devices can be opened" {
+	update_config '.linux.devices = [{"path": "/dev/berth-dev", "type": "c", "major": 240, "minor": 0, "fileMode": 438}]
+		| .linux.resources.devices += [{"allow": true, "type": "c", "major": 240, "minor": 0, "access": "rwm"}]'
+	set_cmd 'head -c 4 /dev/berth-dev; true'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_not_contains "Operation not permitted"
+	assert_output_contains "No such device"
+}
