@@ -68,7 +68,7 @@ int cmd_list(const GlobalOptions& g, int argc, char** argv, int start) {
                 o.set("created", json::Value::string(s.created));
                 if (auto an = s.config.find("annotations"); an && an->is_object() && !an->members().empty())
                     o.set("annotations", *an);
-                o.set("owner", json::Value::string(s.owner));
+                o.set("owner", json::Value::string(state_owner(s)));
                 arr.push(std::move(o));
             }
             out = json::write(arr) + "\n";
@@ -78,7 +78,7 @@ int cmd_list(const GlobalOptions& g, int argc, char** argv, int start) {
         for (auto& s : states) {
             Status status = container_status(s);
             rows.push_back({s.id, std::to_string(status == Status::Stopped ? 0 : s.pid), status_name(status),
-                            s.bundle, s.created, s.owner});
+                            s.bundle, s.created, state_owner(s)});
         }
         out = table(rows);
     }

@@ -17,7 +17,7 @@ json::Value runc_state(const ContainerState& st, Status s) {
     doc.set("created", json::Value::string(st.created));
     if (auto a = st.config.find("annotations"); a && a->is_object() && !a->members().empty())
         doc.set("annotations", *a);
-    doc.set("owner", json::Value::string(st.owner));
+    doc.set("owner", json::Value::string(state_owner(st)));
     return doc;
 }
 

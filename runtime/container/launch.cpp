@@ -332,7 +332,7 @@ Result<void> delete_container(const ContainerState& st, bool force) {
         if (s == Status::Paused) {
             // A frozen process cannot die: thaw first.
             for (auto& d : cg.dirs())
-                if (d.hierarchy == "freezer") (void)write_file(d.path + "/freezer.state", "THAWED");
+                if (d.has("freezer")) (void)write_file(d.path + "/freezer.state", "THAWED");
                 else if (d.v2 && cg.layout() == CgroupLayout::V2) (void)write_file(d.path + "/cgroup.freeze", "0");
         }
         if (pidfd >= 0 && process_start_time(st.pid) == st.start_time) {

@@ -111,7 +111,7 @@ Status container_status(const ContainerState& st) {
     if (st.cgroup.is_object()) {
         auto c = Cgroup::from_json(st.cgroup);
         for (auto& d : c.dirs()) {
-            if (d.hierarchy == "freezer") {
+            if (d.has("freezer")) {
                 auto s = read_file(d.path + "/freezer.state");
                 if (s && trim(*s) == "FROZEN") return Status::Paused;
             } else if (d.v2 && c.layout() == CgroupLayout::V2) {
@@ -136,6 +136,18 @@ json::Value oci_state(const ContainerState& st, Status status) {
     if (auto a = st.config.find("annotations"); a && a->is_object() && !a->members().empty())
         doc.set("annotations", *a);
     return doc;
+}
+
+std::string state_owner(const ContainerState& st) {
+    struct stat sb;
+    if (::stat(st.dir.c_str(), &sb) < 0) return "";
+    // Parsed by hand: getpwuid in a static binary would need NSS modules.
+    if (auto pw = read_file("/etc/passwd"))
+        for (auto& line : split(*pw, '\n')) {
+            auto f = split(line, ':');
+            if (f.size() >= 3 && parse_u64(f[2]) == sb.st_uid) return f[0];
+        }
+    return std::to_string(sb.st_uid);
 }
 
 std::string now_rfc3339() {

@@ -46,6 +46,8 @@ uint64_t process_start_time(pid_t pid);
 Status container_status(const ContainerState& st);
 // The OCI state document: ociVersion, id, status, pid, bundle, annotations.
 json::Value oci_state(const ContainerState& st, Status status);
+// The owner runc reports: the user name (from /etc/passwd) owning the state dir.
+std::string state_owner(const ContainerState& st);
 // RFC3339 with nanoseconds, UTC ("2024-01-02T03:04:05.123456789Z").
 std::string now_rfc3339();
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "libutil/strings.hpp"
 
 namespace berth::runtime {
@@ -148,8 +150,8 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
             return std::unexpected(made.error());
         }
         dir.created = *made;
-        if (dir.hierarchy == "cpuset") {
-            if (auto r = init_cpuset(std::string(kMount) + "/cpuset", dir.path); !r) {
+        if (dir.has("cpuset")) {
+            if (auto r = init_cpuset(std::string(kMount) + "/" + dir.hierarchy, dir.path); !r) {
                 undo();
                 return Wrap(r.error(), "cgroup ", dir.path);
             }
@@ -179,15 +181,68 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     return cg;
 }
 
+namespace {
+
+std::string device_rule(const std::string& type, std::optional<int64_t> major, std::optional<int64_t> minor,
+                        const std::string& access) {
+    std::string t = type.empty() ? "a" : type;
+    if (t == "a") return "a";
+    auto num = [](std::optional<int64_t> v) { return v && *v >= 0 ? std::to_string(*v) : std::string("*"); };
+    return t + " " + num(major) + ":" + num(minor) + " " + (access.empty() ? "rwm" : access);
+}
+
+// The devices every container may use whatever the spec says (runc's list):
+// mknod of anything, the standard character devices, ptys and tun.
+constexpr const char* kDefaultAllowed[] = {
+    "c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:8 rwm", "c 1:7 rwm",  "c 5:0 rwm",
+    "c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm",   "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
+};
+
+// v1 devices controller: the spec's rules in order, then the defaults.
+// (cgroup v2 needs an eBPF program: it comes with the cgroups module.)
+Result<void> apply_devices_v1(const std::string& dir, const std::vector<oci::DeviceCgroupRule>& rules) {
+    for (auto& r : rules) {
+        std::string rule = device_rule(r.type, r.major, r.minor, r.access);
+        TRY(write_value(dir, r.allow ? "devices.allow" : "devices.deny", rule));
+    }
+    for (auto* rule : kDefaultAllowed) TRY(write_value(dir, "devices.allow", rule));
+    return {};
+}
+
+Result<void> apply_cpu(const CgroupDir& d, const oci::Resources::Cpu& cpu) {
+    if (d.v2) {
+        if (cpu.shares && *cpu.shares) {
+            // runc's conversion of shares [2, 262144] to weight [1, 10000].
+            uint64_t s = std::clamp<uint64_t>(*cpu.shares, 2, 262144);
+            TRY(write_value(d.path, "cpu.weight", std::to_string(1 + ((s - 2) * 9999) / 262142)));
+        }
+        if (cpu.quota || cpu.period) {
+            std::string quota = cpu.quota && *cpu.quota > 0 ? std::to_string(*cpu.quota) : "max";
+            std::string period = std::to_string(cpu.period && *cpu.period ? *cpu.period : 100000);
+            TRY(write_value(d.path, "cpu.max", quota + " " + period));
+        }
+        return {};
+    }
+    if (cpu.shares && *cpu.shares) TRY(write_value(d.path, "cpu.shares", std::to_string(*cpu.shares)));
+    if (cpu.period && *cpu.period) TRY(write_value(d.path, "cpu.cfs_period_us", std::to_string(*cpu.period)));
+    if (cpu.quota && *cpu.quota) TRY(write_value(d.path, "cpu.cfs_quota_us", std::to_string(*cpu.quota)));
+    return {};
+}
+
+}  // namespace
+
 Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
-    // memory and pids limits (the rest of linux.resources has its own module).
+    // memory, pids, cpu shares/quota/period and v1 devices; the rest of
+    // linux.resources comes with the full cgroups module.
     const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     if (res) {
         bool want_mem = res->memory && res->memory->limit;
         bool want_pids = res->pids && res->pids->limit != 0;
-        if (layout_ == CgroupLayout::V2 && (want_mem || want_pids)) {
+        bool want_cpu = res->cpu && ((res->cpu->shares && *res->cpu->shares) || res->cpu->quota || res->cpu->period);
+        if (layout_ == CgroupLayout::V2 && (want_mem || want_pids || want_cpu)) {
             // Enable the controllers from the root down to our parent.
-            std::string ctl = std::string(want_mem ? "+memory " : "") + (want_pids ? "+pids" : "");
+            std::string ctl = std::string(want_mem ? "+memory " : "") + (want_pids ? "+pids " : "") +
+                              (want_cpu ? "+cpu" : "");
             std::string leaf = dirs_[0].path.substr(std::string(kMount).size());
             auto parts = split(leaf, '/');
             std::string cur = kMount;
@@ -199,11 +254,13 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
         }
         for (auto& dir : dirs_) {
             Result<void> r;
-            if (want_mem && (dir.hierarchy == "memory" || layout_ == CgroupLayout::V2))
+            if (want_mem && (dir.has("memory") || layout_ == CgroupLayout::V2))
                 r = write_value(dir.path, dir.v2 ? "memory.max" : "memory.limit_in_bytes",
                                 dir.v2 ? limit_text(*res->memory->limit) : std::to_string(*res->memory->limit));
-            if (r && want_pids && (dir.hierarchy == "pids" || layout_ == CgroupLayout::V2))
+            if (r && want_pids && (dir.has("pids") || layout_ == CgroupLayout::V2))
                 r = write_value(dir.path, "pids.max", limit_text(res->pids->limit));
+            if (r && want_cpu && (dir.has("cpu") || layout_ == CgroupLayout::V2)) r = apply_cpu(dir, *res->cpu);
+            if (r && dir.has("devices") && !res->devices.empty()) r = apply_devices_v1(dir.path, res->devices);
             if (!r) return Wrap(r.error(), "cgroup ", dir.path);
         }
     }
@@ -272,12 +329,12 @@ std::vector<pid_t> Cgroup::pids() const {
     std::vector<pid_t> out;
     for (auto& d : dirs_) {
         // Any one hierarchy lists every process of the container.
-        if (!d.v2 && d.hierarchy != "pids" && d.hierarchy != "memory" && d.hierarchy != "systemd") continue;
+        if (!d.v2 && !d.has("pids") && !d.has("memory") && !d.has("systemd")) continue;
         auto text = read_file(d.path + "/cgroup.procs");
         if (!text) continue;
         for (auto& l : split(*text, '\n'))
             if (auto v = parse_u64(l)) out.push_back(static_cast<pid_t>(*v));
-        if (!out.empty() || d.v2 || d.hierarchy == "pids") break;
+        if (!out.empty() || d.v2 || d.has("pids")) break;
     }
     return out;
 }

@@ -23,6 +23,18 @@ struct CgroupDir {
     bool v2 = false;
     std::string path;  // absolute host path of the container's cgroup
     bool created = false;  // we made it (so we remove it)
+
+    // Whether this v1 hierarchy holds `controller` ("cpu" in "cpu,cpuacct").
+    bool has(std::string_view controller) const {
+        if (v2) return false;
+        size_t start = 0;
+        for (size_t i = 0; i <= hierarchy.size(); ++i)
+            if (i == hierarchy.size() || hierarchy[i] == ',') {
+                if (std::string_view(hierarchy).substr(start, i - start) == controller) return true;
+                start = i + 1;
+            }
+        return false;
+    }
 };
 
 class Cgroup {

@@ -1,6 +1,9 @@
 #include "runtime/linux/init.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -72,7 +75,24 @@ Result<void> apply_sysctls(const oci::Spec& spec) {
     return {};
 }
 
-Result<std::string> setup(const InitConfig& c) {
+// A new network namespace has only lo, and down: bring it up (runc does).
+Result<void> loopback_up() {
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) return ErrnoErr("socket");
+    struct ifreq ifr {};
+    std::strcpy(ifr.ifr_name, "lo");
+    if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return ErrnoErr("get flags of lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) return ErrnoErr("bring lo up");
+    return {};
+}
+
+struct Prepared {
+    std::string exe;
+    std::vector<std::string> env;
+};
+
+Result<Prepared> setup(const InitConfig& c) {
     const oci::Spec& spec = *c.spec;
     const oci::Process& proc = *spec.process;
     TRY(sync_expect(c.sync_fd, SyncMsg::Go));
@@ -93,6 +113,7 @@ Result<std::string> setup(const InitConfig& c) {
     if ((c.ns->new_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0)
         return ErrnoErr("unshare the cgroup namespace");
     if (::setsid() < 0) return ErrnoErr("setsid");
+    if (c.ns->new_flags & CLONE_NEWNET) TRY(loopback_up());
     if (!c.no_new_keyring) {
         // A fresh session keyring so containers do not share the host's.
         std::string name = "_ses." + c.id;
@@ -132,6 +153,8 @@ Result<std::string> setup(const InitConfig& c) {
     if (proc.terminal) TRY(setup_terminal(c.console_fd, proc));
     TRY(finalize_rootfs(spec, mc));
 
+    Prepared out;
+    out.env = process_env(proc);
     TRY(apply_rlimits(proc));
     TRY(apply_oom_score_adj(proc));
     TRY(apply_scheduler(proc));
@@ -144,7 +167,8 @@ Result<std::string> setup(const InitConfig& c) {
     }
     TRY(apply_credentials(proc, setgroups_ok));
     if (::chdir(proc.cwd.c_str()) < 0) return ErrnoErr("chdir to process.cwd ", quote(proc.cwd));
-    return resolve_executable(proc);
+    out.exe = TRY(resolve_executable(proc));
+    return out;
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -154,7 +178,8 @@ Result<std::string> setup(const InitConfig& c) {
 }
 
 // After `start`: the remaining steps that must follow it.
-[[noreturn]] void exec_process(const InitConfig& c, const std::string& exe) {
+[[noreturn]] void exec_process(const InitConfig& c, const Prepared& prep) {
+    const std::string& exe = prep.exe;
     const oci::Spec& spec = *c.spec;
     // Blocks until `start` opens the fifo for reading.
     int fifo = ::openat(c.state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
@@ -166,7 +191,7 @@ Result<std::string> setup(const InitConfig& c) {
     if (auto r = run_hooks(spec.hooks.start_container, hook_state(c, "created"), "startContainer"); !r)
         die(r.error().what());
 
-    std::vector<std::string> env = spec.process->env;
+    std::vector<std::string> env = prep.env;
     env.insert(env.end(), c.extra_env.begin(), c.extra_env.end());
     std::vector<char*> envp, argv;
     for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
@@ -192,9 +217,9 @@ Result<std::string> setup(const InitConfig& c) {
     // Die with the parent until we are set up (the parent cleans up).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 
-    auto exe = setup(c);
-    if (!exe) {
-        (void)sync_send(c.sync_fd, SyncMsg::Error, exe.error().code, exe.error().message);
+    auto prep = setup(c);
+    if (!prep) {
+        (void)sync_send(c.sync_fd, SyncMsg::Error, prep.error().code, prep.error().message);
         ::_exit(1);
     }
     // From here the container outlives `create` (cleared before Ready, so
@@ -203,7 +228,7 @@ Result<std::string> setup(const InitConfig& c) {
     if (!sync_send(c.sync_fd, SyncMsg::Ready)) ::_exit(1);
     ::close(c.sync_fd);
     if (c.console_fd >= 0) ::close(c.console_fd);
-    exec_process(c, *exe);
+    exec_process(c, *prep);
 }
 
 }  // namespace berth::runtime

@@ -179,7 +179,8 @@ Result<void> mount_cgroup(const oci::Mount& m, const MountOptions& mo, int root,
             return sys_mount("cgroup2", dst, "cgroup2", flags, "", "mount cgroup2 at " + m.destination);
         std::string src = cg && !cg->dirs().empty() ? cg->dirs()[0].path : "/sys/fs/cgroup";
         TRY(sys_mount(src, dst, nullptr, MS_BIND | MS_REC, "", "bind " + src + " at " + m.destination));
-        return remount_bind(dst, flags, m.destination);
+        auto mounted = TRY(open_in_root(root, m.destination, O_PATH));
+        return remount_bind(fd_path(mounted.get()), flags, m.destination);
     }
     // v1 or hybrid: a tmpfs with one directory per hierarchy, like the host's.
     TRY(sys_mount("tmpfs", dst, "tmpfs", flags & ~MS_RDONLY, "mode=755",
@@ -193,7 +194,15 @@ Result<void> mount_cgroup(const oci::Mount& m, const MountOptions& mo, int root,
                           "mount cgroup at " + what));
         } else {
             TRY(sys_mount(d.path, sdst, nullptr, MS_BIND | MS_REC, "", "bind " + d.path + " at " + what));
-            TRY(remount_bind(sdst, flags, what));
+            auto mounted = TRY(open_in_root(root, what, O_PATH));
+            TRY(remount_bind(fd_path(mounted.get()), flags, what));
+        }
+        // "cpu,cpuacct" also answers to "cpu" and "cpuacct", as on the host.
+        if (d.hierarchy.find(',') != std::string::npos) {
+            auto top = TRY(open_in_root(root, m.destination, O_PATH | O_DIRECTORY));
+            for (auto& c : split(d.hierarchy, ','))
+                if (::symlinkat(d.hierarchy.c_str(), top.get(), c.c_str()) < 0 && errno != EEXIST)
+                    return ErrnoErr("symlink ", m.destination, "/", c);
         }
     }
     if (flags & MS_RDONLY) {
@@ -225,7 +234,9 @@ Result<void> mount_one(const oci::Mount& m, int root, const MountContext& ctx) {
         if (::stat(source.c_str(), &st) < 0) return ErrnoErr("mount ", what, ": source ", source);
         auto target = TRY(ensure_target(root, m.destination, !S_ISDIR(st.st_mode)));
         std::string dst = fd_path(target.get());
-        if (mo.idmap || mo.recursive_idmap) {
+        // Mappings on a mount make it idmapped (runtime-spec 1.2), with or
+        // without the "idmap" option.
+        if (mo.idmap || mo.recursive_idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty()) {
             // Idmapped bind: clone the tree, set MOUNT_ATTR_IDMAP, attach it.
             auto userns = TRY(idmap_userns(m));
             unsigned ot = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
@@ -272,6 +283,28 @@ Result<void> mount_one(const oci::Mount& m, int root, const MountContext& ctx) {
         for (auto p : mo.propagation)
             TRY(sys_mount("", dst, nullptr, p, "", "set propagation of " + what));
     }
+    return {};
+}
+
+// pivot_root refuses a shared parent mount: with shared root propagation,
+// the mount holding the rootfs is made private (runc does the same). Only
+// then is mountinfo read, so the default (rslave) start path skips it.
+Result<void> make_parent_mount_private(const std::string& rootfs) {
+    auto info = TRY(read_file("/proc/self/mountinfo"));
+    std::string best;
+    bool shared = false;
+    for (auto& line : split(info, '\n')) {
+        auto f = split(line, ' ');
+        if (f.size() < 7) continue;
+        const std::string& mp = f[4];
+        bool covers = mp == "/" || rootfs == mp || rootfs.starts_with(mp + "/");
+        if (!covers || mp.size() < best.size()) continue;
+        best = mp;
+        shared = false;
+        for (size_t i = 6; i < f.size() && f[i] != "-"; ++i) shared |= f[i].starts_with("shared:");
+    }
+    if (!best.empty() && shared)
+        TRY(sys_mount("", best, nullptr, MS_PRIVATE, "", "make " + best + " private"));
     return {};
 }
 
@@ -351,6 +384,7 @@ Result<void> prepare_rootfs(const oci::Spec& spec, const MountContext& ctx) {
             return Err("linux.rootfsPropagation ", quote(spec.linux->rootfs_propagation), ": unknown propagation");
     }
     TRY(sys_mount("", "/", nullptr, prop, "", "make / " + std::string(prop & MS_SHARED ? "shared" : "slave")));
+    if (prop & MS_SHARED) TRY(make_parent_mount_private(ctx.rootfs));
     // pivot_root needs the rootfs's parent mount not to be shared.
     TRY(sys_mount(ctx.rootfs, ctx.rootfs, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + ctx.rootfs));
     return {};

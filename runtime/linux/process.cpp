@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 
 #include "libutil/log.hpp"
@@ -91,13 +92,21 @@ std::vector<cap_value_t> cap_values(const std::vector<std::string>& names) {
     return out;
 }
 
-Result<void> apply_capabilities(const oci::Capabilities& c) {
+// Needs CAP_SETPCAP: done before the uid change clears the effective set.
+Result<void> apply_bounding_set(const oci::Capabilities& c) {
     auto bounding = cap_values(c.bounding);
     for (cap_value_t v = 0; v < static_cast<cap_value_t>(cap_max_bits()); ++v) {
         bool keep = false;
         for (auto b : bounding) keep |= b == v;
-        if (!keep && cap_drop_bound(v) < 0 && errno != EINVAL) return ErrnoErr("drop capability ", v, " from the bounding set");
+        if (!keep && cap_drop_bound(v) < 0 && errno != EINVAL)
+            return ErrnoErr("drop capability ", v, " from the bounding set");
     }
+    return {};
+}
+
+// After the uid change: permitted was kept (PR_SET_KEEPCAPS), so the sets
+// can be set exactly.
+Result<void> apply_capabilities(const oci::Capabilities& c) {
     cap_t caps = cap_init();
     if (!caps) return ErrnoErr("cap_init");
     auto set = [&](const std::vector<std::string>& names, cap_flag_t flag) {
@@ -115,6 +124,14 @@ Result<void> apply_capabilities(const oci::Capabilities& c) {
     for (auto v : cap_values(c.ambient))
         if (cap_set_ambient(v, CAP_SET) < 0) return ErrnoErr("raise ambient capability ", v);
     return {};
+}
+
+// Go prints errno texts in lower case ("no such file or directory"); engines
+// and users match runc's messages, so these follow it.
+std::string go_strerror(int e) {
+    std::string s = std::strerror(e);
+    if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+    return s;
 }
 
 }  // namespace
@@ -161,7 +178,7 @@ Result<std::string> resolve_executable(const oci::Process& p) {
         return 0;
     };
     if (name.find('/') != std::string::npos) {
-        if (int e = check(name)) return Err("exec: ", quote(name), ": ", std::strerror(e));
+        if (int e = check(name)) return Err("exec: ", quote(name), ": ", go_strerror(e));
         return name;
     }
     std::string path_var;
@@ -172,6 +189,24 @@ Result<std::string> resolve_executable(const oci::Process& p) {
         if (check(cand) == 0) return cand;
     }
     return Err("exec: ", quote(name), ": executable file not found in $PATH");
+}
+
+std::vector<std::string> process_env(const oci::Process& p) {
+    std::vector<std::string> env = p.env;
+    for (auto& e : env)
+        if (e.starts_with("HOME=")) return env;
+    std::string home = "/";
+    if (auto pw = read_file("/etc/passwd")) {
+        for (auto& line : split(*pw, '\n')) {
+            auto f = split(line, ':');
+            if (f.size() >= 6 && parse_u64(f[2]) == p.user.uid && !f[5].empty()) {
+                home = f[5];
+                break;
+            }
+        }
+    }
+    env.push_back("HOME=" + home);
+    return env;
 }
 
 Result<void> apply_rlimits(const oci::Process& p) {
@@ -225,6 +260,10 @@ Result<void> apply_personality(const oci::Spec& spec) {
 }
 
 Result<void> apply_credentials(const oci::Process& p, bool setgroups_allowed) {
+    // No capabilities object: the process gets none (as runc).
+    static const oci::Capabilities kNone;
+    const oci::Capabilities& caps = p.capabilities ? *p.capabilities : kNone;
+    TRY(apply_bounding_set(caps));
     // Keep capabilities across the uid change; they are set explicitly after.
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return ErrnoErr("prctl(PR_SET_KEEPCAPS)");
     if (setgroups_allowed) {
@@ -234,12 +273,7 @@ Result<void> apply_credentials(const oci::Process& p, bool setgroups_allowed) {
     if (::setresgid(p.user.gid, p.user.gid, p.user.gid) < 0) return ErrnoErr("setgid ", p.user.gid);
     if (::setresuid(p.user.uid, p.user.uid, p.user.uid) < 0) return ErrnoErr("setuid ", p.user.uid);
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return ErrnoErr("prctl(PR_SET_KEEPCAPS)");
-    if (p.capabilities) {
-        TRY(apply_capabilities(*p.capabilities));
-    } else {
-        // No capabilities object: the process gets none (as runc).
-        TRY(apply_capabilities(oci::Capabilities{}));
-    }
+    TRY(apply_capabilities(caps));
     ::umask(p.user.umask ? static_cast<mode_t>(*p.user.umask & 0777) : 0022);
     if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return ErrnoErr("prctl(PR_SET_NO_NEW_PRIVS)");

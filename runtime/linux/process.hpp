@@ -20,6 +20,10 @@ Result<void> validate_process(const oci::Process& p, const oci::Spec& spec);
 // `exec: "nope": executable file not found in $PATH`.
 Result<std::string> resolve_executable(const oci::Process& p);
 
+// The process's environment: process.env, plus HOME from the container's
+// /etc/passwd (or "/") when it is not set, as runc does.
+std::vector<std::string> process_env(const oci::Process& p);
+
 // Runs as root in the container (before credentials change).
 Result<void> apply_rlimits(const oci::Process& p);
 Result<void> apply_oom_score_adj(const oci::Process& p);

@@ -363,11 +363,36 @@ ns_inode() {
 # ---------------------------------------------------------------------------
 # Leftovers. Everything a test's containers own carries $ID in its name or
 # lives under $BATS_TEST_TMPDIR, so leftovers can be found without touching
-# anything else on the machine.
+# anything else on the machine. The searches below span the whole machine,
+# so they refuse to run with a pattern that is not specific to the test (an
+# empty one would match every process, mount and cgroup), and the clean-up
+# refuses to act on more than a test could plausibly have left.
 
-# list_leftovers [ID]: prints one line per leftover; empty when clean.
+_LEFTOVER_MAX=10
+
+# _leftover_scope_ok ID: true when ID, $ROOT and $BATS_TEST_TMPDIR are
+# specific to this test; otherwise says why on stderr.
+_leftover_scope_ok() {
+	local id=$1
+	if [[ ! $id =~ ^[A-Za-z0-9][A-Za-z0-9._+-]{3,}$ ]]; then
+		echo "leftover check: refusing the unspecific id '$id'" >&2
+		return 1
+	fi
+	if [[ ! ${BATS_TEST_TMPDIR:-} =~ ^/.+/.+ ]] || [ ! -d "$BATS_TEST_TMPDIR" ]; then
+		echo "leftover check: refusing BATS_TEST_TMPDIR='${BATS_TEST_TMPDIR:-}'" >&2
+		return 1
+	fi
+	if [[ ${ROOT:-} != "$BATS_TEST_TMPDIR"/* ]]; then
+		echo "leftover check: ROOT='${ROOT:-}' is not under $BATS_TEST_TMPDIR" >&2
+		return 1
+	fi
+}
+
+# list_leftovers [ID]: prints one line per leftover; empty when clean. Fails
+# (printing nothing) when ID is not specific enough to search with.
 list_leftovers() {
-	local id=${1:-$ID} d line pid args
+	local id=${1:-${ID:-}} d line pid
+	_leftover_scope_ok "$id" || return 1
 	# State dirs in the private root.
 	if [ -d "$ROOT" ]; then
 		for d in "$ROOT"/*/ "$ROOT"/.*/; do
@@ -380,32 +405,44 @@ list_leftovers() {
 	# the mounted root: a bind of a bundle path shows up as root).
 	while read -r line; do
 		echo "mount: $line"
-	done < <(awk -v t="$BATS_TEST_TMPDIR" 'index($4, t) || index($5, t)' /proc/self/mountinfo)
+	done < <(_leftover_mounts)
 	# Cgroups named after the container.
 	while read -r d; do
 		echo "cgroup: $d"
-	done < <(find /sys/fs/cgroup -maxdepth 5 -type d -name "*$id*" 2>/dev/null)
-	# Processes: in a cgroup named after the container, or with the id, the
-	# private root or the test's tmpdir on their command line. Zombies are
-	# not counted: reaping orphans is the job of pid 1, not the runtime.
+	done < <(_leftover_cgroups "$id")
+	# Processes: in a cgroup named after the container, or with the id or
+	# the test's tmpdir on their command line. Zombies are not counted:
+	# reaping orphans is the job of pid 1, not the runtime.
 	while read -r pid; do
 		echo "process: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
 	done < <(_leftover_pids "$id")
 }
 
+# Mount lines whose mount point or root is under the test's tmpdir.
+_leftover_mounts() {
+	awk -v t="$BATS_TEST_TMPDIR/" 't != "/" && (index($4 "/", t) == 1 || index($5 "/", t) == 1)' \
+		/proc/self/mountinfo
+}
+
+# Cgroup directories whose name contains ID.
+_leftover_cgroups() {
+	find /sys/fs/cgroup -maxdepth 5 -type d -name "*$1*" 2>/dev/null
+}
+
+# Live processes that belong to the test (never this shell or its parents).
 _leftover_pids() {
 	local id=$1 f pid stat
+	_leftover_scope_ok "$id" 2>/dev/null || return 0
 	for f in $({
 		grep -lF -- "$id" /proc/[0-9]*/cgroup
-		grep -lzF -e "$id" -e "$BATS_TEST_TMPDIR" /proc/[0-9]*/cmdline
+		grep -lzF -e "$id" -e "$BATS_TEST_TMPDIR/" /proc/[0-9]*/cmdline
 	} 2>/dev/null | sort -u); do
 		pid=${f#/proc/}
 		pid=${pid%%/*}
+		[ "$pid" -gt 1 ] 2>/dev/null || continue
 		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
 		stat=${stat##*) }
 		case ${stat%% *} in Z | X | '') continue ;; esac
-		# Never report the test's own shells (bats runs tests in
-		# subshells of this process).
 		_is_ancestor_or_self "$pid" || echo "$pid"
 	done
 }
@@ -427,7 +464,7 @@ _is_ancestor_or_self() {
 # assert_no_leftovers [ID]: no state dir, mount, cgroup or process is left.
 assert_no_leftovers() {
 	local left
-	left=$(list_leftovers "$@")
+	left=$(list_leftovers "$@") || fail "cannot check for leftovers (see above)" || return 1
 	[ -z "$left" ] || fail "leftovers:" "$left"
 }
 
@@ -435,13 +472,14 @@ assert_no_leftovers() {
 # setup / teardown.
 
 common_setup() {
-	[ "$(id -u)" = 0 ] || skip "integration tests need root"
-	[ -x "$RUNTIME" ] || fail "RUNTIME=$RUNTIME is not an executable"
-	# A unique id per test: $$ differs for every test bats runs.
+	# A unique id per test: $$ differs for every test bats runs. Set
+	# first, so that teardown never runs without them.
 	ID="t$$-$BATS_TEST_NUMBER"
 	ROOT=$BATS_TEST_TMPDIR/state
 	BUNDLE=$BATS_TEST_TMPDIR/bundle
 	TEST_PIDS=()
+	[ "$(id -u)" = 0 ] || skip "integration tests need root"
+	[ -x "$RUNTIME" ] || fail "RUNTIME=$RUNTIME is not an executable" || return 1
 	mkdir -p "$ROOT"
 	# A container whose process reads stdin must never wait on a terminal.
 	exec </dev/null
@@ -451,13 +489,14 @@ common_setup() {
 common_teardown() {
 	local c pid left rc=0
 	cd /
+	_leftover_scope_ok "${ID:-}" 2>/dev/null || return 0
 	# Delete every container in the private root, by the runtime first.
 	for c in $(_containers_in_root); do
 		pid=$(container_pid "$c" 2>/dev/null) || pid=
 		runtime delete --force "$c" >/dev/null 2>&1 || true
 		# If the runtime could not delete it, kill its init by pid.
-		if [ -n "$pid" ] && [ "$pid" -gt 1 ] 2>/dev/null && [ -d "$ROOT/$c" ] &&
-			grep -q -- "$c" "/proc/$pid/cgroup" 2>/dev/null; then
+		if [ -d "$ROOT/$c" ] && [ "$pid" -gt 1 ] 2>/dev/null &&
+			grep -qF -- "$c" "/proc/$pid/cgroup" 2>/dev/null; then
 			kill -9 "$pid" 2>/dev/null || true
 		fi
 	done
@@ -467,7 +506,7 @@ common_teardown() {
 		wait "$pid" 2>/dev/null || true
 	done
 
-	left=$(list_leftovers "$ID")
+	left=$(list_leftovers "$ID") || return 1
 	if [ -n "$left" ]; then
 		_clean_leftovers
 		fail "the test left behind (now cleaned up):" "$left"
@@ -478,30 +517,44 @@ common_teardown() {
 
 _containers_in_root() {
 	{
-		runtime list -q 2>/dev/null
+		[ -d "$ROOT" ] && runtime list -q 2>/dev/null
 		[ -d "$ROOT" ] && find "$ROOT" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'
 	} | sort -u
 }
 
 # Removes what list_leftovers found, so one leaking test does not make the
 # next ones fail or bats' `rm -rf` of the tmpdir walk into a leaked bind
-# mount. Only things named after this test's id or under its tmpdir.
+# mount. Only things named after this test's id or under its tmpdir, and
+# never more than a test could have made.
 _clean_leftovers() {
-	local pid m d i
+	local pids m d i
+	_leftover_scope_ok "${ID:-}" || return 1
 	for i in 1 2 3; do
-		for pid in $(_leftover_pids "$ID"); do
-			kill -9 "$pid" 2>/dev/null || true
-		done
-		[ -z "$(_leftover_pids "$ID")" ] && break
+		pids=$(_leftover_pids "$ID")
+		[ -z "$pids" ] && break
+		if [ "$(wc -l <<<"$pids")" -gt "$_LEFTOVER_MAX" ]; then
+			echo "clean-up: refusing to kill $(wc -l <<<"$pids") processes" >&2
+			break
+		fi
+		kill -9 $pids 2>/dev/null || true
 		sleep 0.2
 	done
 	for i in 1 2 3; do
-		m=$(awk -v t="$BATS_TEST_TMPDIR" 'index($5, t) { print $5 }' /proc/self/mountinfo | tac)
+		m=$(_leftover_mounts | awk '{ print $5 }' | tac)
 		[ -z "$m" ] && break
+		if [ "$(wc -l <<<"$m")" -gt $((2 * _LEFTOVER_MAX)) ]; then
+			echo "clean-up: refusing to unmount $(wc -l <<<"$m") mounts" >&2
+			break
+		fi
 		while read -r d; do
-			umount -l "$(printf '%b' "$d")" 2>/dev/null || true
+			d=$(printf '%b' "$d")
+			[[ $d == "$BATS_TEST_TMPDIR"/* ]] && umount -l "$d" 2>/dev/null || true
 		done <<<"$m"
 	done
-	find /sys/fs/cgroup -maxdepth 5 -depth -type d -name "*$ID*" -exec rmdir {} \; 2>/dev/null || true
+	m=$(_leftover_cgroups "$ID")
+	if [ -n "$m" ] && [ "$(wc -l <<<"$m")" -le $((10 * _LEFTOVER_MAX)) ]; then
+		# Deepest first; rmdir only removes empty cgroups.
+		sort -r <<<"$m" | while read -r d; do rmdir "$d" 2>/dev/null || true; done
+	fi
 	find "$ROOT" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
 }
