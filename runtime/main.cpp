@@ -1,5 +1,6 @@
 // berth-runtime: a runc-compatible OCI runtime.
 #include <seccomp.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <cstring>
@@ -61,6 +62,8 @@ constexpr Verb kVerbs[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A hook that exits without reading its stdin must not kill us.
+    ::signal(SIGPIPE, SIG_IGN);
     GlobalOptions g;
     log::Config lc;
     lc.program = "berth-runtime";

@@ -56,6 +56,7 @@ Result<void> run_hook(const oci::Hook& h, const std::string& state_json) {
         sigset_t all;
         sigemptyset(&all);
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
+        ::signal(SIGPIPE, SIG_DFL);
         ::execve(h.path.c_str(), const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
         ::_exit(127);
     }

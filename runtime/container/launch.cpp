@@ -297,6 +297,12 @@ Result<void> start_container(const GlobalOptions& g, const std::string& id) {
         }
         if (pidfd >= 0) ::close(pidfd);
         n = ::read(fd.get(), &c, 1);
+        // Then EOF: the init's write end closes when it execs the process.
+        char rest[16];
+        for (ssize_t r = n; n == 1;) {
+            r = ::read(fd.get(), rest, sizeof rest);
+            if (r == 0 || (r < 0 && errno != EINTR)) break;
+        }
     }
     ::unlink(fifo.c_str());
     if (n != 1) return Err("cannot start a container that has stopped");

@@ -185,7 +185,8 @@ Result<Prepared> setup(const InitConfig& c) {
     int fifo = ::openat(c.state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
     if (fifo < 0) die(cat("open exec fifo: ", std::strerror(errno)));
     if (::write(fifo, "0", 1) != 1) die(cat("write exec fifo: ", std::strerror(errno)));
-    ::close(fifo);
+    // The write end stays open (close-on-exec): `start` reads to EOF, so it
+    // returns once the process is exec'd, after the startContainer hooks.
     ::close(c.state_dir_fd);
 
     if (auto r = run_hooks(spec.hooks.start_container, hook_state(c, "created"), "startContainer"); !r)
@@ -214,6 +215,7 @@ Result<Prepared> setup(const InitConfig& c) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it (see main)
     // Die with the parent until we are set up (the parent cleans up).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
 

@@ -269,7 +269,8 @@ Result<void> mount_one(const oci::Mount& m, int root, const MountContext& ctx) {
     std::string dst = fd_path(target.get());
     const char* type = m.type.empty() ? nullptr : m.type.c_str();
     if (source.empty()) source = m.type;
-    auto r = sys_mount(source, dst, type, mo.flags & ~MS_REMOUNT, mo.data, "mount " + m.type + " at " + what);
+    auto r = sys_mount(source, dst, type, mo.flags & ~MS_REMOUNT, mo.data,
+                       "mount " + m.type + " at " + what + (mo.data.empty() ? "" : " (" + mo.data + ")"));
     if (!r && r.error().code == EPERM && m.type == "mqueue" && ctx.new_userns) {
         // mqueue of a host-owned ipc namespace: bind the host's (runc does too).
         TRY(sys_mount("/dev/mqueue", dst, nullptr, MS_BIND | MS_REC, "", "bind /dev/mqueue at " + what));

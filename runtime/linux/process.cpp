@@ -173,7 +173,7 @@ Result<std::string> resolve_executable(const oci::Process& p) {
     auto check = [](const std::string& path) -> int {
         struct stat st;
         if (::stat(path.c_str(), &st) < 0) return errno;
-        if (S_ISDIR(st.st_mode)) return EISDIR;
+        // A directory is refused with EACCES, as execve (and runc) does.
         if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) < 0) return EACCES;
         return 0;
     };

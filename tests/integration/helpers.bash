@@ -17,6 +17,9 @@
 #   setup() { common_setup; }
 #   teardown() { common_teardown; }
 
+# jq filters are single-quoted on purpose; status/output come from bats.
+# shellcheck disable=SC2016,SC2154
+
 bats_require_minimum_version 1.5.0
 
 BERTH_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -68,6 +71,15 @@ assert_output_contains() {
 	local s
 	for s in "$@"; do
 		[[ $output == *"$s"* ]] || fail "output does not contain '$s'; output:" "$output"
+	done
+}
+
+# assert_output_contains_i STR...: like assert_output_contains, ignoring case
+# (errno texts: Go says "no such file", strerror "No such file").
+assert_output_contains_i() {
+	local s
+	for s in "$@"; do
+		[[ ${output,,} == *"${s,,}"* ]] || fail "output does not contain '$s' (any case); output:" "$output"
 	done
 }
 
@@ -536,6 +548,7 @@ _clean_leftovers() {
 			echo "clean-up: refusing to kill $(wc -l <<<"$pids") processes" >&2
 			break
 		fi
+		# shellcheck disable=SC2086 # one pid a word
 		kill -9 $pids 2>/dev/null || true
 		sleep 0.2
 	done
@@ -548,7 +561,9 @@ _clean_leftovers() {
 		fi
 		while read -r d; do
 			d=$(printf '%b' "$d")
-			[[ $d == "$BATS_TEST_TMPDIR"/* ]] && umount -l "$d" 2>/dev/null || true
+			if [[ $d == "$BATS_TEST_TMPDIR"/* ]]; then
+				umount -l "$d" 2>/dev/null || true
+			fi
 		done <<<"$m"
 	done
 	m=$(_leftover_cgroups "$ID")

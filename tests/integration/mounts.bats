@@ -413,6 +413,9 @@ in_private_mntns() {
 	skip_if_runc "idmapped mounts are new in runc 1.2"
 	mkdir "$BATS_TEST_TMPDIR/data"
 	touch "$BATS_TEST_TMPDIR/data/file"
+	# The container's root cannot create mount points in a rootfs owned
+	# by the host's root.
+	mkdir "$BUNDLE/rootfs/idmapped" "$BUNDLE/rootfs/plain"
 	add_userns 100000
 	update_config '.mounts += [{"destination": "/idmapped", "type": "bind", "source": $s,
 		"options": ["bind"],
