@@ -134,8 +134,8 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     auto spec = TRY(oci::parse_spec(*config_doc));
     std::string rootfs = TRY(validate_spec(spec, bundle));
     const oci::Process& proc = *spec.process;
-    if (proc.terminal && o.console_socket.empty())
-        return Err("process.terminal is true but no --console-socket was given");
+    if (proc.terminal && o.console_socket.empty() && !o.console_proxy)
+        return Err("cannot allocate tty if berth-runtime will detach without setting console socket");
     auto ns = TRY(plan_namespaces(spec));
 
     // The state dir is the lock on the id: mkdir fails for a duplicate.
@@ -155,8 +155,15 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     auto cgroup = TRY(Cgroup::create(spec, o.id, g.systemd_cgroup));
     CgroupGuard cg_guard{&cgroup};
 
-    UniqueFd console;
-    if (proc.terminal) console = TRY(connect_console_socket(o.console_socket));
+    UniqueFd console, console_peer;
+    if (proc.terminal && !o.console_socket.empty()) {
+        console = TRY(connect_console_socket(o.console_socket));
+    } else if (proc.terminal) {
+        int cp[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) < 0) return ErrnoErr("socketpair");
+        console_peer.reset(cp[0]);
+        console.reset(cp[1]);
+    }
 
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return ErrnoErr("socketpair");
@@ -261,11 +268,13 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
         return Err("sync: unexpected message from the container init");
     }
 
+    UniqueFd master;
+    if (console_peer) master = TRY(recv_fd(console_peer.get()));
     st.start_time = process_start_time(pid);
     TRY(save_state(st));
     if (!o.pid_file.empty()) TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644), "--pid-file");
     child.committed = cg_guard.committed = dir_guard.committed = true;
-    return Created{std::move(st), std::move(pidfd_owner)};
+    return Created{std::move(st), std::move(pidfd_owner), std::move(master)};
 }
 
 Result<void> start_container(const GlobalOptions& g, const std::string& id) {

@@ -18,11 +18,15 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
+    // process.terminal without --console-socket: keep the pty master for
+    // ourselves (foreground `run` proxies it to its own stdio, like runc).
+    bool console_proxy = false;
 };
 
 struct Created {
     ContainerState state;
     UniqueFd pidfd;  // of the init, our child
+    UniqueFd console_master;  // with console_proxy
 };
 
 // validate -> state dir -> cgroup -> clone init -> id maps/cgroup placement

@@ -320,7 +320,8 @@ create_fails() {
 @test "errors: a failing prestart hook" {
 	add_hook prestart 'echo the-hook-failed >&2; exit 1'
 	create_fails
-	assert_output_contains hook the-hook-failed
+	assert_output_contains_i hook
+	assert_output_contains the-hook-failed
 	assert_no_leftovers
 }
 

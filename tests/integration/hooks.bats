@@ -139,7 +139,8 @@ hook_state() {
 	add_hook prestart 'echo hook-stdout; echo hook-stderr >&2; exit 3'
 	run_detached runtime create --bundle "$BUNDLE" "$ID"
 	assert_failure
-	assert_output_contains hook hook-stderr
+	assert_output_contains_i hook
+	assert_output_contains hook-stderr
 	assert_no_leftovers
 }
 
@@ -148,7 +149,8 @@ hook_state() {
 	add_hook createRuntime 'echo hook-stderr >&2; exit 3'
 	run_detached runtime create --bundle "$BUNDLE" "$ID"
 	assert_failure
-	assert_output_contains hook hook-stderr
+	assert_output_contains_i hook
+	assert_output_contains hook-stderr
 	assert_no_leftovers
 }
 
@@ -157,7 +159,8 @@ hook_state() {
 	add_hook createContainer 'echo hook-stderr >&2; exit 3'
 	run_detached runtime create --bundle "$BUNDLE" "$ID"
 	assert_failure
-	assert_output_contains hook hook-stderr
+	assert_output_contains_i hook
+	assert_output_contains hook-stderr
 	assert_no_leftovers
 }
 
@@ -193,7 +196,7 @@ hook_state() {
 	run_detached runtime create --bundle "$BUNDLE" "$ID"
 	assert_failure
 	[ $((SECONDS - start)) -le 5 ] || fail "create took $((SECONDS - start))s with a 1s hook timeout"
-	assert_output_contains hook
-	[[ $output =~ time ]] || fail "the error does not mention the timeout:" "$output"
+	assert_output_contains_i hook
+	[[ ${output,,} =~ time ]] || fail "the error does not mention the timeout:" "$output"
 	assert_no_leftovers
 }
