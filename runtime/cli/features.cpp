@@ -56,7 +56,18 @@ int cmd_features(const GlobalOptions&, int argc, char** argv, int start) {
     cg.set("systemdUser", json::Value::boolean(false));
     cg.set("rdma", json::Value::boolean(false));
     linux.set("cgroup", std::move(cg));
-    linux.set("seccomp", enabled(false));
+    auto sc = enabled(true);
+    sc.set("actions", strings({"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                               "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}));
+    sc.set("operators", strings({"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                                 "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}));
+    sc.set("archs", strings({"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
+                             "SCMP_ARCH_X32", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64"}));
+    sc.set("knownFlags", strings({"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                                  "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
+    sc.set("supportedFlags",
+           strings({"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}));
+    linux.set("seccomp", std::move(sc));
     linux.set("apparmor", enabled(false));
     linux.set("selinux", enabled(false));
     linux.set("intelRdt", enabled(false));

@@ -21,6 +21,7 @@
 #include "runtime/container/validate.hpp"
 #include "runtime/linux/init.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/seccomp.hpp"
 #include "runtime/linux/sync.hpp"
 #include "runtime/linux/terminal.hpp"
 
@@ -137,6 +138,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     if (proc.terminal && o.console_socket.empty() && !o.console_proxy)
         return Err("cannot allocate tty if berth-runtime will detach without setting console socket");
     auto ns = TRY(plan_namespaces(spec));
+    auto seccomp = TRY(compile_seccomp(spec));
 
     // The state dir is the lock on the id: mkdir fails for a duplicate.
     TRY_CTX(mkdir_all(g.root, 0711), "create state root ", g.root);
@@ -182,6 +184,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     ic.extra_fds = listen_fds(ic.extra_env) + o.preserve_fds;
     ic.ns = &ns;
     ic.cgroup = &cgroup;
+    ic.seccomp = &seccomp;
 
     // clone3 makes the new namespaces; those joined by path are entered
     // around the clone (user and mount ones by the init itself).

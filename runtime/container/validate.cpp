@@ -74,8 +74,6 @@ Result<std::string> validate_spec(const oci::Spec& spec, const std::string& bund
     TRY(hooks_ok(spec.hooks.poststart, "poststart"));
     TRY(hooks_ok(spec.hooks.poststop, "poststop"));
     if (auto r = validate_process(*spec.process, spec); !r) return Wrap(r.error(), kFile);
-    if (spec.linux && spec.linux->seccomp && !spec.linux->seccomp->raw.is_null())
-        return Err(kFile, ": linux.seccomp: not supported by this build yet");
     return rootfs;
 }
 

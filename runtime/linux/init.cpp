@@ -165,9 +165,13 @@ Result<Prepared> setup(const InitConfig& c) {
         auto sg = read_file("/proc/self/setgroups");
         setgroups_ok = !sg || trim(*sg) != "deny";
     }
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+    // before the capabilities go; with it, as late as possible.
+    if (!proc.no_new_privileges) TRY(c.seccomp->load());
     TRY(apply_credentials(proc, setgroups_ok));
     if (::chdir(proc.cwd.c_str()) < 0) return ErrnoErr("chdir to process.cwd ", quote(proc.cwd));
     out.exe = TRY(resolve_executable(proc));
+    if (proc.no_new_privileges) TRY(c.seccomp->load());
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include "libutil/oci/spec.hpp"
 #include "runtime/linux/cgroups.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/seccomp.hpp"
 
 namespace berth::runtime {
 
@@ -25,6 +26,7 @@ struct InitConfig {
     std::vector<std::string> extra_env;  // LISTEN_FDS=..., LISTEN_PID=1
     const NamespacePlan* ns = nullptr;
     const Cgroup* cgroup = nullptr;
+    const SeccompFilter* seccomp = nullptr;  // compiled by the parent
 };
 
 // Never returns: execs the container process or _exits.

@@ -77,17 +77,18 @@ struct SchedAttr {
     uint64_t sched_runtime, sched_deadline, sched_period;
 };
 
+bool cap_value(const std::string& name, cap_value_t& v) {
+    return cap_from_name(name.c_str(), &v) == 0 && v < static_cast<cap_value_t>(cap_max_bits());
+}
+
 // Capability names -> numbers; names unknown to this kernel/libcap are
-// skipped with a warning, as runc does.
+// skipped (validate_process warned about them in the runtime, where the log
+// is reachable), as runc does.
 std::vector<cap_value_t> cap_values(const std::vector<std::string>& names) {
     std::vector<cap_value_t> out;
     for (auto& n : names) {
         cap_value_t v;
-        if (cap_from_name(n.c_str(), &v) < 0 || v > static_cast<cap_value_t>(cap_max_bits()) - 1) {
-            log::warn(cat("ignoring unknown or unavailable capability ", quote(n)));
-            continue;
-        }
-        out.push_back(v);
+        if (cap_value(n, v)) out.push_back(v);
     }
     return out;
 }
@@ -121,8 +122,9 @@ Result<void> apply_capabilities(const oci::Capabilities& c) {
     cap_free(caps);
     if (r < 0) return CodeErr(e, "set capabilities");
     if (cap_reset_ambient() < 0 && errno != EINVAL) return ErrnoErr("clear ambient capabilities");
-    for (auto v : cap_values(c.ambient))
-        if (cap_set_ambient(v, CAP_SET) < 0) return ErrnoErr("raise ambient capability ", v);
+    // An ambient capability must also be permitted and inheritable; runc
+    // only warns when it is not, so a spec like runc's default still runs.
+    for (auto v : cap_values(c.ambient)) (void)cap_set_ambient(v, CAP_SET);
     return {};
 }
 
@@ -137,6 +139,14 @@ std::string go_strerror(int e) {
 }  // namespace
 
 Result<void> validate_process(const oci::Process& p, const oci::Spec& spec) {
+    if (p.capabilities) {
+        auto& c = *p.capabilities;
+        for (auto* set : {&c.bounding, &c.effective, &c.inheritable, &c.permitted, &c.ambient})
+            for (auto& n : *set) {
+                cap_value_t v;
+                if (!cap_value(n, v)) log::warn(cat("ignoring unknown or unavailable capability ", quote(n)));
+            }
+    }
     for (auto& r : p.rlimits) {
         if (rlimit_resource(r.type) < 0) return Err("process.rlimits: unknown type ", quote(r.type));
         if (r.soft > r.hard)
