@@ -90,7 +90,15 @@ Result<void> loopback_up() {
 struct Prepared {
     std::string exe;
     std::vector<std::string> env;
+    bool late_seccomp = false;
 };
+
+bool keeps_sys_admin(const oci::Process& p) {
+    if (!p.capabilities) return false;
+    for (auto& n : p.capabilities->effective)
+        if (n == "CAP_SYS_ADMIN") return true;
+    return false;
+}
 
 Result<Prepared> setup(const InitConfig& c) {
     const oci::Spec& spec = *c.spec;
@@ -165,13 +173,14 @@ Result<Prepared> setup(const InitConfig& c) {
         auto sg = read_file("/proc/self/setgroups");
         setgroups_ok = !sg || trim(*sg) != "deny";
     }
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-    // before the capabilities go; with it, as late as possible.
-    if (!proc.no_new_privileges) TRY(c.seccomp->load());
+    // The filter goes in just before execve, so none of our own syscalls
+    // meet it. Loading needs no_new_privs or CAP_SYS_ADMIN: a process that
+    // will have neither gets it before the capabilities drop (runc's order).
+    out.late_seccomp = proc.no_new_privileges || keeps_sys_admin(proc);
+    if (!out.late_seccomp) TRY(c.seccomp->load());
     TRY(apply_credentials(proc, setgroups_ok));
     if (::chdir(proc.cwd.c_str()) < 0) return ErrnoErr("chdir to process.cwd ", quote(proc.cwd));
     out.exe = TRY(resolve_executable(proc));
-    if (proc.no_new_privileges) TRY(c.seccomp->load());
     return out;
 }
 
@@ -207,6 +216,8 @@ Result<Prepared> setup(const InitConfig& c) {
     // Only stdio and the preserved fds reach the process.
     for (int fd = 3; fd < 3 + c.extra_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
     ::syscall(SYS_close_range, 3 + c.extra_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (prep.late_seccomp)
+        if (auto r = c.seccomp->load(); !r) die(r.error().what());
     ::execve(exe.c_str(), argv.data(), envp.data());
     die(cat("exec ", quote(exe), ": ", std::strerror(errno)));
 }

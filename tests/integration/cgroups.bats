@@ -14,7 +14,7 @@ cgroup_path_of() {
 	local f
 	f=$(cgroup_file "$1" "$2" x x)
 	f=${f%/x}
-	awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo |
+	_cgroup_mounts | awk '{ print $2 }' |
 		while read -r m; do
 			[[ $f == "$m"/* || $f == "$m" ]] && { echo "${f#"$m"}"; break; }
 		done

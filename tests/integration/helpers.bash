@@ -355,16 +355,23 @@ add_userns() {
 # unified hierarchy.
 cgroup_file() {
 	local pid=$1 ctrl=$2 v1=$3 v2=$4 mnt rel
-	mnt=$(awk -v c="$ctrl" '$9 == "cgroup" {
-		n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
+	mnt=$(_cgroup_mounts | awk -v c="$ctrl" '$1 == "cgroup" {
+		n = split($3, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $2; exit } }')
 	if [ -n "$mnt" ]; then
 		rel=$(awk -F: -v c="$ctrl" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $3; exit } }' "/proc/$pid/cgroup")
 		echo "$mnt$rel/$v1"
 	else
-		mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+		mnt=$(_cgroup_mounts | awk '$1 == "cgroup2" { print $2; exit }')
 		rel=$(awk -F: '$1 == "0" { print $3; exit }' "/proc/$pid/cgroup")
 		echo "$mnt$rel/$v2"
 	fi
+}
+
+# _cgroup_mounts: "FSTYPE MOUNTPOINT SUPEROPTIONS" for the host's cgroup and
+# cgroup2 mounts (mountinfo's optional fields end at a lone "-").
+_cgroup_mounts() {
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $(i + 1), $5, $(i + 3) }' /proc/self/mountinfo
 }
 
 # ns_inode PID TYPE: e.g. "net:[4026531840]" (TYPE as in /proc/PID/ns).
