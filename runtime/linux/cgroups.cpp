@@ -240,6 +240,18 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
         bool want_pids = res->pids && res->pids->limit != 0;
         bool want_cpu = res->cpu && ((res->cpu->shares && *res->cpu->shares) || res->cpu->quota || res->cpu->period);
         if (layout_ == CgroupLayout::V2 && (want_mem || want_pids || want_cpu)) {
+            // A controller bound to a v1 hierarchy (or compiled out) is not
+            // in cgroup.controllers: say which one instead of EINVAL.
+            auto avail = read_file(std::string(kMount) + "/cgroup.controllers");
+            auto words = split(avail ? std::string(trim(*avail)) : std::string(), ' ');
+            auto check = [&](bool want, const char* c, const char* field) -> Result<void> {
+                if (!want || std::find(words.begin(), words.end(), c) != words.end()) return {};
+                return Err("linux.resources.", field, ": the ", c, " controller is not available in cgroup v2 (",
+                           kMount, "/cgroup.controllers: ", avail ? std::string(trim(*avail)) : "", ")");
+            };
+            TRY(check(want_mem, "memory", "memory"));
+            TRY(check(want_pids, "pids", "pids"));
+            TRY(check(want_cpu, "cpu", "cpu"));
             // Enable the controllers from the root down to our parent.
             std::string ctl = std::string(want_mem ? "+memory " : "") + (want_pids ? "+pids " : "") +
                               (want_cpu ? "+cpu" : "");

@@ -6,8 +6,10 @@ load helpers
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-# A process that waits until it is killed, and reports SIGTERM.
-wait_forever='trap "echo term >/shared/signal; exit 3" TERM; while :; do sleep 0.1; done'
+# A process that waits until it is killed, and reports SIGTERM. As pid 1 it
+# only gets signals it has a handler for, so the test must wait for "ready"
+# (after `start` returns, the runtime's init may not have exec'd it yet).
+wait_forever='trap "echo term >/shared/signal; exit 3" TERM; echo ready >/shared/ready; while :; do sleep 0.1; done'
 
 @test "create: the container is created with a live init pid" {
 	set_args sleep 100
@@ -208,6 +210,7 @@ wait_forever='trap "echo term >/shared/signal; exit 3" TERM; while :; do sleep 0
 	add_shared_dir
 	set_cmd "$wait_forever"
 	run_container_detached
+	wait_for_file "$SHARED/ready"
 	run runtime kill "$ID"
 	assert_success
 	wait_for_status stopped
@@ -218,8 +221,9 @@ wait_forever='trap "echo term >/shared/signal; exit 3" TERM; while :; do sleep 0
 	add_shared_dir
 	set_cmd "$wait_forever"
 	for sig in TERM SIGTERM 15; do
-		rm -f "$SHARED/signal"
+		rm -f "$SHARED/signal" "$SHARED/ready"
 		run_container_detached
+		wait_for_file "$SHARED/ready"
 		run runtime kill "$ID" "$sig"
 		assert_success
 		wait_for_status stopped
