@@ -57,19 +57,7 @@ int cmd_list(const GlobalOptions& g, int argc, char** argv, int start) {
         } else {
             auto arr = json::Value::array();
             for (auto& s : states) {
-                Status status = container_status(s);
-                auto o = json::Value::object();
-                o.set("ociVersion", json::Value::string(oci::kSpecVersion));
-                o.set("id", json::Value::string(s.id));
-                o.set("pid", json::Value::number(static_cast<int64_t>(status == Status::Stopped ? 0 : s.pid)));
-                o.set("status", json::Value::string(status_name(status)));
-                o.set("bundle", json::Value::string(s.bundle));
-                o.set("rootfs", json::Value::string(s.rootfs));
-                o.set("created", json::Value::string(s.created));
-                if (auto an = s.config.find("annotations"); an && an->is_object() && !an->members().empty())
-                    o.set("annotations", *an);
-                o.set("owner", json::Value::string(state_owner(s)));
-                arr.push(std::move(o));
+                arr.push(runc_state(s, container_status(s)));
             }
             out = json::write(arr) + "\n";
         }

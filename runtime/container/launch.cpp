@@ -242,7 +242,6 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     st.pid = pid;
     st.dir = dir;
     st.created = now_rfc3339();
-    st.owner = "";
     st.own_pid_ns = ns.new_flags & CLONE_NEWPID;
     st.cgroup = cgroup.to_json();
     st.config = std::move(*config_doc);

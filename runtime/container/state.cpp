@@ -59,7 +59,6 @@ Result<ContainerState> load_state(const std::string& root, const std::string& id
     st.pid = static_cast<pid_t>(num("pid"));
     st.start_time = num("start_time");
     st.created = str("created");
-    st.owner = str("owner");
     if (auto v = doc->find("own_pid_ns"); v && v->is_bool()) st.own_pid_ns = v->as_bool();
     if (auto v = doc->find("cgroup")) st.cgroup = *v;
     if (auto v = doc->find("config")) st.config = *v;
@@ -74,7 +73,6 @@ Result<void> save_state(const ContainerState& st) {
     doc.set("pid", json::Value::number(static_cast<int64_t>(st.pid)));
     doc.set("start_time", json::Value::number(st.start_time));
     doc.set("created", json::Value::string(st.created));
-    doc.set("owner", json::Value::string(st.owner));
     doc.set("own_pid_ns", json::Value::boolean(st.own_pid_ns));
     doc.set("cgroup", st.cgroup);
     doc.set("config", st.config);
@@ -135,6 +133,22 @@ json::Value oci_state(const ContainerState& st, Status status) {
     doc.set("bundle", json::Value::string(st.bundle));
     if (auto a = st.config.find("annotations"); a && a->is_object() && !a->members().empty())
         doc.set("annotations", *a);
+    return doc;
+}
+
+// runc's state document: the OCI state plus rootfs, created and owner.
+json::Value runc_state(const ContainerState& st, Status s) {
+    auto doc = json::Value::object();
+    doc.set("ociVersion", json::Value::string(oci::kSpecVersion));
+    doc.set("id", json::Value::string(st.id));
+    doc.set("pid", json::Value::number(static_cast<int64_t>(s == Status::Stopped ? 0 : st.pid)));
+    doc.set("status", json::Value::string(status_name(s)));
+    doc.set("bundle", json::Value::string(st.bundle));
+    doc.set("rootfs", json::Value::string(st.rootfs));
+    doc.set("created", json::Value::string(st.created));
+    if (auto a = st.config.find("annotations"); a && a->is_object() && !a->members().empty())
+        doc.set("annotations", *a);
+    doc.set("owner", json::Value::string(state_owner(st)));
     return doc;
 }
 

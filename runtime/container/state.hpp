@@ -25,7 +25,6 @@ struct ContainerState {
     pid_t pid = 0;
     uint64_t start_time = 0;  // /proc/PID/stat field 22
     std::string created;      // RFC3339Nano, UTC
-    std::string owner;
     bool own_pid_ns = false;  // the init is pid 1 of its own namespace
     json::Value cgroup;       // Cgroup::to_json()
     json::Value config;       // the bundle's config.json at create time
@@ -46,6 +45,9 @@ uint64_t process_start_time(pid_t pid);
 Status container_status(const ContainerState& st);
 // The OCI state document: ociVersion, id, status, pid, bundle, annotations.
 json::Value oci_state(const ContainerState& st, Status status);
+// What `state` and `list --format json` print: the OCI state plus rootfs,
+// created and owner, in runc's field order.
+json::Value runc_state(const ContainerState& st, Status s);
 // The owner runc reports: the user name (from /etc/passwd) owning the state dir.
 std::string state_owner(const ContainerState& st);
 // RFC3339 with nanoseconds, UTC ("2024-01-02T03:04:05.123456789Z").
