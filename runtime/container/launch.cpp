@@ -20,6 +20,7 @@
 #include "runtime/container/hooks.hpp"
 #include "runtime/container/validate.hpp"
 #include "runtime/linux/init.hpp"
+#include "runtime/linux/mounts.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/seccomp.hpp"
 #include "runtime/linux/sync.hpp"
@@ -139,6 +140,9 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
         return Err("cannot allocate tty if berth-runtime will detach without setting console socket");
     auto ns = TRY(plan_namespaces(spec));
     auto seccomp = TRY(compile_seccomp(spec));
+    std::vector<std::pair<size_t, UniqueFd>> idmapped;
+    for (size_t i = 0; i < spec.mounts.size(); ++i)
+        if (is_idmapped(spec.mounts[i])) idmapped.emplace_back(i, TRY(make_idmapped_tree(spec.mounts[i])));
 
     // The state dir is the lock on the id: mkdir fails for a duplicate.
     TRY_CTX(mkdir_all(g.root, 0711), "create state root ", g.root);
@@ -185,6 +189,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     ic.ns = &ns;
     ic.cgroup = &cgroup;
     ic.seccomp = &seccomp;
+    ic.idmapped = &idmapped;
 
     // clone3 makes the new namespaces; those joined by path are entered
     // around the clone (user and mount ones by the init itself).

@@ -135,6 +135,7 @@ Result<Prepared> setup(const InitConfig& c) {
     mc.new_netns = (c.ns->new_flags & CLONE_NEWNET) || c.ns->has_join(CLONE_NEWNET);
     mc.new_cgroupns = c.ns->new_flags & CLONE_NEWCGROUP;
     mc.cgroup = c.cgroup;
+    mc.idmapped = c.idmapped;
     TRY(prepare_rootfs(spec, mc));
     TRY(mount_all(spec, mc));
     if (!spec_binds_dev(spec)) TRY(create_devices(spec, c.rootfs, in_userns));

@@ -27,6 +27,7 @@ struct InitConfig {
     const NamespacePlan* ns = nullptr;
     const Cgroup* cgroup = nullptr;
     const SeccompFilter* seccomp = nullptr;  // compiled by the parent
+    const std::vector<std::pair<size_t, UniqueFd>>* idmapped = nullptr;
 };
 
 // Never returns: execs the container process or _exits.

@@ -213,7 +213,7 @@ Result<void> mount_cgroup(const oci::Mount& m, const MountOptions& mo, int root,
     return {};
 }
 
-Result<void> mount_one(const oci::Mount& m, int root, const MountContext& ctx) {
+Result<void> mount_one(const oci::Mount& m, int root, const MountContext& ctx, int tree_fd) {
     MountOptions mo = parse_mount_options(m.options);
     bool bind = (mo.flags & MS_BIND) || m.type == "bind";
     std::string what = m.destination;
@@ -236,19 +236,9 @@ Result<void> mount_one(const oci::Mount& m, int root, const MountContext& ctx) {
         std::string dst = fd_path(target.get());
         // Mappings on a mount make it idmapped (runtime-spec 1.2), with or
         // without the "idmap" option.
-        if (mo.idmap || mo.recursive_idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty()) {
-            // Idmapped bind: clone the tree, set MOUNT_ATTR_IDMAP, attach it.
-            auto userns = TRY(idmap_userns(m));
-            unsigned ot = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
-            if (mo.recursive_idmap || (mo.flags & MS_REC)) ot |= AT_RECURSIVE;
-            UniqueFd tree(sys_open_tree(AT_FDCWD, source.c_str(), ot));
-            if (!tree) return ErrnoErr("mount ", what, ": open_tree ", source);
-            struct mount_attr attr {};
-            attr.attr_set = MOUNT_ATTR_IDMAP;
-            attr.userns_fd = static_cast<uint64_t>(userns.get());
-            if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (ot & AT_RECURSIVE), &attr) < 0)
-                return ErrnoErr("mount ", what, ": idmap");
-            if (sys_move_mount(tree.get(), "", AT_FDCWD, dst.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        if (tree_fd >= 0) {
+            // Idmapped: the runtime prepared the tree on the host.
+            if (sys_move_mount(tree_fd, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return ErrnoErr("mount ", what, ": move_mount");
         } else {
             TRY(sys_mount(source, dst, nullptr, MS_BIND | (mo.flags & MS_REC), "",
@@ -310,6 +300,29 @@ Result<void> make_parent_mount_private(const std::string& rootfs) {
 }
 
 }  // namespace
+
+bool is_idmapped(const oci::Mount& m) {
+    auto mo = parse_mount_options(m.options);
+    return mo.idmap || mo.recursive_idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty();
+}
+
+Result<UniqueFd> make_idmapped_tree(const oci::Mount& m) {
+    MountOptions mo = parse_mount_options(m.options);
+    std::string what = m.destination;
+    if (m.uid_mappings.empty() || m.gid_mappings.empty())
+        return Err("mounts: ", what, ": an idmapped mount needs uidMappings and gidMappings");
+    auto userns = TRY(idmap_userns(m));
+    unsigned ot = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
+    if (mo.recursive_idmap || (mo.flags & MS_REC)) ot |= AT_RECURSIVE;
+    UniqueFd tree(sys_open_tree(AT_FDCWD, m.source.c_str(), ot));
+    if (!tree) return ErrnoErr("mount ", what, ": open_tree ", m.source);
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns.get());
+    if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (ot & AT_RECURSIVE), &attr) < 0)
+        return ErrnoErr("mount ", what, ": idmap");
+    return tree;
+}
 
 unsigned long parse_propagation(std::string_view name) {
     for (auto& p : kPropagation)
@@ -397,7 +410,11 @@ Result<void> mount_all(const oci::Spec& spec, const MountContext& ctx) {
     for (auto& m : spec.mounts) {
         if (m.destination.empty() || m.destination[0] != '/')
             return Err("mounts: destination ", quote(m.destination), ": must be an absolute path");
-        TRY(mount_one(m, root.get(), ctx));
+        int tree = -1;
+        if (ctx.idmapped)
+            for (auto& [index, fd] : *ctx.idmapped)
+                if (&spec.mounts[index] == &m) tree = fd.get();
+        TRY(mount_one(m, root.get(), ctx, tree));
     }
     return {};
 }

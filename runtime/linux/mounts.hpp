@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libutil/error.hpp"
+#include "libutil/fd.hpp"
 #include "libutil/oci/spec.hpp"
 #include "runtime/linux/cgroups.hpp"
 
@@ -32,7 +33,17 @@ struct MountContext {
     bool new_netns = false;
     bool new_cgroupns = false;
     const Cgroup* cgroup = nullptr;
+    // Idmapped mount trees made by the runtime on the host: (index in
+    // spec.mounts, detached tree fd).
+    const std::vector<std::pair<size_t, UniqueFd>>* idmapped = nullptr;
 };
+
+// Whether a mount is idmapped: "idmap"/"ridmap", or mappings given (spec 1.2).
+bool is_idmapped(const oci::Mount& m);
+// On the host, before the clone: a detached copy of the mount's source with
+// MOUNT_ATTR_IDMAP from a user namespace made with its mappings (host ids:
+// the container's own user namespace could not map them).
+Result<UniqueFd> make_idmapped_tree(const oci::Mount& m);
 
 // Makes / a slave (or rootfsPropagation), makes the rootfs a mount point.
 Result<void> prepare_rootfs(const oci::Spec& spec, const MountContext& ctx);
