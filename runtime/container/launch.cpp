@@ -364,7 +364,9 @@ Result<void> delete_container(const ContainerState& st, bool force) {
     }
     // Without its own pid namespace, the init's death leaves its children.
     if (!st.own_pid_ns) (void)cg.signal_all(SIGKILL);
-    auto cr = cg.destroy();
+    // Keep the state while the cgroup stays, so that a later delete --force
+    // can finish the job.
+    TRY_CTX(cg.destroy(), "delete ", st.id);
     auto spec = oci::parse_spec(st.config);
     if (spec && !spec->hooks.poststop.empty()) {
         if (auto r = run_hooks(spec->hooks.poststop, hook_state(st, "stopped"), "poststop"); !r)
@@ -373,7 +375,6 @@ Result<void> delete_container(const ContainerState& st, bool force) {
     std::error_code ec;
     std::filesystem::remove_all(st.dir, ec);
     if (ec) return Err("remove ", st.dir, ": ", ec.message());
-    if (!cr) return cr;
     return {};
 }
 
