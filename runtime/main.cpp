@@ -29,6 +29,9 @@ COMMANDS:
    kill      kill sends the specified signal (default: SIGTERM) to the container's init process
    delete    delete any resources held by the container often used with detached container
    list      lists containers started by berth-runtime with the given root
+   pause     pause suspends all processes inside the container
+   resume    resumes all processes that have been previously paused
+   ps        ps displays the processes running inside a container
    spec      create a new specification file
    features  show the enabled features
    help      shows a list of commands or help for one command
@@ -57,6 +60,7 @@ constexpr Verb kVerbs[] = {
     {"create", cmd_create}, {"start", cmd_start},   {"run", cmd_run},
     {"state", cmd_state},   {"kill", cmd_kill},     {"delete", cmd_delete},
     {"list", cmd_list},     {"spec", cmd_spec},     {"features", cmd_features},
+    {"pause", cmd_pause},   {"resume", cmd_resume}, {"ps", cmd_ps},
 };
 
 }  // namespace

@@ -2,13 +2,15 @@
 
 namespace berth::runtime {
 
-Result<Args> parse_args(int argc, char** argv, int start, const std::vector<FlagSpec>& specs) {
+Result<Args> parse_args(int argc, char** argv, int start, const std::vector<FlagSpec>& specs,
+                        bool stop_at_positional) {
     Args out;
     bool flags_done = false;
     for (int i = start; i < argc; ++i) {
         std::string a = argv[i];
         if (flags_done || a.size() < 2 || a[0] != '-') {
             out.positional.push_back(a);
+            flags_done = flags_done || stop_at_positional;
             continue;
         }
         if (a == "--") {

@@ -28,6 +28,9 @@ struct Args {
 };
 
 // Error: "flag provided but not defined: -x" (runc's wording).
-Result<Args> parse_args(int argc, char** argv, int start, const std::vector<FlagSpec>& specs);
+// With `stop_at_positional`, everything from the first positional on is
+// positional (for `ps ID [ps-args]`, whose tail belongs to ps).
+Result<Args> parse_args(int argc, char** argv, int start, const std::vector<FlagSpec>& specs,
+                        bool stop_at_positional = false);
 
 }  // namespace berth::runtime

@@ -14,6 +14,9 @@ int cmd_kill(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_delete(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_list(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_spec(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_pause(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_resume(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_features(const GlobalOptions& g, int argc, char** argv, int start);
 
 // Reports an error the runc way (log + one stderr line) and returns 1.

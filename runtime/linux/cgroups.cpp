@@ -351,6 +351,43 @@ std::vector<pid_t> Cgroup::pids() const {
     return out;
 }
 
+Result<void> Cgroup::freeze(bool frozen) const {
+    const CgroupDir* v1 = nullptr;
+    const CgroupDir* v2 = nullptr;
+    for (auto& d : dirs_) {
+        if (d.has("freezer")) v1 = &d;
+        if (d.v2) v2 = &d;
+    }
+    // On a hybrid host the v1 freezer is the one that holds the tasks; the
+    // cgroup2 one is used when it is the only hierarchy.
+    if (v1) {
+        TRY(write_value(v1->path, "freezer.state", frozen ? "FROZEN" : "THAWED"));
+        if (!frozen) return {};
+        for (int i = 0; i < 2000; ++i) {
+            auto s = read_file(v1->path + "/freezer.state");
+            if (s && trim(*s) == "FROZEN") return {};
+            // FREEZING can stall on a task in an uninterruptible sleep:
+            // writing again retries, as runc does.
+            if (i % 100 == 99) (void)write_value(v1->path, "freezer.state", "FROZEN");
+            struct timespec ts {0, 1'000'000};
+            ::nanosleep(&ts, nullptr);
+        }
+        (void)write_value(v1->path, "freezer.state", "THAWED");
+        return Err("freeze ", v1->path, ": the tasks did not freeze");
+    }
+    if (v2 && layout_ == CgroupLayout::V2) {
+        TRY(write_value(v2->path, "cgroup.freeze", frozen ? "1" : "0"));
+        for (int i = 0; i < 2000; ++i) {
+            auto ev = read_file(v2->path + "/cgroup.events");
+            if (ev && ev->find(frozen ? "frozen 1" : "frozen 0") != std::string::npos) return {};
+            struct timespec ts {0, 1'000'000};
+            ::nanosleep(&ts, nullptr);
+        }
+        return Err("freeze ", v2->path, ": the tasks did not ", frozen ? "freeze" : "thaw");
+    }
+    return Err("no freezer cgroup for this container");
+}
+
 Result<void> Cgroup::signal_all(int sig) const {
     if (sig == SIGKILL && layout_ == CgroupLayout::V2 && !dirs_.empty()) {
         if (write_file(dirs_[0].path + "/cgroup.kill", "1")) return {};

@@ -64,6 +64,9 @@ public:
     Result<void> place_unified(pid_t pid) const;
     // Every pid in the container's cgroup.
     std::vector<pid_t> pids() const;
+    // Freezes (pause) or thaws (resume) every process: v1 freezer.state, or
+    // cgroup.freeze on cgroup2; returns once the kernel reports it done.
+    Result<void> freeze(bool frozen) const;
     // Signals every process (cgroup.kill on v2 for SIGKILL).
     Result<void> signal_all(int sig) const;
     // Removes the directories we created, retrying while they drain; and the

@@ -80,3 +80,26 @@ v2_path() {
 	assert_output_contains "linux.resources.memory" "memory controller is not available"
 	assert_no_leftovers
 }
+
+@test "cgroup v2: pause and resume through cgroup.freeze" {
+	add_shared_dir
+	set_cmd 'i=0; while true; do i=$((i+1)); echo $i > /shared/count; sleep 0.05; done'
+	run_detached v2 run -d --bundle "$BUNDLE" "$ID"
+	assert_success
+	wait_for_file "$SHARED/count"
+	run v2 pause "$ID"
+	assert_success
+	assert_equal "$(cat "$(v2_path "/berth-runtime/$ID/cgroup.freeze")")" 1
+	run v2 state "$ID"
+	assert_equal "$(jq -r .status <<<"$output")" paused
+	a=$(cat "$SHARED/count")
+	sleep 0.3
+	assert_equal "$(cat "$SHARED/count")" "$a"
+	run v2 resume "$ID"
+	assert_success
+	sleep 0.3
+	[ "$(cat "$SHARED/count")" -gt "$a" ] || fail "the counter did not move after resume"
+	run v2 delete --force "$ID"
+	assert_success
+	assert_no_leftovers
+}

@@ -87,3 +87,13 @@ TEST_CASE("cgroups: state round-trips through JSON") {
     auto again = Cgroup::from_json(c.to_json());
     CHECK(again.dirs()[0].created);
 }
+
+TEST_CASE("args: with stop_at_positional, what follows the id is left alone") {
+    static std::vector<std::string> keep = {"--format", "json", "c1", "-o", "pid"};
+    std::vector<char*> argv;
+    for (auto& s : keep) argv.push_back(s.data());
+    auto a = parse_args(static_cast<int>(argv.size()), argv.data(), 0, {{"format", "f", true}}, true);
+    REQUIRE(a);
+    CHECK(a->get("format") == "json");
+    CHECK(a->positional == std::vector<std::string>{"c1", "-o", "pid"});
+}
