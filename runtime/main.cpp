@@ -25,6 +25,7 @@ COMMANDS:
    create    create a container
    start     executes the user defined process in a created container
    run       create and run a container
+   exec      execute new process inside the container
    state     output the state of a container
    kill      kill sends the specified signal (default: SIGTERM) to the container's init process
    delete    delete any resources held by the container often used with detached container
@@ -61,6 +62,7 @@ constexpr Verb kVerbs[] = {
     {"state", cmd_state},   {"kill", cmd_kill},     {"delete", cmd_delete},
     {"list", cmd_list},     {"spec", cmd_spec},     {"features", cmd_features},
     {"pause", cmd_pause},   {"resume", cmd_resume}, {"ps", cmd_ps},
+    {"exec", cmd_exec},
 };
 
 }  // namespace

@@ -42,6 +42,7 @@ Result<Args> parse_args(int argc, char** argv, int start, const std::vector<Flag
             }
         }
         out.values[spec->name] = value;
+        if (spec->takes_value) out.all[spec->name].push_back(value);
     }
     return out;
 }

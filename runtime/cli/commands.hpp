@@ -1,6 +1,8 @@
 // One function per berth-runtime verb (runtime/cli/VERB.cpp). Each returns
 // the process exit code; errors are reported through log::fatal.
 #pragma once
+#include <sys/types.h>
+
 #include "runtime/cli/args.hpp"
 #include "runtime/options.hpp"
 
@@ -18,6 +20,15 @@ int cmd_pause(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_resume(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_features(const GlobalOptions& g, int argc, char** argv, int start);
+
+int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start);
+
+// Blocks every signal and returns a signalfd for them (before a child exists,
+// so none is lost; children unblock for themselves).
+int block_signals_fd();
+// Waits for `pid` forwarding signals, and with a pty `master` copies stdio
+// through it (raw mode on a terminal); returns the exit code (128+N).
+int foreground(pid_t pid, int pidfd, int sigfd, int master);
 
 // Reports an error the runc way (log + one stderr line) and returns 1.
 int fail(const Error& e);

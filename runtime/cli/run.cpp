@@ -79,6 +79,27 @@ int wait_forwarding(pid_t pid, int pidfd, int sigfd, int master) {
 
 }  // namespace
 
+int foreground(pid_t pid, int pidfd, int sigfd, int master) {
+    // Raw mode while our terminal is the container's.
+    struct termios saved;
+    bool raw = master >= 0 && ::isatty(0) && ::tcgetattr(0, &saved) == 0;
+    if (raw) {
+        struct termios t = saved;
+        ::cfmakeraw(&t);
+        ::tcsetattr(0, TCSANOW, &t);
+    }
+    int code = wait_forwarding(pid, pidfd, sigfd, master);
+    if (raw) ::tcsetattr(0, TCSANOW, &saved);
+    return code;
+}
+
+int block_signals_fd() {
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    return ::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
 int cmd_run(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, kCreateFlags);
     if (!a) return fail(a.error());
@@ -90,10 +111,7 @@ int cmd_run(const GlobalOptions& g, int argc, char** argv, int start) {
 
     // Block signals before the container exists so none is lost; the init
     // unblocks them for itself.
-    sigset_t all, old;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, &old);
-    int sigfd = detach ? -1 : ::signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+    int sigfd = detach ? -1 : block_signals_fd();
 
     o->console_proxy = !detach && o->console_socket.empty();
     auto c = create_container(g, *o);
@@ -103,16 +121,7 @@ int cmd_run(const GlobalOptions& g, int argc, char** argv, int start) {
         return fail(r.error());
     }
     if (detach) return 0;
-    // Raw mode while our terminal is the container's.
-    struct termios saved;
-    bool raw = c->console_master && ::isatty(0) && ::tcgetattr(0, &saved) == 0;
-    if (raw) {
-        struct termios t = saved;
-        ::cfmakeraw(&t);
-        ::tcsetattr(0, TCSANOW, &t);
-    }
-    int code = wait_forwarding(c->state.pid, c->pidfd.get(), sigfd, c->console_master.get());
-    if (raw) ::tcsetattr(0, TCSANOW, &saved);
+    int code = foreground(c->state.pid, c->pidfd.get(), sigfd, c->console_master.get());
     if (!keep) {
         if (auto r = delete_container(c->state, true); !r) return fail(r.error());
     }

@@ -60,7 +60,7 @@ Result<UniqueFd> recv_fd(int socket) {
     return UniqueFd(fd);
 }
 
-Result<void> setup_terminal(int socket, const oci::Process& p) {
+Result<void> setup_terminal(int socket, const oci::Process& p, bool console) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) return ErrnoErr("open /dev/ptmx");
     if (::unlockpt(master.get()) < 0) return ErrnoErr("unlockpt");
@@ -74,7 +74,7 @@ Result<void> setup_terminal(int socket, const oci::Process& p) {
         ws.ws_col = static_cast<unsigned short>(p.console_size->width);
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return ErrnoErr("set console size");
     }
-    TRY(mount_console(name));
+    if (console) TRY(mount_console(name));
     TRY(send_fd(socket, master.get(), name));
     for (int i = 0; i < 3; ++i)
         if (::dup3(slave.get(), i, 0) < 0) return ErrnoErr("dup pty slave to ", i);

@@ -12,9 +12,10 @@ namespace berth::runtime {
 
 // Connects to the console socket (in the runtime, before clone).
 Result<UniqueFd> connect_console_socket(const std::string& path);
-// In the init after pivot_root: new pty, /dev/console, master sent over
-// `socket`, slave on 0/1/2 as the controlling terminal.
-Result<void> setup_terminal(int socket, const oci::Process& p);
+// In the container (after pivot_root): new pty, /dev/console (for the init,
+// not for exec), master sent over `socket`, slave on 0/1/2 as the
+// controlling terminal.
+Result<void> setup_terminal(int socket, const oci::Process& p, bool console = true);
 // Sends an fd with SCM_RIGHTS (name is the payload, like runc's).
 Result<void> send_fd(int socket, int fd, const std::string& name);
 // Receives one fd (for the foreground `run` console proxy and tests).

@@ -1,0 +1,193 @@
+#include "runtime/container/exec.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "libutil/strings.hpp"
+#include "runtime/container/state.hpp"
+#include "runtime/linux/cgroups.hpp"
+#include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/process.hpp"
+#include "runtime/linux/seccomp.hpp"
+#include "runtime/linux/terminal.hpp"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace berth::runtime {
+
+namespace {
+
+bool same_ns(pid_t pid, const char* name) {
+    struct stat a, b;
+    return ::stat(cat("/proc/", pid, "/ns/", name).c_str(), &a) == 0 &&
+           ::stat(cat("/proc/self/ns/", name).c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+struct ChildConfig {
+    const oci::Process* proc;
+    int pidfd;
+    int ns_flags;
+    bool in_userns;
+    int console_fd;
+    int err_fd;
+    int extra_fds;
+    const SeccompFilter* seccomp;
+};
+
+[[noreturn]] void child_fail(int fd, const Error& e) {
+    std::string m = e.what();
+    (void)!::write(fd, m.data(), m.size());
+    ::_exit(127);
+}
+
+Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& env, bool& late_seccomp) {
+    if (c.ns_flags && ::setns(c.pidfd, c.ns_flags) < 0) return ErrnoErr("enter the container's namespaces");
+    if (c.in_userns) {
+        if (::setresgid(0, 0, 0) < 0) return ErrnoErr("setgid 0 in the user namespace");
+        if (::setresuid(0, 0, 0) < 0) return ErrnoErr("setuid 0 in the user namespace");
+    }
+    if (::setsid() < 0) return ErrnoErr("setsid");
+    const oci::Process& p = *c.proc;
+    if (p.terminal) TRY(setup_terminal(c.console_fd, p, false));
+    env = process_env(p);
+    TRY(apply_rlimits(p));
+    TRY(apply_oom_score_adj(p));
+    TRY(apply_scheduler(p));
+    TRY(apply_io_priority(p));
+    bool sys_admin = false;
+    if (p.capabilities)
+        for (auto& n : p.capabilities->effective) sys_admin |= n == "CAP_SYS_ADMIN";
+    late_seccomp = p.no_new_privileges || sys_admin;
+    if (!late_seccomp) TRY(c.seccomp->load());
+    bool setgroups_ok = true;
+    if (c.in_userns) {
+        auto sg = read_file("/proc/self/setgroups");
+        setgroups_ok = !sg || trim(*sg) != "deny";
+    }
+    TRY(apply_credentials(p, setgroups_ok));
+    if (::chdir(p.cwd.c_str()) < 0) return ErrnoErr("chdir to ", quote(p.cwd));
+    return resolve_executable(p);
+}
+
+[[noreturn]] void exec_child(const ChildConfig& c) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    std::vector<std::string> env;
+    bool late = false;
+    auto exe = child_setup(c, env, late);
+    if (!exe) child_fail(c.err_fd, exe.error());
+    std::vector<char*> argv, envp;
+    for (auto& a : c.proc->args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    for (int fd = 3; fd < 3 + c.extra_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
+    ::syscall(SYS_close_range, 3 + c.extra_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (late)
+        if (auto r = c.seccomp->load(); !r) child_fail(c.err_fd, r.error());
+    ::execve(exe->c_str(), argv.data(), envp.data());
+    child_fail(c.err_fd, Error{errno, "exec " + quote(*exe)});
+}
+
+}  // namespace
+
+Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
+    auto st = TRY(load_state(g.root, o.id));
+    Status s = container_status(st);
+    if (s == Status::Stopped) return Err("cannot exec in a stopped container");
+    if (s == Status::Paused && !o.ignore_paused)
+        return Err("cannot exec in a paused container (use --ignore-paused to override)");
+    auto spec = TRY(oci::parse_spec(st.config));
+    const oci::Process& p = o.process;
+    TRY(validate_process(p, spec));
+    if (p.terminal && o.console_socket.empty() && !o.console_proxy)
+        return Err("cannot allocate tty if berth-runtime will detach without setting console socket");
+    auto seccomp = TRY(compile_seccomp(spec));
+
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+    if (!pidfd || process_start_time(st.pid) != st.start_time) return Err("cannot exec in a stopped container");
+
+    // The namespaces the container has (all of them, whether made or joined).
+    int flags = 0;
+    if (spec.linux)
+        for (auto& ns : spec.linux->namespaces) flags |= namespace_flag(ns.type);
+    bool in_userns = (flags & CLONE_NEWUSER) && !same_ns(st.pid, "user");
+    if (!in_userns) flags &= ~CLONE_NEWUSER;
+    // pid and time namespaces only apply to children: we enter them, the
+    // child is born inside.
+    int for_children = flags & (CLONE_NEWPID | CLONE_NEWTIME);
+    if (for_children && ::setns(pidfd.get(), for_children) < 0)
+        return ErrnoErr("enter the container's pid namespace");
+    int child_flags = flags & ~(CLONE_NEWPID | CLONE_NEWTIME);
+
+    UniqueFd console, console_peer;
+    if (p.terminal && !o.console_socket.empty()) {
+        console = TRY(connect_console_socket(o.console_socket));
+    } else if (p.terminal) {
+        int cp[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) < 0) return ErrnoErr("socketpair");
+        console_peer.reset(cp[0]);
+        console.reset(cp[1]);
+    }
+    int ep[2];
+    if (::pipe2(ep, O_CLOEXEC) < 0) return ErrnoErr("pipe");
+    UniqueFd err_r(ep[0]), err_w(ep[1]);
+
+    Cgroup cg = Cgroup::from_json(st.cgroup);
+    UniqueFd unified;
+    for (auto& d : cg.dirs())
+        if (d.v2) unified.reset(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+
+    ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp};
+    struct clone_args ca {};
+    int child_pidfd = -1;
+    ca.flags = CLONE_PIDFD | (unified ? CLONE_INTO_CGROUP : 0);
+    ca.pidfd = reinterpret_cast<uint64_t>(&child_pidfd);
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = unified ? static_cast<uint64_t>(unified.get()) : 0;
+    TRY(cg.enter_self());
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
+    if (pid == 0) exec_child(cc);
+    int clone_errno = errno;
+    auto left = cg.leave_self();
+    if (pid < 0) return CodeErr(clone_errno, "clone the exec process");
+    Executed out;
+    out.pid = pid;
+    out.pidfd.reset(child_pidfd);
+    if (!left) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return std::unexpected(left.error());
+    }
+    err_w.reset();
+    console.reset();
+    // EOF: the exec happened (the pipe is close-on-exec); text: the error.
+    std::string msg;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(err_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) msg.append(buf, static_cast<size_t>(n));
+    if (!msg.empty()) {
+        ::waitpid(pid, nullptr, 0);
+        return Err(msg);
+    }
+    if (console_peer) out.console_master = TRY(recv_fd(console_peer.get()));
+    if (!o.pid_file.empty()) TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644), "--pid-file");
+    return out;
+}
+
+}  // namespace berth::runtime
