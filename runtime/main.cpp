@@ -33,6 +33,7 @@ COMMANDS:
    pause     pause suspends all processes inside the container
    resume    resumes all processes that have been previously paused
    ps        ps displays the processes running inside a container
+   update    update container resource constraints
    spec      create a new specification file
    features  show the enabled features
    help      shows a list of commands or help for one command
@@ -62,7 +63,7 @@ constexpr Verb kVerbs[] = {
     {"state", cmd_state},   {"kill", cmd_kill},     {"delete", cmd_delete},
     {"list", cmd_list},     {"spec", cmd_spec},     {"features", cmd_features},
     {"pause", cmd_pause},   {"resume", cmd_resume}, {"ps", cmd_ps},
-    {"exec", cmd_exec},
+    {"exec", cmd_exec},     {"update", cmd_update},
 };
 
 }  // namespace

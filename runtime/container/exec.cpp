@@ -44,6 +44,7 @@ struct ChildConfig {
     int err_fd;
     int extra_fds;
     const SeccompFilter* seccomp;
+    std::vector<std::string> v1_tasks;  // the container's v1 `tasks` files
 };
 
 [[noreturn]] void child_fail(int fd, const Error& e) {
@@ -53,6 +54,10 @@ struct ChildConfig {
 }
 
 Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& env, bool& late_seccomp) {
+    // Into the v1 cgroups by moving ourselves (the fast path, and only this
+    // process is counted against pids.max), before leaving the host's user
+    // namespace.
+    for (auto& t : c.v1_tasks) TRY_CTX(write_file(t, "0"), "join cgroup");
     if (c.ns_flags && ::setns(c.pidfd, c.ns_flags) < 0) return ErrnoErr("enter the container's namespaces");
     if (c.in_userns) {
         if (::setresgid(0, 0, 0) < 0) return ErrnoErr("setgid 0 in the user namespace");
@@ -152,27 +157,21 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     for (auto& d : cg.dirs())
         if (d.v2) unified.reset(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
 
-    ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp};
+    ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp, {}};
+    for (auto& d : cg.dirs())
+        if (!d.v2) cc.v1_tasks.push_back(d.path + "/tasks");
     struct clone_args ca {};
     int child_pidfd = -1;
     ca.flags = CLONE_PIDFD | (unified ? CLONE_INTO_CGROUP : 0);
     ca.pidfd = reinterpret_cast<uint64_t>(&child_pidfd);
     ca.exit_signal = SIGCHLD;
     ca.cgroup = unified ? static_cast<uint64_t>(unified.get()) : 0;
-    TRY(cg.enter_self());
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
     if (pid == 0) exec_child(cc);
-    int clone_errno = errno;
-    auto left = cg.leave_self();
-    if (pid < 0) return CodeErr(clone_errno, "clone the exec process");
+    if (pid < 0) return ErrnoErr("clone the exec process");
     Executed out;
     out.pid = pid;
     out.pidfd.reset(child_pidfd);
-    if (!left) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-        return std::unexpected(left.error());
-    }
     err_w.reset();
     console.reset();
     // EOF: the exec happened (the pipe is close-on-exec); text: the error.

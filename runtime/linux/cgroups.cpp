@@ -279,16 +279,7 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
     return {};
 }
 
-Result<void> Cgroup::enter_self() {
-    if (own_.empty()) {
-        // Loaded from state (exec): find where we are now.
-        auto own = own_cgroups();
-        for (auto& d : dirs_)
-            own_.push_back(d.v2 ? std::string()
-                                : clean_path(std::string(kMount) + "/" + d.hierarchy + "/" +
-                                             own_cgroup_for(own, d.hierarchy == "systemd" ? "name=systemd"
-                                                                                          : d.hierarchy)));
-    }
+Result<void> Cgroup::enter_self() const {
     for (auto& d : dirs_)
         if (!d.v2)
             if (auto r = write_file(d.path + "/tasks", "0"); !r) return Wrap(r.error(), "join cgroup ", d.path);

@@ -57,7 +57,7 @@ public:
     // 10+ ms); a thread moving itself ("0" to `tasks`) does not. So the
     // runtime moves itself in before the clone (the init is born inside) and
     // back out right after. Pure v2 uses CLONE_INTO_CGROUP instead.
-    Result<void> enter_self();
+    Result<void> enter_self() const;
     Result<void> leave_self() const;
     // Moves another process into the cgroup2 hierarchy (when CLONE_INTO_CGROUP
     // was not available).

@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# update: resources of a running container, kept for the next update.
+
+load helpers
+
+setup() {
+	common_setup
+	set_args sleep 1000
+}
+teardown() { common_teardown; }
+
+@test "update: --memory, --pids-limit and cpu flags take effect on the running container" {
+	run_container_detached
+	pid=$(container_pid)
+	run runtime update --memory 64m --pids-limit 33 --cpu-quota 20000 --cpu-period 100000 --cpu-share 256 "$ID"
+	assert_success
+	assert_equal "$(cat "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max)")" 67108864
+	assert_equal "$(cat "$(cgroup_file "$pid" pids pids.max pids.max)")" 33
+	f=$(cgroup_file "$pid" cpu cpu.cfs_quota_us cpu.max)
+	if [[ $f == */cpu.max ]]; then
+		assert_equal "$(cat "$f")" "20000 100000"
+	else
+		assert_equal "$(cat "$f")" 20000
+		assert_equal "$(cat "$(dirname "$f")/cpu.shares")" 256
+	fi
+}
+
+@test "update: --resources reads LinuxResources JSON, and later updates start from it" {
+	run_container_detached
+	pid=$(container_pid)
+	echo '{"memory": {"limit": 33554432}, "pids": {"limit": 20}}' >"$BATS_TEST_TMPDIR/r.json"
+	run runtime update --resources "$BATS_TEST_TMPDIR/r.json" "$ID"
+	assert_success
+	assert_equal "$(cat "$(cgroup_file "$pid" pids pids.max pids.max)")" 20
+	run runtime update --pids-limit 21 "$ID"
+	assert_success
+	# The memory limit set before is kept (and re-applied) by the second update.
+	assert_equal "$(cat "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max)")" 33554432
+	assert_equal "$(cat "$(cgroup_file "$pid" pids pids.max pids.max)")" 21
+	run bash -c 'echo "{\"pids\": {\"limit\": 22}}" | "$0" --root "$1" update -r - "$2"' "$RUNTIME" "$ROOT" "$ID"
+	assert_success
+	assert_equal "$(cat "$(cgroup_file "$pid" pids pids.max pids.max)")" 22
+}
+
+@test "update: a lowered pids limit stops forks in the container" {
+	run_container_detached
+	runtime update --pids-limit 2 "$ID"
+	run runtime exec "$ID" sh -c 'sleep 1 & sleep 1 & sleep 1 & wait'
+	assert_output_contains "can't fork"
+}
+
+@test "update: bad values and unsupported resources are errors naming them" {
+	run_container_detached
+	run runtime update --memory lots "$ID"
+	assert_failure
+	assert_output_contains --memory lots
+	run runtime update --cpuset-cpus 0 "$ID"
+	assert_failure
+	assert_output_contains --cpuset-cpus "not supported"
+	echo '{"blockIO": {"weight": 100}}' >"$BATS_TEST_TMPDIR/r.json"
+	run runtime update -r "$BATS_TEST_TMPDIR/r.json" "$ID"
+	assert_failure
+	assert_output_contains blockIO
+}
+
+@test "update: a stopped container cannot be updated" {
+	set_args true
+	run_container_detached
+	wait_for_status stopped
+	run runtime update --memory 64m "$ID"
+	assert_failure
+	assert_output_contains "not running"
+}
