@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "libutil/strings.hpp"
+#include "runtime/linux/device_filter.hpp"
 
 namespace berth::runtime {
 
@@ -199,7 +200,7 @@ constexpr const char* kDefaultAllowed[] = {
 };
 
 // v1 devices controller: the spec's rules in order, then the defaults.
-// (cgroup v2 needs an eBPF program: it comes with the cgroups module.)
+// (cgroup v2: device_filter.cpp.)
 Result<void> apply_devices_v1(const std::string& dir, const std::vector<oci::DeviceCgroupRule>& rules) {
     for (auto& r : rules) {
         std::string rule = device_rule(r.type, r.major, r.minor, r.access);
@@ -273,6 +274,10 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
                 r = write_value(dir.path, "pids.max", limit_text(res->pids->limit));
             if (r && want_cpu && (dir.has("cpu") || layout_ == CgroupLayout::V2)) r = apply_cpu(dir, *res->cpu);
             if (r && dir.has("devices") && !res->devices.empty()) r = apply_devices_v1(dir.path, res->devices);
+            if (r && dir.v2 && layout_ == CgroupLayout::V2 && !res->devices.empty()) {
+                auto prog = device_filter_program(res->devices);
+                r = prog ? attach_device_filter(dir.path, *prog) : Result<void>(std::unexpected(prog.error()));
+            }
             if (!r) return Wrap(r.error(), "cgroup ", dir.path);
         }
     }

@@ -97,3 +97,21 @@ TEST_CASE("args: with stop_at_positional, what follows the id is left alone") {
     CHECK(a->get("format") == "json");
     CHECK(a->positional == std::vector<std::string>{"c1", "-o", "pid"});
 }
+
+#include "runtime/linux/device_filter.hpp"
+
+TEST_CASE("device filter: one block per rule, last rule first, default deny at the end") {
+    oci::DeviceCgroupRule deny_all;
+    deny_all.allow = false;
+    deny_all.access = "rwm";
+    auto p = device_filter_program({deny_all});
+    REQUIRE(p);
+    // 6 loads + 12 default rules + the deny-all rule + final deny.
+    CHECK(p->size() > 20);
+    CHECK(p->back().code == (BPF_JMP | BPF_EXIT));
+    oci::DeviceCgroupRule bad;
+    bad.type = "x";
+    auto e = device_filter_program({bad});
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message.find("unknown type \"x\"") != std::string::npos);
+}
