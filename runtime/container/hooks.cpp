@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "libutil/fd.hpp"
+#include "libutil/log.hpp"
 #include "libutil/strings.hpp"
 
 namespace berth::runtime {
@@ -108,6 +109,12 @@ Result<void> run_hooks(const std::vector<oci::Hook>& hooks, const std::string& s
     for (size_t i = 0; i < hooks.size(); ++i)
         TRY_CTX(run_hook(hooks[i], state_json), kind, " hook #", i, " (", hooks[i].path, ")");
     return {};
+}
+
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* kind) {
+    for (size_t i = 0; i < hooks.size(); ++i)
+        if (auto r = run_hook(hooks[i], state_json); !r)
+            log::warn(cat(kind, " hook #", i, " (", hooks[i].path, "): ", r.error().what()));
 }
 
 }  // namespace berth::runtime

@@ -11,7 +11,10 @@
 namespace berth::runtime {
 
 // `kind` names the hook list in errors: "prestart hook #0 (/bin/false): exit status 1".
+// Stops at the first failure (the operation fails).
 Result<void> run_hooks(const std::vector<oci::Hook>& hooks, const std::string& state_json,
                        const char* kind);
+// poststart/poststop: a failure is a warning and the remaining hooks still run.
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* kind);
 
 }  // namespace berth::runtime

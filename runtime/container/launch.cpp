@@ -324,8 +324,7 @@ Result<void> start_container(const GlobalOptions& g, const std::string& id) {
     if (n != 1) return Err("cannot start a container that has stopped");
     auto spec = oci::parse_spec(st.config);
     if (spec && !spec->hooks.poststart.empty()) {
-        if (auto r = run_hooks(spec->hooks.poststart, hook_state(st, "running"), "poststart"); !r)
-            log::warn(r.error().what());
+        run_hooks_warn(spec->hooks.poststart, hook_state(st, "running"), "poststart");
     }
     return {};
 }
@@ -369,8 +368,7 @@ Result<void> delete_container(const ContainerState& st, bool force) {
     TRY_CTX(cg.destroy(), "delete ", st.id);
     auto spec = oci::parse_spec(st.config);
     if (spec && !spec->hooks.poststop.empty()) {
-        if (auto r = run_hooks(spec->hooks.poststop, hook_state(st, "stopped"), "poststop"); !r)
-            log::warn(r.error().what());
+        run_hooks_warn(spec->hooks.poststop, hook_state(st, "stopped"), "poststop");
     }
     std::error_code ec;
     std::filesystem::remove_all(st.dir, ec);

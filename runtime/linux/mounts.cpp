@@ -397,6 +397,9 @@ Result<void> prepare_rootfs(const oci::Spec& spec, const MountContext& ctx) {
         if (!prop)
             return Err("linux.rootfsPropagation ", quote(spec.linux->rootfs_propagation), ": unknown propagation");
     }
+    // An unbindable / could not be bound onto the rootfs below: start
+    // private; finalize_rootfs applies the requested propagation to the new /.
+    if (prop & MS_UNBINDABLE) prop = MS_PRIVATE | MS_REC;
     TRY(sys_mount("", "/", nullptr, prop, "", "make / " + std::string(prop & MS_SHARED ? "shared" : "slave")));
     if (prop & MS_SHARED) TRY(make_parent_mount_private(ctx.rootfs));
     // pivot_root needs the rootfs's parent mount not to be shared.

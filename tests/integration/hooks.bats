@@ -200,3 +200,19 @@ hook_state() {
 	[[ ${output,,} =~ time ]] || fail "the error does not mention the timeout:" "$output"
 	assert_no_leftovers
 }
+
+@test "hooks: after a failing poststart or poststop hook the remaining ones still run" {
+	set_args true
+	add_shared_dir
+	add_hook poststart 'exit 1'
+	add_hook poststart 'echo ran > "$0"' "$SHARED/poststart-2"
+	add_hook poststop 'exit 1'
+	add_hook poststop 'echo ran > "$0"' "$SHARED/poststop-2"
+	create_container
+	start_container
+	wait_for_status stopped
+	run runtime delete "$ID"
+	assert_success
+	[ -f "$SHARED/poststart-2" ] || fail "the second poststart hook did not run"
+	[ -f "$SHARED/poststop-2" ] || fail "the second poststop hook did not run"
+}

@@ -89,3 +89,11 @@ teardown() { common_teardown; }
 	assert_success
 	assert_output_not_contains "_ses.$ID-2"
 }
+
+@test "rootfsPropagation: unbindable is applied to the new root" {
+	update_config '.linux.rootfsPropagation = "unbindable"'
+	set_cmd 'awk "\$5 == \"/\"" /proc/self/mountinfo'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains unbindable
+}
