@@ -12,7 +12,7 @@
 #include <algorithm>
 
 #include "libutil/strings.hpp"
-#include "runtime/linux/device_filter.hpp"
+#include "runtime/linux/cgroup_resources.hpp"
 
 namespace berth::runtime {
 
@@ -86,7 +86,6 @@ Result<void> init_cpuset(const std::string& root, const std::string& leaf) {
     return {};
 }
 
-std::string limit_text(int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); }
 
 }  // namespace
 
@@ -182,106 +181,39 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     return cg;
 }
 
-namespace {
-
-std::string device_rule(const std::string& type, std::optional<int64_t> major, std::optional<int64_t> minor,
-                        const std::string& access) {
-    std::string t = type.empty() ? "a" : type;
-    if (t == "a") return "a";
-    auto num = [](std::optional<int64_t> v) { return v && *v >= 0 ? std::to_string(*v) : std::string("*"); };
-    return t + " " + num(major) + ":" + num(minor) + " " + (access.empty() ? "rwm" : access);
-}
-
-// The devices every container may use whatever the spec says (runc's list):
-// mknod of anything, the standard character devices, ptys and tun.
-constexpr const char* kDefaultAllowed[] = {
-    "c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:8 rwm", "c 1:7 rwm",  "c 5:0 rwm",
-    "c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm",   "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
-};
-
-// v1 devices controller: the spec's rules in order, then the defaults.
-// (cgroup v2: device_filter.cpp.)
-Result<void> apply_devices_v1(const std::string& dir, const std::vector<oci::DeviceCgroupRule>& rules) {
-    for (auto& r : rules) {
-        std::string rule = device_rule(r.type, r.major, r.minor, r.access);
-        TRY(write_value(dir, r.allow ? "devices.allow" : "devices.deny", rule));
-    }
-    for (auto* rule : kDefaultAllowed) TRY(write_value(dir, "devices.allow", rule));
-    return {};
-}
-
-Result<void> apply_cpu(const CgroupDir& d, const oci::Resources::Cpu& cpu) {
-    if (d.v2) {
-        if (cpu.shares && *cpu.shares) {
-            // runc's conversion of shares [2, 262144] to weight [1, 10000].
-            uint64_t s = std::clamp<uint64_t>(*cpu.shares, 2, 262144);
-            TRY(write_value(d.path, "cpu.weight", std::to_string(1 + ((s - 2) * 9999) / 262142)));
-        }
-        if (cpu.quota || cpu.period) {
-            std::string quota = cpu.quota && *cpu.quota > 0 ? std::to_string(*cpu.quota) : "max";
-            std::string period = std::to_string(cpu.period && *cpu.period ? *cpu.period : 100000);
-            TRY(write_value(d.path, "cpu.max", quota + " " + period));
-        }
-        return {};
-    }
-    if (cpu.shares && *cpu.shares) TRY(write_value(d.path, "cpu.shares", std::to_string(*cpu.shares)));
-    if (cpu.period && *cpu.period) TRY(write_value(d.path, "cpu.cfs_period_us", std::to_string(*cpu.period)));
-    if (cpu.quota && *cpu.quota) TRY(write_value(d.path, "cpu.cfs_quota_us", std::to_string(*cpu.quota)));
-    return {};
-}
-
-}  // namespace
-
 Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
-    // memory, pids, cpu shares/quota/period and v1 devices; the rest of
-    // linux.resources comes with the full cgroups module.
-    const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    if (res) {
-        bool want_mem = res->memory && res->memory->limit;
-        bool want_pids = res->pids && res->pids->limit != 0;
-        bool want_cpu = res->cpu && ((res->cpu->shares && *res->cpu->shares) || res->cpu->quota || res->cpu->period);
-        if (layout_ == CgroupLayout::V2 && (want_mem || want_pids || want_cpu)) {
-            // A controller bound to a v1 hierarchy (or compiled out) is not
-            // in cgroup.controllers: say which one instead of EINVAL.
-            auto avail = read_file(std::string(kMount) + "/cgroup.controllers");
-            auto words = split(avail ? std::string(trim(*avail)) : std::string(), ' ');
-            auto check = [&](bool want, const char* c, const char* field) -> Result<void> {
-                if (!want || std::find(words.begin(), words.end(), c) != words.end()) return {};
-                return Err("linux.resources.", field, ": the ", c, " controller is not available in cgroup v2 (",
-                           kMount, "/cgroup.controllers: ", avail ? std::string(trim(*avail)) : "", ")");
-            };
-            TRY(check(want_mem, "memory", "memory"));
-            TRY(check(want_pids, "pids", "pids"));
-            TRY(check(want_cpu, "cpu", "cpu"));
-            // Enable the controllers from the root down to our parent.
-            std::string ctl = std::string(want_mem ? "+memory " : "") + (want_pids ? "+pids " : "") +
-                              (want_cpu ? "+cpu" : "");
-            std::string leaf = dirs_[0].path.substr(std::string(kMount).size());
-            auto parts = split(leaf, '/');
-            std::string cur = kMount;
-            for (size_t i = 0; i + 1 < parts.size(); ++i) {
-                if (!parts[i].empty()) cur += "/" + parts[i];
-                if (auto r = write_file(cur + "/cgroup.subtree_control", ctl); !r)
-                    return Wrap(r.error(), "enable ", ctl, " in ", cur);
-            }
+    if (!spec.linux || !spec.linux->resources) return {};
+    const oci::Resources& res = *spec.linux->resources;
+    // cgroup2: enable what is needed from the root down to our parent (on a
+    // hybrid host only hugetlb lives there). A controller missing from
+    // cgroup.controllers is named instead of an EINVAL.
+    for (auto& d : dirs_) {
+        if (!d.v2) continue;
+        std::vector<std::string> need = v2_controllers_needed(res);
+        auto avail_text = read_file(std::string(kMount) + (layout_ == CgroupLayout::V2 ? "" : "/unified") + "/cgroup.controllers");
+        auto avail = split(avail_text ? std::string(trim(*avail_text)) : std::string(), ' ');
+        auto has = [&](const std::string& c) { return std::find(avail.begin(), avail.end(), c) != avail.end(); };
+        if (layout_ != CgroupLayout::V2) {
+            std::erase_if(need, [&](const std::string& c) { return !(c == "hugetlb" && has(c)); });
+        } else {
+            for (auto& c : need)
+                if (!has(c))
+                    return Err("linux.resources: the ", c, " controller is not available in cgroup v2 (", kMount,
+                               "/cgroup.controllers: ", avail_text ? std::string(trim(*avail_text)) : "", ")");
         }
-        for (auto& dir : dirs_) {
-            Result<void> r;
-            if (want_mem && (dir.has("memory") || layout_ == CgroupLayout::V2))
-                r = write_value(dir.path, dir.v2 ? "memory.max" : "memory.limit_in_bytes",
-                                dir.v2 ? limit_text(*res->memory->limit) : std::to_string(*res->memory->limit));
-            if (r && want_pids && (dir.has("pids") || layout_ == CgroupLayout::V2))
-                r = write_value(dir.path, "pids.max", limit_text(res->pids->limit));
-            if (r && want_cpu && (dir.has("cpu") || layout_ == CgroupLayout::V2)) r = apply_cpu(dir, *res->cpu);
-            if (r && dir.has("devices") && !res->devices.empty()) r = apply_devices_v1(dir.path, res->devices);
-            if (r && dir.v2 && layout_ == CgroupLayout::V2 && !res->devices.empty()) {
-                auto prog = device_filter_program(res->devices);
-                r = prog ? attach_device_filter(dir.path, *prog) : Result<void>(std::unexpected(prog.error()));
-            }
-            if (!r) return Wrap(r.error(), "cgroup ", dir.path);
+        if (need.empty()) continue;
+        std::string ctl;
+        for (auto& c : need) ctl += "+" + c + " ";
+        std::string root = layout_ == CgroupLayout::V2 ? kMount : std::string(kMount) + "/unified";
+        auto parts = split(d.path.substr(root.size()), '/');
+        std::string cur = root;
+        for (size_t i = 0; i + 1 < parts.size(); ++i) {
+            if (!parts[i].empty()) cur += "/" + parts[i];
+            if (auto r = write_file(cur + "/cgroup.subtree_control", ctl); !r)
+                return Wrap(r.error(), "enable ", ctl, "in ", cur);
         }
     }
-    return {};
+    return apply_resources(dirs_, layout_, res);
 }
 
 Result<void> Cgroup::enter_self() const {

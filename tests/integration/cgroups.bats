@@ -119,3 +119,73 @@ cgroup_path_of() {
 	assert_output_not_contains "Operation not permitted"
 	assert_output_contains "No such device"
 }
+
+@test "resources: memory reservation, swappiness, disableOOMKiller and swap on v1" {
+	[ -d /sys/fs/cgroup/memory ] || skip "no v1 memory hierarchy"
+	update_config '.linux.resources.memory = {"limit": 67108864, "reservation": 33554432, "swappiness": 10,
+		"disableOOMKiller": true}'
+	[ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] &&
+		update_config '.linux.resources.memory.swap = 134217728'
+	set_args sleep 100
+	create_container
+	d=$(dirname "$(cgroup_file "$(container_pid)" memory memory.limit_in_bytes memory.max)")
+	assert_equal "$(cat "$d/memory.soft_limit_in_bytes")" 33554432
+	assert_equal "$(cat "$d/memory.swappiness")" 10
+	grep -q "oom_kill_disable 1" "$d/memory.oom_control" || fail "oom killer not disabled:" "$(cat "$d/memory.oom_control")"
+	if [ -e "$d/memory.memsw.limit_in_bytes" ]; then
+		assert_equal "$(cat "$d/memory.memsw.limit_in_bytes")" 134217728
+	fi
+}
+
+@test "resources: cpu.cpus and cpu.mems go to the cpuset controller" {
+	update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}'
+	set_cmd 'grep Cpus_allowed_list /proc/self/status'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "Cpus_allowed_list:	0"
+}
+
+@test "resources: cpu burst and idle" {
+	[ -e /sys/fs/cgroup/cpu/cpu.cfs_burst_us ] || skip "no cpu.cfs_burst_us here"
+	update_config '.linux.resources.cpu = {"quota": 50000, "period": 100000, "burst": 10000, "idle": 1}'
+	set_args sleep 100
+	create_container
+	d=$(dirname "$(cgroup_file "$(container_pid)" cpu cpu.cfs_quota_us cpu.max)")
+	assert_equal "$(cat "$d/cpu.cfs_burst_us")" 10000
+	assert_equal "$(cat "$d/cpu.idle")" 1
+}
+
+@test "resources: hugepage limits (in cgroup2 on a hybrid host)" {
+	f=$(ls /sys/fs/cgroup/unified/hugetlb.2MB.max /sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes \
+		/sys/fs/cgroup/hugetlb.2MB.max 2>/dev/null | head -1)
+	[ -n "$f" ] || skip "no hugetlb controller"
+	update_config '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 4194304}]'
+	set_args sleep 100
+	create_container
+	got=$(cat /sys/fs/cgroup/unified/berth-runtime/"$ID"/hugetlb.2MB.max 2>/dev/null ||
+		cat /sys/fs/cgroup/hugetlb/berth-runtime/"$ID"/hugetlb.2MB.limit_in_bytes 2>/dev/null ||
+		cat /sys/fs/cgroup/berth-runtime/"$ID"/hugetlb.2MB.max)
+	assert_equal "$got" 4194304
+}
+
+@test "resources: what this host cannot apply is an error naming the field, and leaves nothing" {
+	update_config '.linux.resources.hugepageLimits = [{"pageSize": "3MB", "limit": 1}]'
+	run_detached runtime create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains hugepageLimits 3MB
+	assert_no_leftovers
+	if [ ! -d /sys/fs/cgroup/net_cls ] && [ ! -d /sys/fs/cgroup/net_cls,net_prio ]; then
+		update_config 'del(.linux.resources.hugepageLimits) | .linux.resources.network = {"classID": 1}'
+		run_detached runtime create --bundle "$BUNDLE" "$ID"
+		assert_failure
+		assert_output_contains linux.resources.network
+		assert_no_leftovers
+	fi
+	if [ -d /sys/fs/cgroup/memory ]; then
+		update_config 'del(.linux.resources.network) | .linux.resources.unified = {"memory.high": "1000000"}'
+		run_detached runtime create --bundle "$BUNDLE" "$ID"
+		assert_failure
+		assert_output_contains linux.resources.unified "cgroup v2"
+		assert_no_leftovers
+	fi
+}

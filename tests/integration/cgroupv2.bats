@@ -77,7 +77,7 @@ v2_path() {
 	update_config '.linux.resources.memory = {"limit": 67108864}'
 	run_detached v2 create --bundle "$BUNDLE" "$ID"
 	assert_failure
-	assert_output_contains "linux.resources.memory" "memory controller is not available"
+	assert_output_contains "linux.resources" "memory controller is not available"
 	assert_no_leftovers
 }
 
