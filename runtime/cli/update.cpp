@@ -93,41 +93,43 @@ int cmd_update(const GlobalOptions& g, int argc, char** argv, int start) {
             return fail(doc ? Error{0, file + ": expected a JSON object (LinuxResources)"} : Wrap(doc.error(), file).error());
         update = std::move(*doc);
     }
+    enum Kind { Bytes, Number, Text };
     struct FlagField {
         const char* flag;
         const char* group;
         const char* key;
-        bool bytes;
+        Kind kind;
     };
     static const FlagField kFields[] = {
-        {"memory", "memory", "limit", true},
-        {"cpu-period", "cpu", "period", false}, {"cpu-quota", "cpu", "quota", false},
-        {"cpu-share", "cpu", "shares", false},  {"pids-limit", "pids", "limit", false},
+        {"memory", "memory", "limit", Bytes},
+        {"memory-swap", "memory", "swap", Bytes},
+        {"memory-reservation", "memory", "reservation", Bytes},
+        {"kernel-memory-tcp", "memory", "kernelTCP", Bytes},
+        {"cpu-period", "cpu", "period", Number},
+        {"cpu-quota", "cpu", "quota", Number},
+        {"cpu-share", "cpu", "shares", Number},
+        {"cpu-rt-period", "cpu", "realtimePeriod", Number},
+        {"cpu-rt-runtime", "cpu", "realtimeRuntime", Number},
+        {"cpuset-cpus", "cpu", "cpus", Text},
+        {"cpuset-mems", "cpu", "mems", Text},
+        {"pids-limit", "pids", "limit", Number},
+        {"blkio-weight", "blockIO", "weight", Number},
     };
     for (auto& f : kFields) {
         if (!a->has(f.flag)) continue;
-        auto v = number_flag(*a, f.flag, f.bytes);
+        auto v = f.kind == Text ? Result<json::Value>(json::Value::string(a->get(f.flag)))
+                                : number_flag(*a, f.flag, f.kind == Bytes);
         if (!v) return fail(v.error());
         json::Value group = update.find(f.group) ? *update.find(f.group) : json::Value::object();
         group.set(f.key, std::move(*v));
         update.set(f.group, std::move(group));
     }
-    for (const char* f : {"memory-swap", "memory-reservation", "kernel-memory", "kernel-memory-tcp", "cpu-rt-period", "cpu-rt-runtime",
-                          "cpuset-cpus", "cpuset-mems", "blkio-weight", "l3-cache-schema", "mem-bw-schema"})
-        if (a->has(f)) return fail({0, std::string("--") + f + ": not supported by this build yet"});
+    // Kernel memory limits are gone from current kernels (runc ignores them
+    // too); Intel RDT is not supported.
+    for (const char* f : {"kernel-memory", "l3-cache-schema", "mem-bw-schema"})
+        if (a->has(f)) return fail({0, std::string("--") + f + ": not supported by this build"});
     if (update.find("devices")) return fail({0, "update: devices cannot be updated"});
-    // Only what this build applies may be asked for: nothing is stored unapplied.
-    static const std::pair<const char*, std::vector<std::string>> kApplied[] = {
-        {"memory", {"limit"}}, {"cpu", {"shares", "quota", "period"}}, {"pids", {"limit"}}};
-    for (auto& [group, v] : update.members()) {
-        const std::vector<std::string>* keys = nullptr;
-        for (auto& [g2, k2] : kApplied)
-            if (group == g2) keys = &k2;
-        if (!keys) return fail({0, "update: linux.resources." + group + " is not supported by this build yet"});
-        for (auto& [key, ignored] : v.members())
-            if (std::find(keys->begin(), keys->end(), key) == keys->end())
-                return fail({0, "update: linux.resources." + group + "." + key + " is not supported by this build yet"});
-    }
+
 
     // The stored config with the merged resources.
     json::Value config = st->config;

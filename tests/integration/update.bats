@@ -54,13 +54,13 @@ teardown() { common_teardown; }
 	run runtime update --memory lots "$ID"
 	assert_failure
 	assert_output_contains --memory lots
-	run runtime update --cpuset-cpus 0 "$ID"
+	run runtime update --l3-cache-schema L3:0=f "$ID"
 	assert_failure
-	assert_output_contains --cpuset-cpus "not supported"
-	echo '{"blockIO": {"weight": 100}}' >"$BATS_TEST_TMPDIR/r.json"
+	assert_output_contains --l3-cache-schema "not supported"
+	echo '{"hugepageLimits": [{"pageSize": "3MB", "limit": 1}]}' >"$BATS_TEST_TMPDIR/r.json"
 	run runtime update -r "$BATS_TEST_TMPDIR/r.json" "$ID"
 	assert_failure
-	assert_output_contains blockIO
+	assert_output_contains hugepageLimits 3MB
 }
 
 @test "update: a stopped container cannot be updated" {
@@ -70,4 +70,26 @@ teardown() { common_teardown; }
 	run runtime update --memory 64m "$ID"
 	assert_failure
 	assert_output_contains "not running"
+}
+
+@test "update: --cpuset-cpus and --memory-reservation" {
+	run_container_detached
+	run runtime update --cpuset-cpus 0 --memory-reservation 16m "$ID"
+	assert_success
+	run runtime exec "$ID" grep Cpus_allowed_list /proc/self/status
+	assert_output_contains "Cpus_allowed_list:	0"
+	if [ -d /sys/fs/cgroup/memory ]; then
+		d=$(dirname "$(cgroup_file "$(container_pid)" memory memory.limit_in_bytes memory.max)")
+		assert_equal "$(cat "$d/memory.soft_limit_in_bytes")" 16777216
+	fi
+}
+
+@test "update: --blkio-weight sets the BFQ (or CFQ) weight" {
+	[ -d /sys/fs/cgroup/blkio ] || skip "no v1 blkio hierarchy"
+	run_container_detached
+	run runtime update --blkio-weight 300 "$ID"
+	assert_success
+	d=/sys/fs/cgroup/blkio/berth-runtime/$ID
+	got=$(cat "$d/blkio.bfq.weight" 2>/dev/null || cat "$d/blkio.weight")
+	[[ $got == *300* ]] || fail "weight is $got"
 }
