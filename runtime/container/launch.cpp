@@ -45,6 +45,16 @@ struct StateDirGuard {
     }
 };
 
+// Without its own mount namespace a container's mounts are the host's:
+// undone when create fails.
+struct HostMountsGuard {
+    std::string rootfs;
+    bool committed = false;
+    ~HostMountsGuard() {
+        if (!committed && !rootfs.empty()) unmount_under(rootfs);
+    }
+};
+
 struct CgroupGuard {
     Cgroup* cg = nullptr;
     bool committed = false;
@@ -158,6 +168,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd) return ErrnoErr("open ", dir);
 
+    HostMountsGuard host_mounts{spec.find_namespace("mount") ? std::string() : rootfs};
     auto cgroup = TRY(Cgroup::create(spec, o.id, g.systemd_cgroup));
     CgroupGuard cg_guard{&cgroup};
 
@@ -280,7 +291,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     st.start_time = process_start_time(pid);
     TRY(save_state(st));
     if (!o.pid_file.empty()) TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644), "--pid-file");
-    child.committed = cg_guard.committed = dir_guard.committed = true;
+    child.committed = cg_guard.committed = dir_guard.committed = host_mounts.committed = true;
     return Created{std::move(st), std::move(pidfd_owner), std::move(master)};
 }
 
@@ -367,6 +378,7 @@ Result<void> delete_container(const ContainerState& st, bool force) {
     // can finish the job.
     TRY_CTX(cg.destroy(), "delete ", st.id);
     auto spec = oci::parse_spec(st.config);
+    if (spec && !spec->find_namespace("mount") && !st.rootfs.empty()) unmount_under(st.rootfs);
     if (spec && !spec->hooks.poststop.empty()) {
         run_hooks_warn(spec->hooks.poststop, hook_state(st, "stopped"), "poststop");
     }

@@ -25,7 +25,14 @@ Result<std::string> validate_spec(const oci::Spec& spec, const std::string& bund
     if (!spec.process) return Err(kFile, ": process: missing");
 
     auto has = [&](const char* t) { return spec.find_namespace(t) != nullptr; };
-    if (!has("mount")) return Err(kFile, ": linux.namespaces: a mount namespace is required");
+    if (!has("mount")) {
+        // The host's mount namespace (the spec's "inherit"): mounts land under
+        // the rootfs on the host and delete removes them. Changing the root
+        // mount's flags or propagation would change the host's: refused.
+        if (spec.root.readonly) return Err(kFile, ": root.readonly: needs a mount namespace in linux.namespaces");
+        if (spec.linux && !spec.linux->rootfs_propagation.empty())
+            return Err(kFile, ": linux.rootfsPropagation: needs a mount namespace in linux.namespaces");
+    }
     if (!spec.hostname.empty() && !has("uts"))
         return Err(kFile, ": hostname ", quote(spec.hostname), ": needs a uts namespace in linux.namespaces");
     if (!spec.domainname.empty() && !has("uts"))

@@ -136,6 +136,7 @@ Result<Prepared> setup(const InitConfig& c) {
     mc.new_cgroupns = c.ns->new_flags & CLONE_NEWCGROUP;
     mc.cgroup = c.cgroup;
     mc.idmapped = c.idmapped;
+    mc.own_mountns = spec.find_namespace("mount") != nullptr;
     TRY(prepare_rootfs(spec, mc));
     TRY(mount_all(spec, mc));
     if (!spec_binds_dev(spec)) TRY(create_devices(spec, c.rootfs, in_userns));
@@ -153,7 +154,7 @@ Result<Prepared> setup(const InitConfig& c) {
     // (so their paths still resolve on the host, as the spec says).
     TRY(run_hooks(spec.hooks.create_container, hook_state(c, "creating"), "createContainer"));
 
-    TRY(enter_rootfs(c.rootfs, c.no_pivot));
+    TRY(enter_rootfs(c.rootfs, c.no_pivot, mc.own_mountns));
     TRY(apply_sysctls(spec));
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
         return ErrnoErr("set hostname ", quote(spec.hostname));

@@ -388,7 +388,20 @@ bool spec_binds_dev(const oci::Spec& spec) {
     return false;
 }
 
+void unmount_under(const std::string& rootfs) {
+    auto info = read_file("/proc/self/mountinfo");
+    if (!info) return;
+    std::vector<std::string> points;
+    for (auto& line : split(*info, '\n')) {
+        auto f = split(line, ' ');
+        if (f.size() > 4 && f[4].starts_with(rootfs + "/")) points.push_back(f[4]);
+    }
+    // mountinfo lists parents before children: undo from the end.
+    for (auto it = points.rbegin(); it != points.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+}
+
 Result<void> prepare_rootfs(const oci::Spec& spec, const MountContext& ctx) {
+    if (!ctx.own_mountns) return {};
     // Our mounts must not propagate to the host: slave by default, or the
     // spec's rootfsPropagation (shared etc. is re-applied after pivot_root).
     unsigned long prop = MS_SLAVE | MS_REC;
@@ -422,8 +435,13 @@ Result<void> mount_all(const oci::Spec& spec, const MountContext& ctx) {
     return {};
 }
 
-Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot) {
+Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot, bool own_mountns) {
     if (::chdir(rootfs.c_str()) < 0) return ErrnoErr("chdir ", rootfs);
+    if (!own_mountns) {
+        if (::chroot(".") < 0) return ErrnoErr("chroot ", rootfs);
+        if (::chdir("/") < 0) return ErrnoErr("chdir /");
+        return {};
+    }
     if (no_pivot) {
         if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) return ErrnoErr("move rootfs to /");
         if (::chroot(".") < 0) return ErrnoErr("chroot");
@@ -443,7 +461,6 @@ Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot) {
 }
 
 Result<void> finalize_rootfs(const oci::Spec& spec, const MountContext& ctx) {
-    (void)ctx;
     if (spec.linux) {
         for (auto& p : spec.linux->readonly_paths) {
             struct stat st;
@@ -466,6 +483,7 @@ Result<void> finalize_rootfs(const oci::Spec& spec, const MountContext& ctx) {
                 TRY(sys_mount("/dev/null", p, nullptr, MS_BIND, "", "mask " + p));
         }
     }
+    if (!ctx.own_mountns) return {};  // validate_spec refused the rest
     if (spec.root.readonly)
         TRY(remount_bind("/", MS_RDONLY | MS_REC, "/ read-only"));
     if (spec.linux && !spec.linux->rootfs_propagation.empty()) {

@@ -32,6 +32,7 @@ struct MountContext {
     bool new_userns = false;
     bool new_netns = false;
     bool new_cgroupns = false;
+    bool own_mountns = true;  // false: the host's mount namespace (chroot, no propagation changes)
     const Cgroup* cgroup = nullptr;
     // Idmapped mount trees made by the runtime on the host: (index in
     // spec.mounts, detached tree fd).
@@ -51,8 +52,12 @@ Result<void> prepare_rootfs(const oci::Spec& spec, const MountContext& ctx);
 Result<void> mount_all(const oci::Spec& spec, const MountContext& ctx);
 // Whether the spec bind-mounts /dev (then runc's rule: no device nodes are made).
 bool spec_binds_dev(const oci::Spec& spec);
-// Switches root to the rootfs: pivot_root, or MS_MOVE + chroot with --no-pivot.
-Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot);
+// Switches root to the rootfs: pivot_root, or MS_MOVE + chroot with --no-pivot
+// (plain chroot in the host's mount namespace).
+Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot, bool own_mountns = true);
+// Unmounts (lazily, deepest first) every mount under `rootfs`: what a
+// container without its own mount namespace left on the host.
+void unmount_under(const std::string& rootfs);
 // After the switch: masked paths, read-only paths, read-only root, rootfs propagation.
 Result<void> finalize_rootfs(const oci::Spec& spec, const MountContext& ctx);
 

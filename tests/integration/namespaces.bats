@@ -194,3 +194,25 @@ ns_of() {
 	assert_error_names /proc/self/ns/uts
 	assert_no_leftovers
 }
+
+@test "namespaces: without a mount namespace the container's mounts are the host's, and delete removes them" {
+	update_config '.linux.namespaces = [] | del(.hostname) | .root.readonly = false'
+	set_cmd 'cat /proc/self/mountinfo >/dev/null && ls /dev/null && sleep 100'
+	run_container_detached
+	[ "$(ns_inode "$(container_pid)" mnt)" = "$(ns_inode $$ mnt)" ] || fail "not in the host's mount namespace"
+	grep -q " $BUNDLE/rootfs/proc " /proc/self/mountinfo || fail "the container's /proc is not a host mount"
+	run runtime delete --force "$ID"
+	assert_success
+	grep -q " $BUNDLE/rootfs/" /proc/self/mountinfo && fail "mounts left under the rootfs:" "$(grep " $BUNDLE/rootfs/" /proc/self/mountinfo)"
+	assert_no_leftovers
+}
+
+@test "namespaces: without a mount namespace a failed create leaves no host mount" {
+	update_config '.linux.namespaces = [] | del(.hostname) | .root.readonly = false'
+	set_args /nope
+	run_detached runtime create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains /nope
+	grep -q " $BUNDLE/rootfs/" /proc/self/mountinfo && fail "mounts left under the rootfs"
+	assert_no_leftovers
+}

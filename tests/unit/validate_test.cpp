@@ -63,11 +63,19 @@ TEST_CASE("validate: a hostname needs a uts namespace") {
     CHECK(msg == "config.json: hostname \"box\": needs a uts namespace in linux.namespaces");
 }
 
-TEST_CASE("validate: a mount namespace is required") {
+TEST_CASE("validate: without a mount namespace, a read-only root or a propagation is refused") {
     TempBundle b;
-    auto text = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+    auto text = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs", "readonly": true},
       "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": [{"type": "pid"}]}})";
-    CHECK(validate_error(text, b.dir) == "config.json: linux.namespaces: a mount namespace is required");
+    CHECK(validate_error(text, b.dir) == "config.json: root.readonly: needs a mount namespace in linux.namespaces");
+    auto prop = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+      "process": {"args": ["sh"], "cwd": "/"}, "linux": {"rootfsPropagation": "shared", "namespaces": []}})";
+    CHECK(validate_error(prop, b.dir).find("rootfsPropagation: needs a mount namespace") != std::string::npos);
+    auto ok = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+      "process": {"args": ["sh"], "cwd": "/"}, "linux": {"namespaces": []}})";
+    auto spec = oci::parse_spec(ok);
+    REQUIRE(spec);
+    CHECK(validate_spec(*spec, b.dir));
 }
 
 TEST_CASE("validate: a new user namespace needs id mappings") {
