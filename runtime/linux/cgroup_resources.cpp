@@ -12,7 +12,11 @@ namespace {
 
 using R = oci::Resources;
 
+bool exists(const CgroupDir& d, const std::string& file);
+
 Result<void> put(const CgroupDir& d, const std::string& file, const std::string& value, const char* field) {
+    // cgroupfs refuses to create files (EACCES): name what is missing instead.
+    if (!exists(d, file)) return Err("linux.resources.", field, ": not supported on this host (no ", file, " in ", d.path, ")");
     if (auto r = write_file(d.path + "/" + file, value); !r)
         return Wrap(r.error(), "linux.resources.", field, ": set ", file, " to ", quote(value));
     return {};
