@@ -34,6 +34,7 @@ COMMANDS:
    resume    resumes all processes that have been previously paused
    ps        ps displays the processes running inside a container
    update    update container resource constraints
+   events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
    spec      create a new specification file
    features  show the enabled features
    help      shows a list of commands or help for one command
@@ -63,7 +64,7 @@ constexpr Verb kVerbs[] = {
     {"state", cmd_state},   {"kill", cmd_kill},     {"delete", cmd_delete},
     {"list", cmd_list},     {"spec", cmd_spec},     {"features", cmd_features},
     {"pause", cmd_pause},   {"resume", cmd_resume}, {"ps", cmd_ps},
-    {"exec", cmd_exec},     {"update", cmd_update},
+    {"exec", cmd_exec},     {"update", cmd_update}, {"events", cmd_events},
 };
 
 }  // namespace

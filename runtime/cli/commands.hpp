@@ -22,6 +22,7 @@ int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_features(const GlobalOptions& g, int argc, char** argv, int start);
 
 int cmd_update(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_events(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start);
 
 // Blocks every signal and returns a signalfd for them (before a child exists,
