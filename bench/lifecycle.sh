@@ -196,11 +196,25 @@ if ! { mkdir "$sleeper" &&
 	die "could not write $sleeper/config.json"
 fi
 
+# The same /bin/true with a full resources block, so the cost of cgroup setup
+# shows beside the other runtimes'.
+resbundle=$tmp/bundle-res
+if ! { mkdir "$resbundle" &&
+	jq --arg root "$rootfs" '.root.path = $root | .linux.resources = {
+		"memory": {"limit": 268435456, "reservation": 134217728},
+		"cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"},
+		"pids": {"limit": 100},
+		"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]}' \
+		"$bundle/config.json" >"$resbundle/config.json"; }; then
+	die "could not write $resbundle/config.json"
+fi
+
 # ---- measuring --------------------------------------------------------------
 
-metrics=(run create start state kill delete seq par rss)
+metrics=(run runres create start state kill delete seq par rss)
 declare -A label=(
 	[run]="run /bin/true (median ms)"
+	[runres]="run, full resources (median ms)"
 	[create]="create (median ms)"
 	[start]="start (median ms)"
 	[state]="state (median ms)"
@@ -277,6 +291,12 @@ iteration() {
 		id=$REPLY
 		live[$k/$id]=1
 		if timed "$k" run run --bundle "$bundle" "$id"; then unset "live[$k/$id]"; else force_delete "$k" "$id"; fi
+	fi
+	if [[ -z ${failed[$k:runres]:-} ]]; then
+		new_id
+		id=$REPLY
+		live[$k/$id]=1
+		if timed "$k" runres run --bundle "$resbundle" "$id"; then unset "live[$k/$id]"; else force_delete "$k" "$id"; fi
 	fi
 
 	if [[ -z ${failed[$k:rss]:-} ]]; then
