@@ -5,6 +5,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -87,6 +88,8 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
 }
 
 [[noreturn]] void exec_child(const ChildConfig& c) {
+    // Not dumpable until execve: see container_init (CVE-2019-5736).
+    ::prctl(PR_SET_DUMPABLE, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

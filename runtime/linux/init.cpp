@@ -235,6 +235,10 @@ Result<Prepared> setup(const InitConfig& c) {
     ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it (see main)
     // Die with the parent until we are set up (the parent cleans up).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Until execve this process is berth-runtime: not dumpable, so nothing in
+    // the container can open /proc/1/exe and overwrite the host's binary
+    // through it (CVE-2019-5736). execve makes the process dumpable again.
+    ::prctl(PR_SET_DUMPABLE, 0);
 
     auto prep = setup(c);
     if (!prep) {
