@@ -142,15 +142,10 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
         return ErrnoErr("enter the container's pid namespace");
     int child_flags = flags & ~(CLONE_NEWPID | CLONE_NEWTIME);
 
-    UniqueFd console, console_peer;
-    if (p.terminal && !o.console_socket.empty()) {
-        console = TRY(connect_console_socket(o.console_socket));
-    } else if (p.terminal) {
-        int cp[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) < 0) return ErrnoErr("socketpair");
-        console_peer.reset(cp[0]);
-        console.reset(cp[1]);
-    }
+    Console con;
+    if (p.terminal) con = TRY(open_console(o.console_socket));
+    UniqueFd& console = con.fd;
+    UniqueFd& console_peer = con.peer;
     int ep[2];
     if (::pipe2(ep, O_CLOEXEC) < 0) return ErrnoErr("pipe");
     UniqueFd err_r(ep[0]), err_w(ep[1]);

@@ -172,15 +172,10 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     auto cgroup = TRY(Cgroup::create(spec, o.id, g.systemd_cgroup));
     CgroupGuard cg_guard{&cgroup};
 
-    UniqueFd console, console_peer;
-    if (proc.terminal && !o.console_socket.empty()) {
-        console = TRY(connect_console_socket(o.console_socket));
-    } else if (proc.terminal) {
-        int cp[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) < 0) return ErrnoErr("socketpair");
-        console_peer.reset(cp[0]);
-        console.reset(cp[1]);
-    }
+    Console con;
+    if (proc.terminal) con = TRY(open_console(o.console_socket));
+    UniqueFd& console = con.fd;
+    UniqueFd& console_peer = con.peer;
 
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return ErrnoErr("socketpair");

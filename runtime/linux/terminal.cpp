@@ -26,6 +26,19 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
     return s;
 }
 
+Result<Console> open_console(const std::string& socket_path) {
+    Console c;
+    if (!socket_path.empty()) {
+        c.fd = TRY(connect_console_socket(socket_path));
+        return c;
+    }
+    int cp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) < 0) return ErrnoErr("socketpair");
+    c.peer.reset(cp[0]);
+    c.fd.reset(cp[1]);
+    return c;
+}
+
 Result<void> send_fd(int socket, int fd, const std::string& name) {
     struct msghdr msg {};
     struct iovec iov {const_cast<char*>(name.data()), name.size()};
