@@ -1,7 +1,3 @@
-#include <unistd.h>
-
-#include <algorithm>
-
 #include "libutil/strings.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/container/state.hpp"
@@ -79,14 +75,7 @@ int cmd_update(const GlobalOptions& g, int argc, char** argv, int start) {
     auto update = json::Value::object();
     if (a->has("resources")) {
         std::string file = a->get("resources");
-        auto text = file == "-" ? [] {
-            std::string s;
-            char buf[4096];
-            ssize_t n;
-            while ((n = ::read(0, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
-            return Result<std::string>(s);
-        }()
-                                : read_file(file);
+        auto text = read_file(file == "-" ? "/dev/stdin" : file);
         if (!text) return fail(text.error());
         auto doc = json::parse(*text);
         if (!doc || !doc->is_object())

@@ -1,8 +1,12 @@
 #include "runtime/linux/cgroup_resources.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
+#include "libutil/fd.hpp"
 #include "libutil/strings.hpp"
 #include "runtime/linux/device_filter.hpp"
 
@@ -12,13 +16,15 @@ namespace {
 
 using R = oci::Resources;
 
-bool exists(const CgroupDir& d, const std::string& file);
-
+// Writes an existing cgroup file (no O_CREAT: cgroupfs would answer EACCES
+// for a missing one, hiding that the host lacks the knob).
 Result<void> put(const CgroupDir& d, const std::string& file, const std::string& value, const char* field) {
-    // cgroupfs refuses to create files (EACCES): name what is missing instead.
-    if (!exists(d, file)) return Err("linux.resources.", field, ": not supported on this host (no ", file, " in ", d.path, ")");
-    if (auto r = write_file(d.path + "/" + file, value); !r)
-        return Wrap(r.error(), "linux.resources.", field, ": set ", file, " to ", quote(value));
+    std::string path = d.path + "/" + file;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd && errno == ENOENT)
+        return Err("linux.resources.", field, ": not supported on this host (no ", file, " in ", d.path, ")");
+    if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+        return ErrnoErr("linux.resources.", field, ": set ", file, " to ", quote(value));
     return {};
 }
 
@@ -235,8 +241,9 @@ Result<void> apply_resources(const std::vector<CgroupDir>& dirs, CgroupLayout la
     for (auto& d : dirs) {
         if (d.v2 && !v2) {
             // Hybrid: cgroup2 holds only the controllers v1 left to it.
+            if (res.hugepage_limits.empty()) continue;
             auto ctls = read_file(d.path + "/cgroup.controllers");
-            if (!res.hugepage_limits.empty() && ctls && ctls->find("hugetlb") != std::string::npos) {
+            if (ctls && ctls->find("hugetlb") != std::string::npos) {
                 TRY(hugetlb(d, res.hugepage_limits));
                 huge = true;
             }

@@ -190,11 +190,15 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
     for (auto& d : dirs_) {
         if (!d.v2) continue;
         std::vector<std::string> need = v2_controllers_needed(res);
+        // On a hybrid host only hugetlb can be asked of cgroup2: most specs
+        // need nothing there, so nothing is read on their start path.
+        if (layout_ != CgroupLayout::V2) std::erase_if(need, [](const std::string& c) { return c != "hugetlb"; });
+        if (need.empty()) continue;
         auto avail_text = read_file(std::string(kMount) + (layout_ == CgroupLayout::V2 ? "" : "/unified") + "/cgroup.controllers");
         auto avail = split(avail_text ? std::string(trim(*avail_text)) : std::string(), ' ');
         auto has = [&](const std::string& c) { return std::find(avail.begin(), avail.end(), c) != avail.end(); };
         if (layout_ != CgroupLayout::V2) {
-            std::erase_if(need, [&](const std::string& c) { return !(c == "hugetlb" && has(c)); });
+            std::erase_if(need, [&](const std::string& c) { return !has(c); });
         } else {
             for (auto& c : need)
                 if (!has(c))
