@@ -272,9 +272,11 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
         if (msg->type == SyncMsg::Error) return CodeErr(msg->code, msg->text);
         if (msg->type == SyncMsg::Ready) break;
         if (msg->type == SyncMsg::CreateRuntimeHooks) {
-            auto s = hook_state(st, "creating");
-            TRY(run_hooks(spec.hooks.prestart, s, "prestart"));
-            TRY(run_hooks(spec.hooks.create_runtime, s, "createRuntime"));
+            // prestart keeps its runtime-spec 1.0 meaning (the container is
+            // created, not started), as crun reports it; createRuntime runs
+            // while it is being created.
+            TRY(run_hooks(spec.hooks.prestart, hook_state(st, "created"), "prestart"));
+            TRY(run_hooks(spec.hooks.create_runtime, hook_state(st, "creating"), "createRuntime"));
             TRY(sync_send(parent_sock.get(), SyncMsg::HooksDone));
             continue;
         }

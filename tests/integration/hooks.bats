@@ -115,9 +115,16 @@ hook_state() {
 	for k in createContainer startContainer; do
 		[ "$(hook_state $k .pid)" -gt 0 ] || fail "$k: pid:" "$(cat "$HOOKDIR/$k.json")"
 	done
-	for k in prestart createRuntime createContainer; do
+	for k in createRuntime createContainer; do
 		assert_equal "$(hook_state $k .status)" creating
 	done
+	# prestart (deprecated) keeps the runtime-spec 1.0 meaning: after
+	# create, before start, as crun reports it; runc says "creating".
+	if is_runc; then
+		assert_equal "$(hook_state prestart .status)" creating
+	else
+		assert_equal "$(hook_state prestart .status)" created
+	fi
 	[[ $(hook_state poststart .status) =~ ^(created|running)$ ]] ||
 		fail "poststart: status:" "$(cat "$HOOKDIR/poststart.json")"
 	assert_equal "$(hook_state poststop .status)" stopped
