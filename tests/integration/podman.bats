@@ -2,7 +2,9 @@
 # podman (Debian's 4.3, through conmon) driving berth-runtime in place of
 # runc: an independent engine is the proof of the drop-in claim. Each test
 # keeps all of podman's state in its own temp dir and runs from a busybox
-# rootfs (--rootfs), so no image store or network is needed.
+# rootfs (--rootfs), so no image store is needed. Podman's default network
+# is a CNI bridge network of the test's own (its own bridge, subnet and IPAM
+# dir; no gateway, so no forwarding or NAT on the host).
 
 load helpers
 
@@ -10,7 +12,15 @@ setup() {
 	command -v podman >/dev/null && command -v conmon >/dev/null || skip "podman is not installed"
 	common_setup
 	PM=$BATS_TEST_TMPDIR/podman
-	mkdir -p "$PM/root" "$PM/runroot" "$PM/tmp"
+	mkdir -p "$PM/root" "$PM/runroot" "$PM/tmp" "$PM/net" "$PM/ipam"
+	NET=bn$ID
+	BRIDGE=bt$ID
+	SUBNET=10.213.$((BATS_TEST_NUMBER % 250)).0/24
+	cat >"$PM/net/$NET.conflist" <<-EOF
+		{"cniVersion": "0.4.0", "name": "$NET", "plugins": [{
+		  "type": "bridge", "bridge": "$BRIDGE", "isGateway": false, "ipMasq": false,
+		  "ipam": {"type": "host-local", "dataDir": "$PM/ipam", "ranges": [[{"subnet": "$SUBNET"}]]}}]}
+	EOF
 	cat >"$PM/storage.conf" <<-EOF
 		[storage]
 		driver = "vfs"
@@ -19,19 +29,36 @@ setup() {
 	EOF
 	# No CAP_SYS_RESOURCE here: podman's default rlimits must not raise the
 	# hard limits.
-	cat >"$PM/containers.conf" <<-'EOF'
+	cat >"$PM/containers.conf" <<-EOF
 		[containers]
 		default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 		[engine]
 		cgroup_manager = "cgroupfs"
 		events_logger = "file"
+		[network]
+		network_backend = "cni"
+		network_config_dir = "$PM/net"
+		default_network = "$NET"
 	EOF
+	# For commands run under a terminal (script -c): podman with this
+	# configuration as one executable.
+	cat >"$PM/podman.sh" <<-EOF
+		#!/bin/sh
+		export CONTAINERS_STORAGE_CONF=$PM/storage.conf CONTAINERS_CONF=$PM/containers.conf TMPDIR=$PM/tmp
+		exec timeout 60 podman --runtime "$RUNTIME" "\$@"
+	EOF
+	chmod +x "$PM/podman.sh"
 	NAME=pm-$ID
 }
 
 teardown() {
 	[ -n "${PM:-}" ] || return 0
-	pm rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+	pm rm -f -t 0 "$NAME" "$NAME-2" >/dev/null 2>&1 || true
+	# The bridge and CNI's cached results are this test's own.
+	if [ -n "${BRIDGE:-}" ] && ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link del "$BRIDGE"
+	fi
+	[ -n "${NET:-}" ] && rm -f /var/lib/cni/results/"$NET"-*
 	# podman keeps its parent cgroup (like docker's): remove it when empty.
 	local d
 	for d in /sys/fs/cgroup/*/libpod_parent; do
@@ -44,8 +71,7 @@ teardown() {
 
 # pm ARGS...: podman with this test's configuration and berth-runtime.
 pm() {
-	CONTAINERS_STORAGE_CONF=$PM/storage.conf CONTAINERS_CONF=$PM/containers.conf TMPDIR=$PM/tmp \
-		timeout 60 podman --runtime "$RUNTIME" "$@"
+	"$PM/podman.sh" "$@"
 }
 
 @test "podman: run --rm prints the output and applies podman's seccomp profile" {
@@ -97,4 +123,31 @@ pm() {
 	run pm run --rm -t --name "$NAME" --network none --rootfs "$BUNDLE/rootfs" sh -c 'tty; test -t 1 && echo tty-ok'
 	assert_success
 	assert_output_contains /dev/pts/ tty-ok
+}
+
+@test "podman: -it runs an interactive shell on a real terminal, with its size and exit code" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	# script gives podman a pty as its controlling terminal; the input is
+	# typed into it after the shell has started.
+	run bash -c '(sleep 2; printf "tty; stty size\n"; sleep 1; printf "echo in-\$((6*7)); exit 5\n"; sleep 2) |
+		timeout 60 script -qefc "stty rows 31 cols 97; $1 run --rm -it --name $2 --network none --rootfs $3 sh" /dev/null' \
+		_ "$PM/podman.sh" "$NAME" "$BUNDLE/rootfs"
+	assert_equal "$status" 5
+	assert_output_contains /dev/pts/ "31 97" in-42
+}
+
+@test "podman: the default (CNI bridge) network gives each container an address, and they reach each other" {
+	run pm run -d --name "$NAME" --rootfs "$BUNDLE/rootfs" sh -c 'echo pong-$((6*7)) | nc -l -p 7000'
+	assert_success
+	ip=$(pm inspect --format "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$NAME")
+	[[ $ip == "${SUBNET%.0/24}".* ]] || fail "address '$ip' is not in $SUBNET"
+	ip link show "$BRIDGE" >/dev/null || fail "no bridge $BRIDGE on the host"
+	run pm run --rm --name "$NAME-2" --rootfs "$BUNDLE/rootfs" sh -c "
+		ip -4 -o addr show eth0
+		for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 $ip 7000 </dev/null && exit 0; sleep 0.2; done; exit 1"
+	assert_success
+	assert_output_contains "inet ${SUBNET%.0/24}." pong-42
+	pm rm -f -t 0 "$NAME"
+	# podman removed the container's network namespace and veth.
+	[ -z "$(ip -o link show master "$BRIDGE")" ] || fail "veths left on $BRIDGE:" "$(ip -o link show master "$BRIDGE")"
 }
