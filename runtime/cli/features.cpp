@@ -58,7 +58,8 @@ int cmd_features(const GlobalOptions&, int argc, char** argv, int start) {
     linux.set("cgroup", std::move(cg));
     auto sc = enabled(true);
     sc.set("actions", strings({"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                               "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}));
+                               "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+                               "SCMP_ACT_TRAP"}));
     sc.set("operators", strings({"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
                                  "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}));
     sc.set("archs", strings({"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
@@ -66,7 +67,8 @@ int cmd_features(const GlobalOptions&, int argc, char** argv, int start) {
     sc.set("knownFlags", strings({"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
                                   "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
     sc.set("supportedFlags",
-           strings({"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}));
+           strings({"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
     linux.set("seccomp", std::move(sc));
     linux.set("apparmor", enabled(false));
     linux.set("selinux", enabled(false));

@@ -46,6 +46,7 @@ struct ChildConfig {
     int extra_fds;
     const SeccompFilter* seccomp;
     std::vector<std::string> v1_tasks;  // the container's v1 `tasks` files
+    int listener_sock = -1;             // where a notify listener fd goes
 };
 
 [[noreturn]] void child_fail(int fd, const Error& e) {
@@ -75,8 +76,12 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     bool sys_admin = false;
     if (p.capabilities)
         for (auto& n : p.capabilities->effective) sys_admin |= n == "CAP_SYS_ADMIN";
-    late_seccomp = p.no_new_privileges || sys_admin;
-    if (!late_seccomp) TRY(c.seccomp->load());
+    bool may_load_late = p.no_new_privileges || sys_admin;
+    // A notify profile goes in before the exec, so that its listener fd can
+    // be handed to the runtime (and on to the agent) while we still can.
+    late_seccomp = may_load_late && !c.seccomp->notify();
+    UniqueFd listener;
+    if (!may_load_late) listener = TRY(c.seccomp->load());
     bool setgroups_ok = true;
     if (c.in_userns) {
         auto sg = read_file("/proc/self/setgroups");
@@ -84,7 +89,10 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     }
     TRY(apply_credentials(p, setgroups_ok));
     if (::chdir(p.cwd.c_str()) < 0) return ErrnoErr("chdir to ", quote(p.cwd));
-    return resolve_executable(p);
+    auto exe = TRY(resolve_executable(p));
+    if (may_load_late && c.seccomp->notify()) listener = TRY(c.seccomp->load());
+    if (listener) TRY(send_fd(c.listener_sock, listener.get(), "seccomp"));
+    return exe;
 }
 
 [[noreturn]] void exec_child(const ChildConfig& c) {
@@ -155,7 +163,17 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     for (auto& d : cg.dirs())
         if (d.v2) unified.reset(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
 
-    ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp, {}};
+    // The child hands a seccomp notify listener back over this pair.
+    UniqueFd listener_r, listener_w;
+    if (seccomp.notify()) {
+        int sp[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return ErrnoErr("socketpair");
+        listener_r.reset(sp[0]);
+        listener_w.reset(sp[1]);
+    }
+
+    ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp, {},
+                   listener_w.get()};
     for (auto& d : cg.dirs())
         if (!d.v2) cc.v1_tasks.push_back(d.path + "/tasks");
     struct clone_args ca {};
@@ -172,6 +190,18 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     out.pidfd.reset(child_pidfd);
     err_w.reset();
     console.reset();
+    listener_w.reset();
+    if (listener_r) {
+        // EOF without an fd: the child failed first (its error follows).
+        if (auto l = recv_fd(listener_r.get())) {
+            auto sent = send_seccomp_listener(seccomp, l->get(), pid, json::write(oci_state(st, s)));
+            if (!sent) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                return std::unexpected(sent.error());
+            }
+        }
+    }
     // EOF: the exec happened (the pipe is close-on-exec); text: the error.
     std::string msg;
     char buf[4096];

@@ -280,6 +280,11 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
             TRY(sync_send(parent_sock.get(), SyncMsg::HooksDone));
             continue;
         }
+        if (msg->type == SyncMsg::SeccompListener) {
+            auto listener = TRY(recv_fd(parent_sock.get()));
+            TRY(send_seccomp_listener(seccomp, listener.get(), pid, hook_state(st, "creating")));
+            continue;
+        }
         return Err("sync: unexpected message from the container init");
     }
 

@@ -178,11 +178,20 @@ Result<Prepared> setup(const InitConfig& c) {
     // The filter goes in just before execve, so none of our own syscalls
     // meet it. Loading needs no_new_privs or CAP_SYS_ADMIN: a process that
     // will have neither gets it before the capabilities drop (runc's order).
-    out.late_seccomp = proc.no_new_privileges || keeps_sys_admin(proc);
-    if (!out.late_seccomp) TRY(c.seccomp->load());
+    // A notify profile goes in before `create` returns, so that its
+    // listener fd reaches the agent (through the parent) now.
+    bool may_load_late = proc.no_new_privileges || keeps_sys_admin(proc);
+    out.late_seccomp = may_load_late && !c.seccomp->notify();
+    UniqueFd listener;
+    if (!may_load_late) listener = TRY(c.seccomp->load());
     TRY(apply_credentials(proc, setgroups_ok));
     if (::chdir(proc.cwd.c_str()) < 0) return ErrnoErr("chdir to process.cwd ", quote(proc.cwd));
     out.exe = TRY(resolve_executable(proc));
+    if (may_load_late && c.seccomp->notify()) listener = TRY(c.seccomp->load());
+    if (listener) {
+        TRY(sync_send(c.sync_fd, SyncMsg::SeccompListener));
+        TRY(send_fd(c.sync_fd, listener.get(), "seccomp"));
+    }
     return out;
 }
 

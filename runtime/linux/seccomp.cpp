@@ -1,13 +1,25 @@
 #include "runtime/linux/seccomp.hpp"
 
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstring>
+#include <memory>
 #include <set>
 
+#include "libutil/json.hpp"
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 
 namespace berth::runtime {
 
@@ -28,8 +40,7 @@ Result<uint32_t> parse_action(const std::string& name, std::optional<uint32_t> e
     if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
     if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
     if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-    if (name == "SCMP_ACT_NOTIFY")
-        return Err(where, " ", quote(name), ": seccomp notify (listenerPath) is not supported yet");
+    if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
     return Err(where, " ", quote(name), ": unknown action");
 }
 
@@ -57,21 +68,102 @@ std::string str_of(const json::Value& o, const char* k) {
     return v && v->is_string() ? v->as_string() : std::string();
 }
 
-}  // namespace
 
-SeccompFilter::~SeccompFilter() {
-    if (ctx_) seccomp_release(static_cast<scmp_filter_ctx>(ctx_));
+struct CtxRelease {
+    void operator()(void* c) const { seccomp_release(static_cast<scmp_filter_ctx>(c)); }
+};
+
+// The BPF program libseccomp generates for `ctx`, through a memfd.
+Result<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
+    UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "seccomp-bpf", MFD_CLOEXEC)));
+    if (!mem) return ErrnoErr("memfd_create");
+    int r = seccomp_export_bpf(ctx, mem.get());
+    if (r < 0) return CodeErr(-r, "generate the seccomp BPF program");
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    if (size <= 0 || size % sizeof(sock_filter) != 0) return Err("generate the seccomp BPF program: bad size ", size);
+    std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size) return ErrnoErr("read the seccomp BPF program");
+    return prog;
 }
 
-Result<void> SeccompFilter::load() const {
-    if (!ctx_) return {};
-    int r = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
-    if (r < 0) return CodeErr(-r, "load the seccomp filter");
+}  // namespace
+
+Result<UniqueFd> SeccompFilter::load() const {
+    if (prog_.empty()) return UniqueFd();
+    struct sock_fprog fp {};
+    fp.len = static_cast<unsigned short>(prog_.size());
+    fp.filter = const_cast<sock_filter*>(prog_.data());
+    long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &fp);
+    if (r < 0) return ErrnoErr("load the seccomp filter");
+    if (notify_) return UniqueFd(static_cast<int>(r));
+    return UniqueFd();
+}
+
+Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, const std::string& state_json) {
+    const std::string& path = f.listener_path();
+    auto state = json::parse(state_json);
+    if (!state) return Err("seccomp agent: bad container state");
+    auto doc = json::Value::object();
+    doc.set("ociVersion", state->find("ociVersion") ? *state->find("ociVersion") : json::Value::string("1.0.2"));
+    auto fds = json::Value::array();
+    fds.push(json::Value::string("seccompFd"));
+    doc.set("fds", std::move(fds));
+    doc.set("pid", json::Value::number(static_cast<int64_t>(pid)));
+    doc.set("metadata", json::Value::string(f.listener_metadata()));
+    doc.set("state", std::move(*state));
+    std::string payload = json::write(doc);
+
+    struct sockaddr_un sa {};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) return Err(kField, ".listenerPath: ", quote(path), ": path too long");
+    std::memcpy(sa.sun_path, path.data(), path.size());
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s) return ErrnoErr("socket");
+    int r;
+    do {
+        r = ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return ErrnoErr(kField, ".listenerPath: connect to the seccomp agent at ", quote(path));
+    struct msghdr msg {};
+    struct iovec iov {payload.data(), payload.size()};
+    char ctrl[CMSG_SPACE(sizeof(int))] = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &listener_fd, sizeof listener_fd);
+    ssize_t w;
+    do {
+        w = ::sendmsg(s.get(), &msg, MSG_NOSIGNAL);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) return ErrnoErr(kField, ".listenerPath: send the listener fd to the seccomp agent at ", quote(path));
+    if (static_cast<size_t>(w) != payload.size())
+        return Err(kField, ".listenerPath: short write to the seccomp agent at ", quote(path));
     return {};
 }
 
+namespace {
+
+// Checks what only the whole profile tells, and generates the program.
+Result<std::vector<sock_filter>> finish(const SeccompFilter& f, scmp_filter_ctx ctx, bool notify, const std::string& where) {
+    if (notify && f.listener_path().empty())
+        return Err(where, ".listenerPath: required with SCMP_ACT_NOTIFY rules");
+    if (!notify && !f.listener_path().empty())
+        return Err(where, ".listenerPath: set, but no rule uses SCMP_ACT_NOTIFY");
+    if ((f.flags() & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) && !notify)
+        return Err(where, ".flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs SCMP_ACT_NOTIFY rules");
+    return TRY_CTX(export_bpf(ctx), where);
+}
+
+}  // namespace
+
 Result<SeccompFilter> compile_seccomp(const oci::Spec& spec) {
     SeccompFilter f;
+    bool notify = false;
     if (!spec.linux || !spec.linux->seccomp || !spec.linux->seccomp->raw.is_object()) return f;
     const json::Value& s = spec.linux->seccomp->raw;
     std::string where = kField;
@@ -85,12 +177,22 @@ Result<SeccompFilter> compile_seccomp(const oci::Spec& spec) {
     std::string def_name = str_of(s, "defaultAction");
     if (def_name.empty()) return Err(where, ".defaultAction: missing");
     uint32_t def_action = TRY(parse_action(def_name, def_errno, where + ".defaultAction"));
+    if (def_action == SCMP_ACT_NOTIFY)
+        return Err(where, ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 
-    scmp_filter_ctx ctx = seccomp_init(def_action);
+    std::unique_ptr<void, CtxRelease> owner(seccomp_init(def_action));
+    auto ctx = static_cast<scmp_filter_ctx>(owner.get());
     if (!ctx) return Err(where, ": cannot initialise libseccomp");
-    f.ctx_ = ctx;
-    // no_new_privs is the spec's to decide (process.noNewPrivileges).
-    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    auto done = [&]() -> Result<SeccompFilter> {
+        f.prog_ = TRY(finish(f, ctx, notify, where));
+        f.notify_ = notify;
+        if (notify) {
+            f.flags_ |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+            // TSYNC with a listener is refused unless failures are ESRCH.
+            if (f.flags_ & SECCOMP_FILTER_FLAG_TSYNC) f.flags_ |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+        }
+        return std::move(f);
+    };
 
     if (auto arches = member(s, "architectures")) {
         if (!arches->is_array()) return Err(where, ".architectures: expected array");
@@ -104,27 +206,37 @@ Result<SeccompFilter> compile_seccomp(const oci::Spec& spec) {
             if (r < 0 && r != -EEXIST) return CodeErr(-r, where, ".architectures: add ", quote(name));
         }
     }
+    // Flags go straight to seccomp(2) when the program is loaded.
     if (auto flags = member(s, "flags")) {
+        if (!flags->is_array()) return Err(where, ".flags: expected array");
         for (auto& fl : flags->items()) {
             std::string n = fl.is_string() ? fl.as_string() : "";
-            int r = 0;
-            if (n == "SECCOMP_FILTER_FLAG_TSYNC") r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-            else if (n == "SECCOMP_FILTER_FLAG_LOG") r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
-            else if (n == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+            if (n == "SECCOMP_FILTER_FLAG_TSYNC") f.flags_ |= SECCOMP_FILTER_FLAG_TSYNC;
+            else if (n == "SECCOMP_FILTER_FLAG_LOG") f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
+            else if (n == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+            else if (n == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") f.flags_ |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
             else return Err(where, ".flags: unsupported flag ", quote(n));
-            if (r < 0) return CodeErr(-r, where, ".flags: ", quote(n));
         }
     }
-    if (member(s, "listenerPath")) return Err(where, ".listenerPath: seccomp notify is not supported yet");
+    if (auto lp = member(s, "listenerPath")) {
+        if (!lp->is_string() || lp->as_string().empty() || lp->as_string()[0] != '/')
+            return Err(where, ".listenerPath: expected an absolute path");
+        f.listener_path_ = lp->as_string();
+    }
+    if (auto md = member(s, "listenerMetadata")) {
+        if (!md->is_string()) return Err(where, ".listenerMetadata: expected string");
+        f.listener_metadata_ = md->as_string();
+    }
 
     auto syscalls = member(s, "syscalls");
     if (syscalls && !syscalls->is_array()) return Err(where, ".syscalls: expected array");
-    if (!syscalls) return f;
+    if (!syscalls) return done();
     for (size_t i = 0; i < syscalls->items().size(); ++i) {
         const json::Value& rule = syscalls->items()[i];
         std::string rw = cat(where, ".syscalls[", i, "]");
         auto ret = TRY(errno_of(rule, rw));
         uint32_t action = TRY(parse_action(str_of(rule, "action"), ret, rw + ".action"));
+        notify |= action == SCMP_ACT_NOTIFY;
         std::vector<scmp_arg_cmp> args;
         std::set<unsigned> seen;
         bool repeated = false;
@@ -166,7 +278,7 @@ Result<SeccompFilter> compile_seccomp(const oci::Spec& spec) {
             if (r < 0) return CodeErr(-r, rw, ": add rule for ", quote(n.as_string()));
         }
     }
-    return f;
+    return done();
 }
 
 }  // namespace berth::runtime

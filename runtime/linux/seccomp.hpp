@@ -1,33 +1,55 @@
-// linux.seccomp through libseccomp. The filter is compiled by the runtime
-// before the clone (so a bad profile is a create error naming the field) and
-// loaded by the init as late as it may: just before it waits for `start`
-// (with noNewPrivileges), or before dropping capabilities otherwise, since
-// loading without no_new_privs needs CAP_SYS_ADMIN (runc's order).
+// linux.seccomp through libseccomp. The runtime compiles the profile into a
+// BPF program before the clone (so a bad profile is a create error naming the
+// field, and the container's process does no libseccomp work); the process
+// installs it with one seccomp(2) call, with the spec's flags, as late as it
+// may: just before execve (with noNewPrivileges or CAP_SYS_ADMIN kept), or
+// before dropping capabilities otherwise, since loading without
+// no_new_privs needs CAP_SYS_ADMIN (runc's order). A profile with
+// SCMP_ACT_NOTIFY rules is installed before `create` returns instead, so that
+// its listener fd reaches the agent at linux.seccomp.listenerPath.
 #pragma once
-#include <memory>
+#include <linux/filter.h>
+
+#include <string>
+#include <vector>
 
 #include "libutil/error.hpp"
+#include "libutil/fd.hpp"
 #include "libutil/oci/spec.hpp"
 
 namespace berth::runtime {
 
 class SeccompFilter {
 public:
-    SeccompFilter() = default;
-    ~SeccompFilter();
-    SeccompFilter(SeccompFilter&& o) noexcept : ctx_(o.ctx_) { o.ctx_ = nullptr; }
-    SeccompFilter& operator=(SeccompFilter&&) = delete;
+    bool empty() const { return prog_.empty(); }
+    // The profile has SCMP_ACT_NOTIFY rules: loading gives a listener fd.
+    bool notify() const { return notify_; }
+    unsigned flags() const { return flags_; }
+    const std::string& listener_path() const { return listener_path_; }
+    const std::string& listener_metadata() const { return listener_metadata_; }
 
-    bool empty() const { return ctx_ == nullptr; }
-    Result<void> load() const;
+    // Installs the filter in the calling thread (all threads with TSYNC).
+    // Returns the notify listener fd (close-on-exec) when notify(), else an
+    // empty fd. Async-signal-safe apart from building the error.
+    Result<UniqueFd> load() const;
 
     friend Result<SeccompFilter> compile_seccomp(const oci::Spec& spec);
 
 private:
-    void* ctx_ = nullptr;  // scmp_filter_ctx
+    std::vector<sock_filter> prog_;
+    unsigned flags_ = 0;
+    bool notify_ = false;
+    std::string listener_path_, listener_metadata_;
 };
 
 // An empty filter when the spec has no linux.seccomp.
 Result<SeccompFilter> compile_seccomp(const oci::Spec& spec);
+
+// Hands a notify listener fd to the seccomp agent listening on `path` (a unix
+// stream socket), as runc does: one message whose payload is the
+// ContainerProcessState JSON ({"ociVersion", "fds": ["seccompFd"], "pid",
+// "metadata", "state"}) and whose SCM_RIGHTS carry the fd. `state_json` is
+// the container's OCI state; `pid` the filtered process.
+Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, const std::string& state_json);
 
 }  // namespace berth::runtime

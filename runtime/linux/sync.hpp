@@ -10,6 +10,8 @@
 //   HooksDone ---------------------->   createContainer hooks, pivot_root,
 //                                       /dev, hostname, sysctl, terminal,
 //                                       resolve the executable, credentials
+//                                 <--   SeccompListener + the fd (SCM_RIGHTS)
+//   send it to the seccomp agent          (only with SCMP_ACT_NOTIFY rules)
 //                                 <--   Ready | Error(errno, message)
 //   write state.json, exit              open exec fifo (blocks until start)
 #pragma once
@@ -27,6 +29,7 @@ enum class SyncMsg : uint8_t {
     HooksDone,
     Ready,
     Error,
+    SeccompListener,  // followed by a message carrying the listener fd
 };
 
 struct SyncPacket {

@@ -52,7 +52,7 @@ Result<void> send_fd(int socket, int fd, const std::string& name) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return ErrnoErr("send the pty master to the console socket");
+    if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return ErrnoErr("send fd ", quote(name));
     return {};
 }
 

@@ -98,3 +98,106 @@ set_seccomp() {
 	[ "$(jq -r .linux.seccomp.enabled <<<"$output")" = true ] || fail "seccomp not enabled in features"
 	jq -e '.linux.seccomp.actions | index("SCMP_ACT_ERRNO")' <<<"$output" >/dev/null || fail "no SCMP_ACT_ERRNO"
 }
+
+# start_agent: the test's seccomp notify agent (tests/helpers/seccomp-agent)
+# on $AGENT_SOCK, answering every notified syscall with ENOMSG (42), logging
+# to $AGENT_LOG.
+start_agent() {
+	local agent=${BERTH_BUILDDIR:-.}/tests/helpers/seccomp-agent
+	[ -x "$agent" ] || fail "$agent is not built (make check builds it)"
+	AGENT_SOCK=$BATS_TEST_TMPDIR/agent.sock
+	AGENT_LOG=$BATS_TEST_TMPDIR/agent.log
+	"$agent" "$AGENT_SOCK" "$AGENT_LOG" 42 &
+	track_pid $!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$AGENT_SOCK" ] && return 0
+		sleep 0.05
+	done
+	fail "the seccomp agent did not listen on $AGENT_SOCK"
+}
+
+# agent_state N: the Nth ContainerProcessState the agent received.
+agent_state() {
+	grep '^state ' "$AGENT_LOG" | sed -n "${1}p" | cut -d' ' -f2-
+}
+
+notify_profile() {
+	jq -n --arg sock "$AGENT_SOCK" --argjson flags "${1:-[]}" '{
+		defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock, listenerMetadata: "berth-test-meta",
+		flags: $flags,
+		syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}'
+}
+
+@test "seccomp: SCMP_ACT_NOTIFY hands the listener fd and the container state to the agent at listenerPath" {
+	skip_if_runc "runc 1.1 needs an agent that answers every syscall the init makes"
+	start_agent
+	set_seccomp "$(notify_profile)"
+	set_cmd 'mkdir /dev/shm/x 2>&1; echo rc=$?; sleep 100'
+	create_container
+	pid=$(container_pid)
+	wait_for_file "$AGENT_LOG"
+	st=$(agent_state 1)
+	assert_equal "$(jq -r .pid <<<"$st")" "$pid"
+	assert_equal "$(jq -c .fds <<<"$st")" '["seccompFd"]'
+	assert_equal "$(jq -r .metadata <<<"$st")" berth-test-meta
+	assert_equal "$(jq -r .state.id <<<"$st")" "$ID"
+	assert_equal "$(jq -r .state.status <<<"$st")" creating
+	assert_equal "$(jq -r .state.bundle <<<"$st")" "$BUNDLE"
+	start_container
+	# The agent answers mkdir with ENOMSG: the error comes from it.
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'rc=' "$BATS_TEST_TMPDIR/$ID.log" && break
+		sleep 0.05
+	done
+	run cat "$BATS_TEST_TMPDIR/$ID.log"
+	assert_output_contains "No message of desired type" "rc=1"
+	grep -q '^notif ' "$AGENT_LOG" || fail "the agent saw no notification:" "$(cat "$AGENT_LOG")"
+
+	# An exec'd process gets the filter too, and its listener fd goes to
+	# the agent with the running container's state.
+	run runtime exec "$ID" sh -c 'mkdir /dev/shm/y 2>&1; echo rc=$?'
+	assert_success
+	assert_output_contains "No message of desired type" "rc=1"
+	st=$(agent_state 2)
+	assert_equal "$(jq -r .state.status <<<"$st")" running
+	[ "$(jq -r .pid <<<"$st")" != "$pid" ] || fail "exec: the agent got the init's pid"
+}
+
+@test "seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV and TSYNC go to the kernel with the listener (no_new_privs off)" {
+	skip_if_runc
+	start_agent
+	set_seccomp "$(notify_profile '["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_TSYNC"]')"
+	# Without no_new_privs the filter goes in before the capabilities drop.
+	update_config '.process.noNewPrivileges = false' 
+	set_cmd 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "No message of desired type" "rc=1"
+}
+
+@test "seccomp: notify without an agent, or without listenerPath, fails create and leaves nothing" {
+	skip_if_runc
+	AGENT_SOCK=$BATS_TEST_TMPDIR/nobody.sock
+	set_seccomp "$(notify_profile)"
+	set_args true
+	run runtime create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "linux.seccomp.listenerPath" "connect to the seccomp agent" "$AGENT_SOCK"
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left: $ROOT/$ID"
+
+	update_config 'del(.linux.seccomp.listenerPath)'
+	run runtime create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY rules"
+
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}'
+	run runtime create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"
+
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}'
+	run runtime create --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs SCMP_ACT_NOTIFY rules"
+}
