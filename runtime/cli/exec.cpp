@@ -79,7 +79,6 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, kExecFlags, true);
     if (!a) return fail(a.error());
     if (a->positional.empty()) return fail({0, "\"exec\" requires a minimum of 1 argument: the container id"});
-    if (!a->get("cgroup").empty()) return fail({0, "--cgroup: exec into a sub-cgroup is not supported yet"});
     auto st = load_state(g.root, a->positional[0]);
     if (!st) return fail(st.error());
     auto spec = oci::parse_spec(st->config);
@@ -97,6 +96,7 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start) {
     o.console_socket = a->get("console-socket");
     o.pid_file = a->get("pid-file");
     o.ignore_paused = a->has("ignore-paused");
+    o.sub_cgroups = a->get_all("cgroup");
     bool detach = a->has("detach");
     o.console_proxy = !detach && o.console_socket.empty();
     if (a->has("preserve-fds")) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 
 #include "libutil/strings.hpp"
 #include "runtime/container/state.hpp"
@@ -121,6 +122,48 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
 
 }  // namespace
 
+Result<std::vector<CgroupDir>> exec_cgroup_dirs(const Cgroup& cg, const std::vector<std::string>& subs) {
+    std::vector<CgroupDir> dirs = cg.dirs();
+    if (subs.empty()) return dirs;
+    // controller ("" = every hierarchy) -> path below the container's cgroup
+    std::map<std::string, std::string> want;
+    for (auto& arg : subs) {
+        std::string ctrls, path = arg;
+        if (auto colon = arg.find(':'); colon != std::string::npos) {
+            ctrls = arg.substr(0, colon);
+            path = arg.substr(colon + 1);
+        }
+        std::string clean = clean_path("/" + path);
+        if (path.empty() || clean == "/" || path.find("..") != std::string::npos)
+            return Err("--cgroup ", quote(arg), ": expected [CONTROLLER[,CONTROLLER...]:]PATH with PATH below the container's cgroup");
+        if (ctrls.empty()) {
+            want[""] = clean;
+            continue;
+        }
+        if (cg.layout() == CgroupLayout::V2)
+            return Err("--cgroup ", quote(arg), ": controllers cannot be named on cgroup v2 (one unified hierarchy)");
+        for (auto& c : split(ctrls, ',')) {
+            bool known = false;
+            for (auto& d : dirs) known |= d.has(c) || (d.v2 && c == "unified");
+            if (!known) return Err("--cgroup ", quote(arg), ": no cgroup hierarchy for controller ", quote(c));
+            want[c] = clean;
+        }
+    }
+    for (auto& d : dirs) {
+        const std::string* sub = nullptr;
+        for (auto& [c, p] : want)
+            if (!c.empty() && (d.has(c) || (d.v2 && c == "unified"))) sub = &p;
+        if (!sub && want.count("")) sub = &want[""];
+        if (!sub) continue;
+        std::string path = d.path + *sub;
+        struct stat sb;
+        if (::stat(path.c_str(), &sb) < 0) return ErrnoErr("--cgroup: sub-cgroup ", quote(path));
+        if (!S_ISDIR(sb.st_mode)) return Err("--cgroup: sub-cgroup ", quote(path), ": not a directory");
+        d.path = path;
+    }
+    return dirs;
+}
+
 Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
     auto st = TRY(load_state(g.root, o.id));
     Status s = container_status(st);
@@ -159,8 +202,9 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     UniqueFd err_r(ep[0]), err_w(ep[1]);
 
     Cgroup cg = Cgroup::from_json(st.cgroup);
+    auto dirs = TRY(exec_cgroup_dirs(cg, o.sub_cgroups));
     UniqueFd unified;
-    for (auto& d : cg.dirs())
+    for (auto& d : dirs)
         if (d.v2) unified.reset(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
 
     // The child hands a seccomp notify listener back over this pair.
@@ -174,7 +218,7 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
 
     ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp, {},
                    listener_w.get()};
-    for (auto& d : cg.dirs())
+    for (auto& d : dirs)
         if (!d.v2) cc.v1_tasks.push_back(d.path + "/tasks");
     struct clone_args ca {};
     int child_pidfd = -1;

@@ -9,6 +9,7 @@
 #include "libutil/error.hpp"
 #include "libutil/fd.hpp"
 #include "libutil/oci/spec.hpp"
+#include "runtime/linux/cgroups.hpp"
 #include "runtime/options.hpp"
 
 namespace berth::runtime {
@@ -21,6 +22,9 @@ struct ExecOptions {
     std::string pid_file;
     int preserve_fds = 0;
     bool ignore_paused = false;
+    // --cgroup [CONTROLLER[,CONTROLLER...]:]PATH (repeatable): an existing
+    // sub-cgroup of the container's, for all hierarchies or the named ones.
+    std::vector<std::string> sub_cgroups;
 };
 
 struct Executed {
@@ -29,6 +33,10 @@ struct Executed {
     UniqueFd console_master;
 };
 
+
+// The container's cgroup dirs with --cgroup's sub-cgroups applied (each
+// must exist).
+Result<std::vector<CgroupDir>> exec_cgroup_dirs(const Cgroup& cg, const std::vector<std::string>& subs);
 
 // Returns once the process is exec'd (or failed to be, with its error).
 Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o);

@@ -278,15 +278,52 @@ Result<void> Cgroup::place_unified(pid_t pid) const {
     return {};
 }
 
+namespace {
+
+// The sub-cgroups of `path` (made inside the container, or for exec
+// --cgroup), children before parents.
+void sub_cgroups(const std::string& path, std::vector<std::string>& out) {
+    DIR* dir = ::opendir(path.c_str());
+    if (!dir) return;
+    while (auto* e = ::readdir(dir)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        std::string sub = path + "/" + e->d_name;
+        sub_cgroups(sub, out);
+        out.push_back(std::move(sub));
+    }
+    ::closedir(dir);
+}
+
+// Removes a cgroup directory, waiting briefly while dying processes drain.
+Result<void> remove_cgroup(const std::string& path) {
+    for (int i = 0; ::rmdir(path.c_str()) < 0; ++i) {
+        if (errno == ENOENT) break;
+        if (errno != EBUSY || i >= 200) return ErrnoErr("remove cgroup ", path);
+        struct timespec ts {0, 5'000'000};
+        ::nanosleep(&ts, nullptr);
+    }
+    return {};
+}
+
+}  // namespace
+
 std::vector<pid_t> Cgroup::pids() const {
     std::vector<pid_t> out;
     for (auto& d : dirs_) {
         // Any one hierarchy lists every process of the container.
         if (!d.v2 && !d.has("pids") && !d.has("memory") && !d.has("systemd")) continue;
-        auto text = read_file(d.path + "/cgroup.procs");
-        if (!text) continue;
-        for (auto& l : split(*text, '\n'))
-            if (auto v = parse_u64(l)) out.push_back(static_cast<pid_t>(*v));
+        std::vector<std::string> paths;
+        sub_cgroups(d.path, paths);
+        paths.push_back(d.path);
+        bool found = false;
+        for (auto& p : paths) {
+            auto text = read_file(p + "/cgroup.procs");
+            if (!text) continue;
+            found = true;
+            for (auto& l : split(*text, '\n'))
+                if (auto v = parse_u64(l)) out.push_back(static_cast<pid_t>(*v));
+        }
+        if (!found) continue;
         if (!out.empty() || d.v2 || d.has("pids")) break;
     }
     return out;
@@ -341,14 +378,12 @@ Result<void> Cgroup::signal_all(int sig) const {
 Result<void> Cgroup::destroy() const {
     for (auto& d : dirs_) {
         if (!d.created) continue;
-        // A dying container's processes leave their cgroup shortly after
-        // exiting; wait briefly for it to drain.
-        for (int i = 0; ::rmdir(d.path.c_str()) < 0; ++i) {
-            if (errno == ENOENT) break;
-            if (errno != EBUSY || i >= 200) return ErrnoErr("remove cgroup ", d.path);
-            struct timespec ts {0, 5'000'000};
-            ::nanosleep(&ts, nullptr);
-        }
+        // Sub-cgroups first (children before parents), then the
+        // container's own.
+        std::vector<std::string> subs;
+        sub_cgroups(d.path, subs);
+        for (auto& sub : subs) TRY(remove_cgroup(sub));
+        TRY(remove_cgroup(d.path));
         if (!default_parent_.empty()) {
             // Leave no empty /berth-runtime behind; busy means other containers.
             auto slash = d.path.rfind('/');

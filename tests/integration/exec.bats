@@ -16,7 +16,8 @@ teardown() { common_teardown; }
 	assert_success
 	assert_output_contains exec-box "sleep 1000" /bin/busybox
 	assert_output_not_contains "pid=1"
-	run runtime exec -d --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$ID" sleep 100
+	# run_detached: the process keeps exec's stdout, which `run` would wait on.
+	run_detached runtime exec -d --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$ID" sleep 100
 	assert_success
 	pid=$(cat "$BATS_TEST_TMPDIR/exec.pid")
 	grep -q "$ID" "/proc/$pid/cgroup" || fail "exec'd process is not in the container's cgroup:" "$(cat /proc/$pid/cgroup)"
@@ -139,4 +140,73 @@ teardown() { common_teardown; }
 	run runtime exec "nope-$ID" true
 	assert_failure
 	assert_output_contains "nope-$ID"
+}
+
+# cgroup_dirs PID: the host directory of PID's cgroup in every hierarchy,
+# one per line ("HIERARCHY-ID DIR").
+cgroup_dirs() {
+	local n ctrls rel mnt
+	while IFS=: read -r n ctrls rel; do
+		if [ "$n" = 0 ]; then
+			mnt=$(_cgroup_mounts | awk '$1 == "cgroup2" { print $2; exit }')
+		else
+			mnt=$(_cgroup_mounts | awk -v c="$ctrls" '$1 == "cgroup" {
+				n = split($3, o, ","); m = split(c, w, ","); hit = 0
+				for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) if (o[i] == w[j]) hit++
+				if (hit == m) { print $2; exit } }')
+		fi
+		[ -n "$mnt" ] && echo "$n $mnt$rel"
+	done <"/proc/$1/cgroup"
+}
+
+@test "exec: --cgroup runs the process in an existing sub-cgroup; delete removes sub-cgroups" {
+	run_container_detached
+	pid=$(container_pid)
+	while read -r _ dir; do
+		mkdir "$dir/sub"
+		# A v1 cpuset cgroup takes no task until it has cpus and mems.
+		if [ -f "$dir/cpuset.cpus" ]; then
+			cat "$dir/cpuset.cpus" >"$dir/sub/cpuset.cpus"
+			cat "$dir/cpuset.mems" >"$dir/sub/cpuset.mems"
+		fi
+	done < <(cgroup_dirs "$pid")
+	run_detached runtime exec -d --pid-file "$BATS_TEST_TMPDIR/exec.pid" --cgroup sub "$ID" sleep 100
+	assert_success
+	epid=$(cat "$BATS_TEST_TMPDIR/exec.pid")
+	# In the container's sub-cgroup in every hierarchy.
+	while IFS=: read -r _ _ rel; do
+		[[ $rel == */$ID/sub ]] || fail "exec'd process not in sub:" "$(cat /proc/$epid/cgroup)"
+	done <"/proc/$epid/cgroup"
+	run runtime ps --format json "$ID"
+	assert_output_contains "$epid"
+	# delete --force kills the process in the sub-cgroup and removes it.
+	mapfile -t dirs < <(cgroup_dirs "$pid" | cut -d' ' -f2)
+	[ "${#dirs[@]}" -gt 0 ] || fail "no cgroup dirs found for pid $pid"
+	runtime delete --force "$ID"
+	for dir in "${dirs[@]}"; do
+		[ ! -d "$dir" ] || fail "cgroup left: $dir"
+	done
+	[ ! -d "/proc/$epid" ] || [ "$(awk '{print $3}' "/proc/$epid/stat")" = Z ] || fail "the exec'd process survived delete"
+}
+
+@test "exec: --cgroup CONTROLLER:PATH only moves the named hierarchy; a missing sub-cgroup is an error" {
+	skip_if_runc "runc 1.1.5 has no exec --cgroup"
+	run_container_detached
+	pid=$(container_pid)
+	run runtime exec --cgroup nosuch "$ID" true
+	assert_failure
+	assert_output_contains "--cgroup: sub-cgroup" "/nosuch"
+	run runtime exec --cgroup "../escape" "$ID" true
+	assert_failure
+	assert_output_contains '--cgroup "../escape"'
+	ctrl=pids
+	grep -q '^[0-9]*:[^:]*\bpids\b' "/proc/$pid/cgroup" || skip "no v1 pids hierarchy (pure cgroup v2)"
+	dir=$(cgroup_file "$pid" pids "" "")
+	mkdir "${dir%/}/psub"
+	run runtime exec --cgroup "pids:psub" "$ID" cat /proc/self/cgroup
+	assert_success
+	assert_output_contains "pids:/psub"
+	run runtime exec --cgroup "nosuchcontroller:psub" "$ID" true
+	assert_failure
+	assert_output_contains 'no cgroup hierarchy for controller "nosuchcontroller"'
 }
