@@ -36,14 +36,19 @@ std::string state_dir(const std::string& root, const std::string& id) { return p
 
 Result<ContainerState> load_state(const std::string& root, const std::string& id) {
     TRY(validate_id(id));
-    ContainerState st;
-    st.dir = state_dir(root, id);
-    auto text = read_file(st.dir + "/state.json");
+    std::string dir = state_dir(root, id);
+    auto text = read_file(dir + "/state.json");
     if (!text) {
         if (text.error().code == ENOENT) return Err("container ", quote(id), " does not exist");
         return std::unexpected(text.error());
     }
-    auto doc = json::parse(*text);
+    return parse_state(*text, dir);
+}
+
+Result<ContainerState> parse_state(std::string_view text, const std::string& dir) {
+    ContainerState st;
+    st.dir = dir;
+    auto doc = json::parse(text);
     if (!doc || !doc->is_object()) return Err(st.dir, "/state.json: corrupt state file");
     auto str = [&](const char* k) {
         auto v = doc->find(k);
