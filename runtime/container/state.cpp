@@ -70,7 +70,7 @@ Result<ContainerState> parse_state(std::string_view text, const std::string& dir
     return st;
 }
 
-Result<void> save_state(const ContainerState& st) {
+json::Value state_json(const ContainerState& st) {
     auto doc = json::Value::object();
     doc.set("id", json::Value::string(st.id));
     doc.set("bundle", json::Value::string(st.bundle));
@@ -81,7 +81,11 @@ Result<void> save_state(const ContainerState& st) {
     doc.set("own_pid_ns", json::Value::boolean(st.own_pid_ns));
     doc.set("cgroup", st.cgroup);
     doc.set("config", st.config);
-    return write_file_atomic(st.dir + "/state.json", json::write(doc), 0600);
+    return doc;
+}
+
+Result<void> save_state(const ContainerState& st) {
+    return write_file_atomic(st.dir + "/state.json", json::write(state_json(st)), 0600);
 }
 
 uint64_t process_start_time(pid_t pid) {
