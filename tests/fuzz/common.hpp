@@ -1,0 +1,68 @@
+// Helpers shared by the libFuzzer targets (tests/fuzz/fuzz_*.cpp).
+#pragma once
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "libutil/json.hpp"
+#include "libutil/log.hpp"
+
+namespace berth::fuzz {
+
+// A broken invariant: report it and abort, so libFuzzer keeps the input.
+[[noreturn]] inline void fail(const char* what, std::string_view detail = {}) {
+    std::fprintf(stderr, "fuzz invariant broken: %s\n%.*s\n", what, static_cast<int>(detail.size()),
+                 detail.data());
+    std::abort();
+}
+#define FUZZ_REQUIRE(cond, detail)                      \
+    do {                                                \
+        if (!(cond)) ::berth::fuzz::fail(#cond, detail); \
+    } while (0)
+
+inline std::string_view text_of(const uint8_t* data, size_t size) {
+    return {reinterpret_cast<const char*>(data), size};
+}
+
+// Warnings (unknown capabilities...) would flood stderr and slow the run.
+inline void quiet_logs() {
+    log::Config c;
+    c.program = "berth-fuzz";
+    c.path = "/dev/null";
+    log::configure(c);
+}
+
+// A directory removed when the fuzzer exits normally (a crash leaves it in
+// /tmp; it is small).
+inline std::string temp_dir() {
+    char tmpl[] = "/tmp/berth-fuzz-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+        std::perror("mkdtemp");
+        std::exit(1);
+    }
+    static std::string dir;
+    dir = tmpl;
+    std::atexit([] {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    });
+    return dir;
+}
+
+// Serialising and parsing back is stable: write(parse(write(v))) == write(v),
+// compact and pretty.
+inline void check_json_round_trip(const json::Value& v) {
+    std::string once = json::write(v);
+    auto back = json::parse(once);
+    FUZZ_REQUIRE(back.has_value(), once);
+    FUZZ_REQUIRE(json::write(*back) == once, once);
+    auto pretty = json::parse(json::write(v, true));
+    FUZZ_REQUIRE(pretty.has_value(), json::write(v, true));
+    FUZZ_REQUIRE(json::write(*pretty) == once, once);
+}
+
+}  // namespace berth::fuzz
