@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <limits>
 
 #include "libutil/strings.hpp"
 
@@ -61,7 +62,9 @@ Result<ContainerState> parse_state(std::string_view text, const std::string& dir
     st.id = str("id");
     st.bundle = str("bundle");
     st.rootfs = str("rootfs");
-    st.pid = static_cast<pid_t>(num("pid"));
+    // A pid out of pid_t's range is no pid (not one wrapped to another).
+    uint64_t pid = num("pid");
+    st.pid = pid <= static_cast<uint64_t>(std::numeric_limits<pid_t>::max()) ? static_cast<pid_t>(pid) : 0;
     st.start_time = num("start_time");
     st.created = str("created");
     if (auto v = doc->find("own_pid_ns"); v && v->is_bool()) st.own_pid_ns = v->as_bool();
