@@ -24,6 +24,12 @@ namespace berth::fuzz {
         if (!(cond)) ::berth::fuzz::fail(#cond, detail); \
     } while (0)
 
+// BERTH_FUZZ_VERBOSE=1: print why an input stopped (to check what a seed reaches).
+inline void note(std::string_view what) {
+    static const bool verbose = std::getenv("BERTH_FUZZ_VERBOSE") != nullptr;
+    if (verbose) std::fprintf(stderr, "fuzz: %.*s\n", static_cast<int>(what.size()), what.data());
+}
+
 inline std::string_view text_of(const uint8_t* data, size_t size) {
     return {reinterpret_cast<const char*>(data), size};
 }

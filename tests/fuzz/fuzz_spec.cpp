@@ -29,11 +29,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     auto spec = oci::parse_spec(text, "config.json");
     if (!spec) {
+        fuzz::note(spec.error().message);
         FUZZ_REQUIRE(spec.error().message.starts_with("config.json: "), spec.error().message);
         return 0;
     }
     auto rootfs = runtime::validate_spec(*spec, g_bundle);
     if (!rootfs) {
+        fuzz::note(rootfs.error().message);
         FUZZ_REQUIRE(rootfs.error().message.starts_with("config.json: "), rootfs.error().message);
         return 0;
     }
@@ -41,7 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_REQUIRE(spec->process.has_value(), "validated without a process");
 
     auto filter = runtime::compile_seccomp(*spec);
-    if (!filter) FUZZ_REQUIRE(!filter.error().message.empty(), "empty seccomp error");
+    if (!filter) {
+        fuzz::note(filter.error().message);
+        FUZZ_REQUIRE(!filter.error().message.empty(), "empty seccomp error");
+    }
 
     if (spec->linux && spec->linux->resources) {
         const auto& res = *spec->linux->resources;
