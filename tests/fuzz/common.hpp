@@ -42,20 +42,20 @@ inline void quiet_logs() {
     log::configure(c);
 }
 
-// A directory removed when the fuzzer exits normally (a crash leaves it in
-// /tmp; it is small).
-inline std::string temp_dir() {
-    char tmpl[] = "/tmp/berth-fuzz-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
-        std::perror("mkdtemp");
+// A scratch directory of a target: $BERTH_FUZZ_TMPDIR/berth-fuzz-NAME
+// (build-and-run points it into a directory it removes), else
+// /tmp/berth-fuzz-NAME. A fixed name, made again when missing and never
+// removed by the fuzzer: libFuzzer often ends with _Exit, past atexit, so
+// unique names would pile up.
+inline std::string temp_dir(const char* name) {
+    const char* base = std::getenv("BERTH_FUZZ_TMPDIR");
+    std::string dir = std::string(base && *base ? base : "/tmp") + "/berth-fuzz-" + name;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        std::fprintf(stderr, "create %s: %s\n", dir.c_str(), ec.message().c_str());
         std::exit(1);
     }
-    static std::string dir;
-    dir = tmpl;
-    std::atexit([] {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-    });
     return dir;
 }
 

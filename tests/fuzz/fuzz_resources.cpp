@@ -30,7 +30,7 @@ void touch_all(const std::string& dir, std::initializer_list<const char*> files)
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     fuzz::quiet_logs();
-    std::string base = fuzz::temp_dir();
+    std::string base = fuzz::temp_dir("resources");
     touch_all(base + "/v2", {"cgroup.controllers", "memory.max", "memory.swap.max", "memory.low", "memory.high",
                              "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",
                              "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.1GB.max", "rdma.max"});

@@ -18,7 +18,7 @@ std::string g_bundle;  // a bundle dir with an empty rootfs/
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     fuzz::quiet_logs();
-    g_bundle = fuzz::temp_dir();
+    g_bundle = fuzz::temp_dir("spec");
     std::filesystem::create_directory(g_bundle + "/rootfs");
     return 0;
 }
