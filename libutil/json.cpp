@@ -126,6 +126,63 @@ Value& Value::push(Value v) {
     return items_.back();
 }
 
+// ---- UTF-8 ------------------------------------------------------------------
+
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is invalid
+// (overlong forms, surrogates and values past U+10FFFF are invalid).
+size_t utf8_len(std::string_view s, size_t i) {
+    auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = at(i);
+    if (c < 0x80) return 1;
+    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    uint32_t cp = c & (0x7Fu >> n);
+    for (size_t k = 1; k < n; ++k) {
+        if ((at(i + k) & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (at(i + k) & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+// How many bytes at s[i] (not valid UTF-8) one U+FFFD replaces: a surrogate
+// encoded in three bytes (what yajl makes of a lone "\udc00") is one
+// character, as Go's decoder sees the escape; otherwise one byte.
+size_t invalid_len(std::string_view s, size_t i) {
+    auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    if (i + 2 < s.size() && at(i) == 0xED && (at(i + 1) & 0xE0) == 0xA0 && (at(i + 2) & 0xC0) == 0x80)
+        return 3;
+    return 1;
+}
+
+// `s` with every invalid UTF-8 sequence replaced by U+FFFD, as Go's
+// encoding/json decodes strings. yajl's check lets overlong forms and
+// escaped surrogates through; without this, strings that differ only there
+// would become equal when written (two keys of an object merged).
+std::string valid_utf8(std::string_view s) {
+    size_t i = 0;
+    for (size_t n; i < s.size() && (n = utf8_len(s, i)) != 0;) i += n;
+    if (i == s.size()) return std::string(s);  // the usual case
+    std::string out(s.substr(0, i));
+    out.reserve(s.size() + 8);
+    while (i < s.size()) {
+        size_t n = utf8_len(s, i);
+        if (n == 0) {
+            out.append("\ufffd");
+            i += invalid_len(s, i);
+            continue;
+        }
+        out.append(s.substr(i, n));
+        i += n;
+    }
+    return out;
+}
+
+}  // namespace
+
 // ---- parse ----------------------------------------------------------------
 
 namespace {
@@ -202,11 +259,11 @@ int on_number(void* ctx, const char* s, size_t n) {
     return builder(ctx).add(Value::number_text(std::string(s, n)));
 }
 int on_string(void* ctx, const unsigned char* s, size_t n) {
-    return builder(ctx).add(Value::string(std::string(reinterpret_cast<const char*>(s), n)));
+    return builder(ctx).add(Value::string(valid_utf8({reinterpret_cast<const char*>(s), n})));
 }
 int on_start_map(void* ctx) { return builder(ctx).open(Value::object()); }
 int on_map_key(void* ctx, const unsigned char* s, size_t n) {
-    builder(ctx).stack.back().key.assign(reinterpret_cast<const char*>(s), n);
+    builder(ctx).stack.back().key = valid_utf8({reinterpret_cast<const char*>(s), n});
     return 1;
 }
 int on_end(void* ctx) { return builder(ctx).close(); }
@@ -275,24 +332,6 @@ Result<Value> parse(std::string_view text) {
 
 namespace {
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is invalid
-// (overlong forms, surrogates and values past U+10FFFF are invalid).
-size_t utf8_len(std::string_view s, size_t i) {
-    auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = at(i);
-    if (c < 0x80) return 1;
-    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return 0;
-    uint32_t cp = c & (0x7Fu >> n);
-    for (size_t k = 1; k < n; ++k) {
-        if ((at(i + k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (at(i + k) & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
 // Escapes like Go's encoding/json, except that <, > and & stay literal.
 // Invalid UTF-8 becomes U+FFFD so the output is always valid JSON.
 void write_string(std::string& out, std::string_view s) {
@@ -304,7 +343,7 @@ void write_string(std::string& out, std::string_view s) {
             size_t n = utf8_len(s, i);
             if (n == 0) {
                 out.append("\ufffd");
-                ++i;
+                i += invalid_len(s, i);
                 continue;
             }
             std::string_view seq = s.substr(i, n);

@@ -533,6 +533,17 @@ Result<Spec> parse_spec(std::string_view text, std::string_view file) {
     return parse_spec(*doc, file);
 }
 
+Result<Process> parse_process(std::string_view text, std::string_view file) {
+    auto doc = json::parse(text);
+    if (!doc) return Wrap(std::move(doc).error(), file);
+    auto wrapped = json::Value::object();
+    wrapped.set("ociVersion", json::Value::string(kSpecVersion));
+    wrapped.set("process", std::move(*doc));
+    auto s = TRY(parse_spec(wrapped, file));
+    if (!s.process) return Err(file, ": no process");
+    return std::move(*s.process);
+}
+
 Result<Spec> load_spec(const std::string& bundle_dir) {
     auto text = TRY(read_file(path_join(bundle_dir, "config.json")));
     return parse_spec(text, "config.json");

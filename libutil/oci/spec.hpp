@@ -217,6 +217,11 @@ struct Spec {
 Result<Spec> parse_spec(std::string_view text, std::string_view file = "config.json");
 Result<Spec> parse_spec(const json::Value& doc, std::string_view file = "config.json");
 
+// A process object on its own, as `exec --process FILE` takes it (runc's
+// process.json), checked as config.json's process is; errors are prefixed
+// by `file`: "p.json: process.args: must not be empty".
+Result<Process> parse_process(std::string_view text, std::string_view file);
+
 // Reads and parses BUNDLE/config.json; "open BUNDLE/config.json: No such file".
 Result<Spec> load_spec(const std::string& bundle_dir);
 

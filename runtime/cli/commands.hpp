@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include "libutil/json.hpp"
 #include "runtime/cli/args.hpp"
 #include "runtime/options.hpp"
 
@@ -31,6 +32,12 @@ int block_signals_fd();
 // Waits for `pid` forwarding signals, and with a pty `master` copies stdio
 // through it (raw mode on a terminal); returns the exit code (128+N).
 int foreground(pid_t pid, int pidfd, int sigfd, int master);
+
+// update's pure parts: the --resources document (a LinuxResources object;
+// "FILE: expected a JSON object (LinuxResources)"), and the stored config
+// with it merged into linux.resources.
+Result<json::Value> parse_resources_update(std::string_view text, const std::string& file);
+json::Value config_with_resources(json::Value config, const json::Value& update);
 
 // Reports an error the runc way (log + one stderr line) and returns 1.
 int fail(const Error& e);

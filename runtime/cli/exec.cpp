@@ -30,14 +30,7 @@ Result<oci::Process> build_process(const Args& a, const oci::Spec& spec) {
     if (a.has("process")) {
         std::string file = a.get("process");
         auto text = TRY(read_file(file));
-        auto doc = json::parse(text);
-        if (!doc) return Wrap(doc.error(), file);
-        auto wrapped = json::Value::object();
-        wrapped.set("ociVersion", json::Value::string(oci::kSpecVersion));
-        wrapped.set("process", std::move(*doc));
-        auto s = TRY(oci::parse_spec(wrapped, file));
-        if (!s.process) return Err(file, ": no process");
-        return *s.process;
+        return oci::parse_process(text, file);
     }
     if (a.positional.size() < 2) return Err("\"exec\" requires a command to run (or --process)");
     oci::Process p = spec.process ? *spec.process : oci::Process{};

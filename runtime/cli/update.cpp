@@ -61,6 +61,22 @@ void merge(json::Value& into, const json::Value& from) {
 
 }  // namespace
 
+Result<json::Value> parse_resources_update(std::string_view text, const std::string& file) {
+    auto doc = json::parse(text);
+    if (!doc) return Wrap(doc.error(), file);
+    if (!doc->is_object()) return Err(file, ": expected a JSON object (LinuxResources)");
+    return std::move(*doc);
+}
+
+json::Value config_with_resources(json::Value config, const json::Value& update) {
+    json::Value linux = config.find("linux") ? *config.find("linux") : json::Value::object();
+    json::Value res = linux.find("resources") ? *linux.find("resources") : json::Value::object();
+    merge(res, update);
+    linux.set("resources", res);
+    config.set("linux", std::move(linux));
+    return config;
+}
+
 // update: changes the resources of a running container; what was set is
 // kept in the state, so a later update starts from it.
 int cmd_update(const GlobalOptions& g, int argc, char** argv, int start) {
@@ -77,9 +93,8 @@ int cmd_update(const GlobalOptions& g, int argc, char** argv, int start) {
         std::string file = a->get("resources");
         auto text = read_file(file == "-" ? "/dev/stdin" : file);
         if (!text) return fail(text.error());
-        auto doc = json::parse(*text);
-        if (!doc || !doc->is_object())
-            return fail(doc ? Error{0, file + ": expected a JSON object (LinuxResources)"} : Wrap(doc.error(), file).error());
+        auto doc = parse_resources_update(*text, file);
+        if (!doc) return fail(doc.error());
         update = std::move(*doc);
     }
     enum Kind { Bytes, Number, Text };
@@ -121,12 +136,7 @@ int cmd_update(const GlobalOptions& g, int argc, char** argv, int start) {
 
 
     // The stored config with the merged resources.
-    json::Value config = st->config;
-    json::Value linux = config.find("linux") ? *config.find("linux") : json::Value::object();
-    json::Value res = linux.find("resources") ? *linux.find("resources") : json::Value::object();
-    merge(res, update);
-    linux.set("resources", res);
-    config.set("linux", std::move(linux));
+    json::Value config = config_with_resources(st->config, update);
     auto spec = oci::parse_spec(config, "update");
     if (!spec) return fail(spec.error());
     // Devices are set at create; only what update may change is applied.

@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <limits>
 
 #include "libutil/strings.hpp"
 
@@ -36,14 +37,19 @@ std::string state_dir(const std::string& root, const std::string& id) { return p
 
 Result<ContainerState> load_state(const std::string& root, const std::string& id) {
     TRY(validate_id(id));
-    ContainerState st;
-    st.dir = state_dir(root, id);
-    auto text = read_file(st.dir + "/state.json");
+    std::string dir = state_dir(root, id);
+    auto text = read_file(dir + "/state.json");
     if (!text) {
         if (text.error().code == ENOENT) return Err("container ", quote(id), " does not exist");
         return std::unexpected(text.error());
     }
-    auto doc = json::parse(*text);
+    return parse_state(*text, dir);
+}
+
+Result<ContainerState> parse_state(std::string_view text, const std::string& dir) {
+    ContainerState st;
+    st.dir = dir;
+    auto doc = json::parse(text);
     if (!doc || !doc->is_object()) return Err(st.dir, "/state.json: corrupt state file");
     auto str = [&](const char* k) {
         auto v = doc->find(k);
@@ -56,7 +62,9 @@ Result<ContainerState> load_state(const std::string& root, const std::string& id
     st.id = str("id");
     st.bundle = str("bundle");
     st.rootfs = str("rootfs");
-    st.pid = static_cast<pid_t>(num("pid"));
+    // A pid out of pid_t's range is no pid (not one wrapped to another).
+    uint64_t pid = num("pid");
+    st.pid = pid <= static_cast<uint64_t>(std::numeric_limits<pid_t>::max()) ? static_cast<pid_t>(pid) : 0;
     st.start_time = num("start_time");
     st.created = str("created");
     if (auto v = doc->find("own_pid_ns"); v && v->is_bool()) st.own_pid_ns = v->as_bool();
@@ -65,7 +73,7 @@ Result<ContainerState> load_state(const std::string& root, const std::string& id
     return st;
 }
 
-Result<void> save_state(const ContainerState& st) {
+json::Value state_json(const ContainerState& st) {
     auto doc = json::Value::object();
     doc.set("id", json::Value::string(st.id));
     doc.set("bundle", json::Value::string(st.bundle));
@@ -76,7 +84,11 @@ Result<void> save_state(const ContainerState& st) {
     doc.set("own_pid_ns", json::Value::boolean(st.own_pid_ns));
     doc.set("cgroup", st.cgroup);
     doc.set("config", st.config);
-    return write_file_atomic(st.dir + "/state.json", json::write(doc), 0600);
+    return doc;
+}
+
+Result<void> save_state(const ContainerState& st) {
+    return write_file_atomic(st.dir + "/state.json", json::write(state_json(st)), 0600);
 }
 
 uint64_t process_start_time(pid_t pid) {

@@ -38,6 +38,12 @@ Result<void> validate_id(std::string_view id);
 
 std::string state_dir(const std::string& root, const std::string& id);
 Result<ContainerState> load_state(const std::string& root, const std::string& id);
+// The state.json text of the container whose state dir is `dir` (load_state
+// without the file): "DIR/state.json: corrupt state file" when it is not a
+// JSON object. Fields of the wrong type are left at their defaults.
+Result<ContainerState> parse_state(std::string_view text, const std::string& dir);
+// The document save_state writes (parse_state reads it back).
+json::Value state_json(const ContainerState& st);
 Result<void> save_state(const ContainerState& st);
 // The process's start time (field 22 of /proc/PID/stat); 0 when gone. A
 // zombie counts as gone.
