@@ -48,6 +48,7 @@ struct ChildConfig {
     const SeccompFilter* seccomp;
     std::vector<std::string> v1_tasks;  // the container's v1 `tasks` files
     int listener_sock = -1;             // where a notify listener fd goes
+    int cgroup_fd = -1;                 // the parent's cgroup2 dir (closed at once)
 };
 
 [[noreturn]] void child_fail(int fd, const Error& e) {
@@ -62,6 +63,11 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     // namespace.
     for (auto& t : c.v1_tasks) TRY_CTX(write_file(t, "0"), "join cgroup");
     if (c.ns_flags && ::setns(c.pidfd, c.ns_flags) < 0) return ErrnoErr("enter the container's namespaces");
+    // Host fds the process must not inherit or reach through
+    // /proc/self/fd (CVE-2024-21626): every fd is close-on-exec, and those
+    // that are directories or processes on the host are closed now.
+    ::close(c.pidfd);
+    if (c.cgroup_fd >= 0) ::close(c.cgroup_fd);
     if (c.in_userns) {
         if (::setresgid(0, 0, 0) < 0) return ErrnoErr("setgid 0 in the user namespace");
         if (::setresuid(0, 0, 0) < 0) return ErrnoErr("setuid 0 in the user namespace");
@@ -89,7 +95,7 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
         setgroups_ok = !sg || trim(*sg) != "deny";
     }
     TRY(apply_credentials(p, setgroups_ok));
-    if (::chdir(p.cwd.c_str()) < 0) return ErrnoErr("chdir to ", quote(p.cwd));
+    TRY(enter_cwd(p.cwd));
     auto exe = TRY(resolve_executable(p));
     if (may_load_late && c.seccomp->notify()) listener = TRY(c.seccomp->load());
     if (listener) TRY(send_fd(c.listener_sock, listener.get(), "seccomp"));
@@ -217,7 +223,7 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     }
 
     ChildConfig cc{&p, pidfd.get(), child_flags, in_userns, console.get(), err_w.get(), o.preserve_fds, &seccomp, {},
-                   listener_w.get()};
+                   listener_w.get(), unified.get()};
     for (auto& d : dirs)
         if (!d.v2) cc.v1_tasks.push_back(d.path + "/tasks");
     struct clone_args ca {};

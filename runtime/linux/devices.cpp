@@ -90,12 +90,21 @@ Result<void> create_devices(const oci::Spec& spec, const std::string& rootfs, bo
     return {};
 }
 
-Result<void> mount_console(const std::string& slave_path) {
+Result<void> mount_console(int slave_fd) {
+    // The target is created, or opened without following a symlink, and
+    // checked: a /dev/console the container made into a symlink (to a
+    // procfs file, say) must not get the pty bound over its target
+    // (CVE-2025-52565). The mount goes on the checked fd.
     int f = ::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (f < 0 && errno != EEXIST) return ErrnoErr("create /dev/console");
+    if (f < 0 && errno != ELOOP) return ErrnoErr("create /dev/console");
     if (f >= 0) ::close(f);
-    if (::mount(slave_path.c_str(), "/dev/console", nullptr, MS_BIND, nullptr) < 0)
-        return ErrnoErr("bind ", slave_path, " at /dev/console");
+    UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!target || ::fstat(target.get(), &st) < 0) return ErrnoErr("open /dev/console");
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        return Err("/dev/console in the container is not a file or a device; refusing to mount the console on it");
+    if (::mount(fd_path(slave_fd).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
+        return ErrnoErr("bind the console at /dev/console");
     return {};
 }
 

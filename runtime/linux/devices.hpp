@@ -12,6 +12,6 @@ namespace berth::runtime {
 // Before pivot_root, after the spec's mounts (so a tmpfs /dev gets them).
 Result<void> create_devices(const oci::Spec& spec, const std::string& rootfs, bool in_userns);
 // After pivot_root: bind the pty slave at /dev/console.
-Result<void> mount_console(const std::string& slave_path);
+Result<void> mount_console(int slave_fd);
 
 }  // namespace berth::runtime

@@ -67,10 +67,10 @@ Result<void> apply_sysctls(const oci::Spec& spec) {
     if (!spec.linux) return {};
     for (auto& [k, v] : spec.linux->sysctl) {
         TRY(check_sysctl(k, spec));
-        std::string path = "/proc/sys/" + k;
-        for (size_t i = 10; i < path.size(); ++i)
-            if (path[i] == '.') path[i] = '/';
-        TRY_CTX(write_file(path, v), "linux.sysctl ", quote(k));
+        std::string rel = "sys/" + k;
+        for (size_t i = 4; i < rel.size(); ++i)
+            if (rel[i] == '.') rel[i] = '/';
+        TRY_CTX(write_proc_file(rel, v), "linux.sysctl ", quote(k));
     }
     return {};
 }
@@ -185,7 +185,7 @@ Result<Prepared> setup(const InitConfig& c) {
     UniqueFd listener;
     if (!may_load_late) listener = TRY(c.seccomp->load());
     TRY(apply_credentials(proc, setgroups_ok));
-    if (::chdir(proc.cwd.c_str()) < 0) return ErrnoErr("chdir to process.cwd ", quote(proc.cwd));
+    TRY(enter_cwd(proc.cwd));
     out.exe = TRY(resolve_executable(proc));
     if (may_load_late && c.seccomp->notify()) listener = TRY(c.seccomp->load());
     if (listener) {

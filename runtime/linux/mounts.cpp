@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <linux/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -460,27 +461,54 @@ Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot, bool own_mou
     return {};
 }
 
+namespace {
+
+// O_PATH fd of a readonlyPaths/maskedPaths entry, its last component not
+// followed: the mount goes on exactly what was checked (CVE-2025-31133).
+// An empty fd when it does not exist.
+Result<UniqueFd> open_path_entry(const std::string& p, const char* field, struct stat& st) {
+    UniqueFd fd(::open(p.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return UniqueFd();
+        return ErrnoErr(field, ": ", p);
+    }
+    if (::fstat(fd.get(), &st) < 0) return ErrnoErr(field, ": stat ", p);
+    if (S_ISLNK(st.st_mode)) return Err(field, ": ", quote(p), " is a symlink in the container");
+    return fd;
+}
+
+}  // namespace
+
 Result<void> finalize_rootfs(const oci::Spec& spec, const MountContext& ctx) {
     if (spec.linux) {
         for (auto& p : spec.linux->readonly_paths) {
             struct stat st;
-            if (::stat(p.c_str(), &st) < 0) {
-                if (errno == ENOENT) continue;
-                return ErrnoErr("readonlyPaths: ", p);
-            }
-            TRY(sys_mount(p, p, nullptr, MS_BIND | MS_REC, "", "bind " + p + " read-only"));
+            auto fd = TRY(open_path_entry(p, "readonlyPaths", st));
+            if (!fd) continue;
+            TRY(sys_mount(fd_path(fd.get()), fd_path(fd.get()), nullptr, MS_BIND | MS_REC, "",
+                          "bind " + p + " read-only"));
             TRY(remount_bind(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, p + " read-only"));
         }
+        // Files are masked with the container's /dev/null: it must be the
+        // null device, not something the container put there (a symlink to
+        // a procfs file would bind that file instead, CVE-2025-31133).
+        UniqueFd null;
         for (auto& p : spec.linux->masked_paths) {
             struct stat st;
-            if (::stat(p.c_str(), &st) < 0) {
-                if (errno == ENOENT) continue;
-                return ErrnoErr("maskedPaths: ", p);
+            auto fd = TRY(open_path_entry(p, "maskedPaths", st));
+            if (!fd) continue;
+            if (S_ISDIR(st.st_mode)) {
+                TRY(sys_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY, "", "mask " + p));
+                continue;
             }
-            if (S_ISDIR(st.st_mode))
-                TRY(sys_mount("tmpfs", p, "tmpfs", MS_RDONLY, "", "mask " + p));
-            else
-                TRY(sys_mount("/dev/null", p, nullptr, MS_BIND, "", "mask " + p));
+            if (!null) {
+                null.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+                struct stat ns;
+                if (!null || ::fstat(null.get(), &ns) < 0) return ErrnoErr("maskedPaths: open /dev/null");
+                if (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+                    return Err("maskedPaths: /dev/null in the container is not the null device (1:3); refusing to mask with it");
+            }
+            TRY(sys_mount(fd_path(null.get()), fd_path(fd.get()), nullptr, MS_BIND, "", "mask " + p));
         }
     }
     if (!ctx.own_mountns) return {};  // validate_spec refused the rest

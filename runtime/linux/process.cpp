@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <linux/limits.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
+#include "runtime/linux/safe_path.hpp"
 
 namespace berth::runtime {
 
@@ -178,6 +180,17 @@ Result<void> validate_process(const oci::Process& p, const oci::Spec& spec) {
     return {};
 }
 
+Result<void> enter_cwd(const std::string& cwd) {
+    if (::chdir(cwd.c_str()) < 0) return ErrnoErr("chdir to process.cwd ", quote(cwd));
+    // The raw syscall: glibc hides the "(unreachable)" prefix as ENOENT.
+    char buf[PATH_MAX];
+    long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+    if (n < 0 && errno != ENAMETOOLONG) return ErrnoErr("process.cwd ", quote(cwd), ": getcwd");
+    if (n > 0 && buf[0] != '/')
+        return Err("process.cwd ", quote(cwd), ": the working directory is outside the container's root");
+    return {};
+}
+
 Result<std::string> resolve_executable(const oci::Process& p) {
     const std::string& name = p.args.at(0);
     auto check = [](const std::string& path) -> int {
@@ -229,7 +242,7 @@ Result<void> apply_rlimits(const oci::Process& p) {
 
 Result<void> apply_oom_score_adj(const oci::Process& p) {
     if (!p.oom_score_adj) return {};
-    TRY_CTX(write_file("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj)), "set oomScoreAdj");
+    TRY_CTX(write_proc_file(cat(::getpid(), "/oom_score_adj"), std::to_string(*p.oom_score_adj)), "set oomScoreAdj");
     return {};
 }
 

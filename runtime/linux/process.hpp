@@ -18,6 +18,12 @@ Result<void> validate_process(const oci::Process& p, const oci::Spec& spec);
 // Resolves args[0] like Go's exec.LookPath with the process's PATH:
 // `exec: "/nope": no such file or directory`,
 // `exec: "nope": executable file not found in $PATH`.
+// chdir to process.cwd and check that the new cwd is inside the process's
+// root: a cwd reached through an fd the process inherited
+// (/proc/self/fd/N, CVE-2024-21626) reads as "(unreachable)/..." and is
+// refused.
+Result<void> enter_cwd(const std::string& cwd);
+
 Result<std::string> resolve_executable(const oci::Process& p);
 
 // The process's environment: process.env, plus HOME from the container's

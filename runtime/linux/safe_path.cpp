@@ -1,6 +1,8 @@
 #include "runtime/linux/safe_path.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -91,6 +93,31 @@ Result<UniqueFd> ensure_target(int root, const std::string& path, bool as_file) 
     if (f < 0 && errno != EEXIST) return ErrnoErr("create ", path, " in the container rootfs");
     if (f >= 0) ::close(f);
     return open_in_root(root, path, O_PATH);
+}
+
+Result<void> write_proc_file(const std::string& rel, const std::string& value) {
+    UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!proc) return ErrnoErr("open /proc");
+    struct statfs sf;
+    if (::fstatfs(proc.get(), &sf) < 0) return ErrnoErr("statfs /proc");
+    if (sf.f_type != PROC_SUPER_MAGIC) return Err("/proc is not procfs; refusing to write /proc/", rel);
+    struct open_how how {};
+    how.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, proc.get(), rel.c_str(), &how, sizeof how)));
+    if (!fd) {
+        if (errno == EXDEV || errno == ELOOP)
+            return Err("/proc/", rel, " is not procfs's own file (a mount or link over it); refusing to write it");
+        return ErrnoErr("open /proc/", rel);
+    }
+    if (::fstatfs(fd.get(), &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+        return Err("/proc/", rel, " is not on procfs; refusing to write it");
+    ssize_t w;
+    do {
+        w = ::write(fd.get(), value.data(), value.size());
+    } while (w < 0 && errno == EINTR);
+    if (w < 0) return ErrnoErr("write /proc/", rel);
+    return {};
 }
 
 }  // namespace berth::runtime

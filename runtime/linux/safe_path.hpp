@@ -22,4 +22,12 @@ Result<UniqueFd> ensure_target(int root, const std::string& path, bool as_file);
 // "/proc/self/fd/N", the name through which mount(2) reaches a resolved fd.
 std::string fd_path(int fd);
 
+// Writes `value` to /proc/REL (REL without symlinks: "sys/net/...",
+// "PID/oom_score_adj") of the process's current /proc, refusing anything but
+// procfs itself: /proc must be a procfs mount and REL must not cross into
+// another mount or follow a link, so a file bind-mounted over a procfs path
+// (or a /proc that is not procfs) cannot redirect the write
+// (CVE-2025-52881).
+Result<void> write_proc_file(const std::string& rel, const std::string& value);
+
 }  // namespace berth::runtime

@@ -79,7 +79,10 @@ Result<void> setup_terminal(int socket, const oci::Process& p, bool console) {
     if (::unlockpt(master.get()) < 0) return ErrnoErr("unlockpt");
     char name[64];
     if (::ptsname_r(master.get(), name, sizeof name) != 0) return ErrnoErr("ptsname");
-    UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    // The peer straight from the master (no path lookup in the container's
+    // /dev/pts); by name only on kernels without TIOCGPTPEER.
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) return ErrnoErr("open ", name);
     if (p.console_size) {
         struct winsize ws {};
@@ -87,7 +90,7 @@ Result<void> setup_terminal(int socket, const oci::Process& p, bool console) {
         ws.ws_col = static_cast<unsigned short>(p.console_size->width);
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return ErrnoErr("set console size");
     }
-    if (console) TRY(mount_console(name));
+    if (console) TRY(mount_console(slave.get()));
     TRY(send_fd(socket, master.get(), name));
     for (int i = 0; i < 3; ++i)
         if (::dup3(slave.get(), i, 0) < 0) return ErrnoErr("dup pty slave to ", i);

@@ -24,7 +24,7 @@ LIB_SOURCES := \
 	runtime/cli/args.cpp runtime/cli/common.cpp runtime/cli/update.cpp \
 	runtime/container/state.cpp runtime/container/validate.cpp \
 	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/cgroup_resources.cpp \
-	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp
+	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp runtime/linux/safe_path.cpp
 LIB_OBJECTS := $(LIB_SOURCES:%.cpp=$(OUT)/obj/%.o)
 
 all: $(TARGETS:%=$(OUT)/fuzz-%)

@@ -28,3 +28,181 @@ teardown() { common_teardown; }
 	assert_success
 	assert_output /bin/busybox
 }
+
+# CVE-2024-21626: an fd of the runtime that reaches the container (a host
+# directory, say) lets its process walk the host's filesystem through
+# /proc/self/fd/N, as its cwd or directly.
+@test "security: no runtime fd reaches the container's process or an exec'd one (CVE-2024-21626)" {
+	cp "$BERTH_BUILDDIR/tests/helpers/capprobe" "$BUNDLE/rootfs/bin/capprobe"
+	set_args /bin/capprobe fds
+	# An fd the runtime itself inherited does not go on either.
+	run bash -c 'exec 5<"$0"; "$1" --root "$2" run --bundle "$3" "$4"' "$BUNDLE/config.json" "$RUNTIME" "$ROOT" "$BUNDLE" "$ID"
+	assert_success
+	assert_output "fds: 0 1 2"
+	set_args sleep 100
+	run_container_detached "$ID-2"
+	run runtime exec "$ID-2" /bin/capprobe fds
+	assert_success
+	assert_output "fds: 0 1 2"
+}
+
+@test "security: process.cwd through /proc/self/fd/N cannot leave the container (CVE-2024-21626)" {
+	set_cmd 'pwd; ls'
+	for n in 3 4 5 6 7 8 9 10 11 12; do
+		update_config '.process.cwd = $cwd' --arg cwd "/proc/self/fd/$n"
+		run runtime run --bundle "$BUNDLE" "$ID-$n"
+		# Refused, or (were the fd harmless) a cwd inside the container.
+		if [ "$status" -eq 0 ]; then
+			[[ ${lines[0]} == /* ]] || fail "fd $n: cwd outside the container:" "$output"
+		else
+			assert_output_contains "process.cwd"
+		fi
+		[ ! -e "$ROOT/$ID-$n" ] || runtime delete --force "$ID-$n"
+	done
+}
+
+@test "security: exec --cwd /proc/self/fd/N cannot reach a host directory, even a preserved one (CVE-2024-21626)" {
+	skip_if_runc "runc 1.1.5 predates the fix"
+	set_args sleep 100
+	run_container_detached
+	mkdir "$BATS_TEST_TMPDIR/hostdir"
+	touch "$BATS_TEST_TMPDIR/hostdir/host-secret"
+	for n in 3 4 5 6 7 8 9 10 11 12; do
+		run runtime exec --cwd "/proc/self/fd/$n" "$ID" sh -c 'pwd; ls'
+		assert_output_not_contains host-secret cgroup.procs
+		[ "$status" -ne 0 ] || [[ ${lines[0]} == /* ]] || fail "fd $n: cwd outside the container:" "$output"
+	done
+	# A host directory passed on purpose is still not a way out.
+	run bash -c 'exec 3<"$4"; "$0" --root "$1" exec --preserve-fds 1 --cwd /proc/self/fd/3 "$2" ls' \
+		"$RUNTIME" "$ROOT" "$ID" _ "$BATS_TEST_TMPDIR/hostdir"
+	assert_failure
+	assert_output_contains "outside the container's root"
+	assert_output_not_contains host-secret
+}
+
+# CVE-2022-29162: a process must not start with inheritable capabilities the
+# spec did not give it (they survive execve of a file with inheritable file
+# capabilities).
+@test "security: the inheritable and ambient sets are empty unless the spec asks (CVE-2022-29162)" {
+	cp "$BERTH_BUILDDIR/tests/helpers/capprobe" "$BUNDLE/rootfs/bin/capprobe"
+	update_config '.process.capabilities |= del(.inheritable, .ambient)'
+	set_args sleep 100
+	run_container_detached
+	run runtime exec "$ID" /bin/capprobe
+	assert_success
+	assert_output_contains CapInh=0000000000000000 CapAmb=0000000000000000
+	runtime delete --force "$ID"
+	# The probe can see a non-empty set when one is asked for.
+	update_config '.process.capabilities.inheritable = ["CAP_KILL"] | .process.args = ["/bin/capprobe"]'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains CapInh=0000000000000020
+}
+
+# no_new_privs and the bounding set against a setuid-root binary run by an
+# unprivileged user in the container.
+@test "security: a setuid-root binary gives nothing with noNewPrivileges, and no capabilities outside the bounding set" {
+	install -m 4755 -o 0 -g 0 "$BERTH_BUILDDIR/tests/helpers/capprobe" "$BUNDLE/rootfs/bin/capprobe"
+	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.args = ["/bin/capprobe"]
+		| .process.noNewPrivileges = true'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "uid=1000 euid=1000" CapEff=0000000000000000 NoNewPrivs=1
+	# Without no_new_privs the setuid bit works, but only within the
+	# bounding set: dropped to nothing, root gets no capability.
+	update_config '.process.noNewPrivileges = false | .process.capabilities = {"bounding": []}'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "uid=1000 euid=0" CapPrm=0000000000000000 CapEff=0000000000000000 CapBnd=0000000000000000
+}
+
+# CVE-2021-30465 and friends: a mount destination reached through a symlink in
+# the image must be resolved inside the rootfs, never on the host.
+@test "security: symlinks in mount destinations resolve inside the rootfs (CVE-2021-30465)" {
+	host=$BATS_TEST_TMPDIR/hostdir
+	mkdir "$host"
+	ln -s "../../../../../../../../..$host" "$BUNDLE/rootfs/rel-escape"
+	ln -s "$host" "$BUNDLE/rootfs/abs-escape"
+	# The symlinks' target, taken inside the rootfs, exists there.
+	mkdir -p "$BUNDLE/rootfs$host"
+	update_config '.mounts += [
+		{"destination": "/rel-escape/a", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]},
+		{"destination": "/abs-escape/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=2m"]}]'
+	set_cmd 'grep -c " tmpfs tmpfs " /proc/self/mountinfo >/dev/null; awk "\$5 ~ /hostdir\\/(a|b)$/ {print \$5}" /proc/self/mountinfo'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	# Both mounts are inside the container, at the path the symlink names
+	# taken inside the rootfs ...
+	assert_output_contains "$host/a" "$host/b"
+	[ -d "$BUNDLE/rootfs$host/a" ] || fail "mount point not created inside the rootfs"
+	# ... and nothing was made on the host.
+	[ -z "$(ls -A "$host")" ] || fail "the host directory got:" "$(ls -A "$host")"
+}
+
+# CVE-2025-31133: maskedPaths are masked by bind-mounting the container's
+# /dev/null; if that is a symlink to a procfs file (here through a /dev
+# shared from the host), the runtime would bind that file instead.
+@test "security: a /dev/null that is not the null device is refused for masking (CVE-2025-31133)" {
+	skip_if_runc "runc 1.1.5 predates the fix"
+	dev=$BATS_TEST_TMPDIR/dev
+	mkdir "$dev"
+	ln -s /proc/sys/kernel/core_pattern "$dev/null"
+	update_config '.mounts |= map(select(.destination != "/dev")) |
+		.mounts += [{"destination": "/dev", "type": "bind", "source": $dev, "options": ["rbind"]}] |
+		.linux.maskedPaths = ["/proc/timer_list"]' --arg dev "$dev"
+	set_cmd 'cat /proc/timer_list; grep timer_list /proc/self/mountinfo'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "maskedPaths: /dev/null in the container is not the null device"
+	assert_output_not_contains core
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left"
+	# With the real null device in its place, the path is masked.
+	rm "$dev/null"
+	mknod -m 666 "$dev/null" c 1 3
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output_contains "/dev/null /proc/timer_list"
+}
+
+# CVE-2025-52565: /dev/console is where the pty is bound; a /dev/console that
+# is a symlink must not send the mount to its target.
+@test "security: a /dev/console symlink is refused, not followed (CVE-2025-52565)" {
+	dev=$BATS_TEST_TMPDIR/dev
+	mkdir "$dev"
+	mknod -m 666 "$dev/null" c 1 3
+	mkdir "$dev/pts"
+	ln -s pts/ptmx "$dev/ptmx"
+	ln -s /proc/sys/kernel/core_pattern "$dev/console"
+	update_config '.mounts |= map(select(.destination != "/dev")) |
+		.mounts |= [{"destination": "/dev", "type": "bind", "source": $dev, "options": ["rbind"]}] + . |
+		.process.terminal = true' --arg dev "$dev"
+	set_cmd 'grep -c core_pattern /proc/self/mountinfo; readlink /dev/console'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "/dev/console"
+	assert_output_not_contains "/proc/sys/kernel/core_pattern"
+	[ "$(readlink "$dev/console")" = /proc/sys/kernel/core_pattern ] || fail "the symlink was changed"
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left"
+}
+
+# CVE-2025-52881: procfs writes (sysctls, oom_score_adj) must reach procfs
+# itself, not a file mounted over the procfs path.
+@test "security: a sysctl write cannot be redirected by a mount over /proc/sys (CVE-2025-52881)" {
+	skip_if_runc "runc 1.1.5 predates the fix"
+	echo 0 >"$BATS_TEST_TMPDIR/fake-ip-forward"
+	update_config '.mounts += [{"destination": "/proc/sys/net/ipv4/ip_forward", "type": "bind",
+		"source": $f, "options": ["bind"]}] | .linux.sysctl = {"net.ipv4.ip_forward": "1"}' \
+		--arg f "$BATS_TEST_TMPDIR/fake-ip-forward"
+	set_args true
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains 'linux.sysctl "net.ipv4.ip_forward"' "refusing to write"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/fake-ip-forward")" 0
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left"
+	# Without the mount the sysctl is set (in the container's netns).
+	update_config '.mounts |= map(select(.destination != "/proc/sys/net/ipv4/ip_forward")) |
+		.process.args = ["cat", "/proc/sys/net/ipv4/ip_forward"]'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output 1
+}
