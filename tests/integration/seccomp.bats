@@ -201,3 +201,18 @@ notify_profile() {
 	assert_failure
 	assert_output_contains "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs SCMP_ACT_NOTIFY rules"
 }
+
+@test "seccomp: the docker-style default profile (tests/seccomp/default.json) runs a shell workload and blocks mount and unshare" {
+	update_config '.linux.seccomp = $p[0]' --slurpfile p "$BATS_TEST_DIRNAME/../seccomp/default.json"
+	# The default spec's capabilities would refuse mount anyway: give
+	# CAP_SYS_ADMIN, so that only the filter stands in the way.
+	update_config '.process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] |
+		.process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	set_cmd 'mkdir -p /dev/shm/d && echo hi >/dev/shm/d/f && cat /dev/shm/d/f; ls / >/dev/null && echo ls-ok
+		sleep 0.1 & wait && echo fork-ok
+		mount -t tmpfs t /mnt 2>&1; unshare -n true 2>&1; linux32 true && echo linux32-ok; echo end'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_success
+	# busybox mount reports EPERM as "permission denied".
+	assert_output_contains hi ls-ok fork-ok linux32-ok end "mount: permission denied" "unshare(0x40000000): Operation not permitted"
+}
