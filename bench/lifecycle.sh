@@ -209,15 +209,27 @@ if ! { mkdir "$resbundle" &&
 	die "could not write $resbundle/config.json"
 fi
 
+# The same /bin/true under the project's docker-style default seccomp
+# profile (tests/seccomp/default.json): the cost of compiling and loading a
+# real profile.
+secbundle=$tmp/bundle-sec
+if ! { mkdir "$secbundle" &&
+	jq --arg root "$rootfs" --slurpfile p "$top/tests/seccomp/default.json" '.root.path = $root | .linux.seccomp = $p[0]' \
+		"$bundle/config.json" >"$secbundle/config.json"; }; then
+	die "could not write $secbundle/config.json"
+fi
+
 # ---- measuring --------------------------------------------------------------
 
-metrics=(run runres create start state kill delete seq par rss)
+metrics=(run runres runsec create start state exec kill delete seq par rss)
 declare -A label=(
 	[run]="run /bin/true (median ms)"
 	[runres]="run, full resources (median ms)"
+	[runsec]="run, default seccomp profile (median ms)"
 	[create]="create (median ms)"
 	[start]="start (median ms)"
 	[state]="state (median ms)"
+	[exec]="exec /bin/true, running (median ms)"
 	[kill]="kill KILL (median ms)"
 	[delete]="delete (median ms)"
 	[seq]="$SEQ_RUNS x run sequential (total ms)"
@@ -298,6 +310,12 @@ iteration() {
 		live[$k/$id]=1
 		if timed "$k" runres run --bundle "$resbundle" "$id"; then unset "live[$k/$id]"; else force_delete "$k" "$id"; fi
 	fi
+	if [[ -z ${failed[$k:runsec]:-} ]]; then
+		new_id
+		id=$REPLY
+		live[$k/$id]=1
+		if timed "$k" runsec run --bundle "$secbundle" "$id"; then unset "live[$k/$id]"; else force_delete "$k" "$id"; fi
+	fi
 
 	if [[ -z ${failed[$k:rss]:-} ]]; then
 		new_id
@@ -320,6 +338,7 @@ iteration() {
 	timed "$k" create create --bundle "$sleeper" "$id" || { force_delete "$k" "$id"; return 0; }
 	timed "$k" start start "$id" || { force_delete "$k" "$id"; return 0; }
 	timed "$k" state state "$id"
+	[[ -n ${failed[$k:exec]:-} ]] || timed "$k" exec exec "$id" /bin/true
 	timed "$k" kill kill "$id" KILL || { force_delete "$k" "$id"; return 0; }
 	if ! wait_stopped "$k" "$id"; then
 		echo "state never became \"stopped\" after kill KILL" >"${rt_err[k]}"
@@ -467,7 +486,7 @@ done
 echo
 
 # Column widths follow the names, so long runtime paths stay aligned.
-w=36
+w=42
 declare -a cw rw
 for ((k = 0; k < n_rt; k++)); do
 	cw[k]=$((${#rt_name[k]} > 10 ? ${#rt_name[k]} : 10))

@@ -78,11 +78,6 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!spec) return fail(spec.error());
     auto p = build_process(*a, *spec);
     if (!p) return fail(p.error());
-    if (!p->apparmor_profile.empty()) {
-        auto on = read_file("/sys/module/apparmor/parameters/enabled");
-        if (!on || trim(*on) != "Y")
-            return fail({0, "apparmor profile " + quote(p->apparmor_profile) + ": AppArmor is not enabled on this host"});
-    }
     ExecOptions o;
     o.id = a->positional[0];
     o.process = std::move(*p);

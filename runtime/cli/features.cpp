@@ -4,6 +4,7 @@
 
 #include "runtime/cli/commands.hpp"
 #include "runtime/linux/mounts.hpp"
+#include "runtime/linux/process.hpp"
 
 namespace berth::runtime {
 
@@ -70,7 +71,7 @@ int cmd_features(const GlobalOptions&, int argc, char** argv, int start) {
            strings({"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}));
     linux.set("seccomp", std::move(sc));
-    linux.set("apparmor", enabled(false));
+    linux.set("apparmor", enabled(apparmor_enabled()));
     linux.set("selinux", enabled(false));
     linux.set("intelRdt", enabled(false));
     auto ext = json::Value::object();

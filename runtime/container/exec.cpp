@@ -88,6 +88,9 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     // be handed to the runtime (and on to the agent) while we still can.
     late_seccomp = may_load_late && !c.seccomp->notify();
     UniqueFd listener;
+    // The cwd first (as root, as runc does): a filter loaded now may deny
+    // the syscalls it takes.
+    TRY(enter_cwd(p.cwd));
     if (!may_load_late) listener = TRY(c.seccomp->load());
     bool setgroups_ok = true;
     if (c.in_userns) {
@@ -95,7 +98,6 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
         setgroups_ok = !sg || trim(*sg) != "deny";
     }
     TRY(apply_credentials(p, setgroups_ok));
-    TRY(enter_cwd(p.cwd));
     auto exe = TRY(resolve_executable(p));
     if (may_load_late && c.seccomp->notify()) listener = TRY(c.seccomp->load());
     if (listener) TRY(send_fd(c.listener_sock, listener.get(), "seccomp"));
@@ -120,6 +122,7 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     envp.push_back(nullptr);
     for (int fd = 3; fd < 3 + c.extra_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
     ::syscall(SYS_close_range, 3 + c.extra_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (auto r = apply_apparmor(*c.proc); !r) child_fail(c.err_fd, r.error());
     if (late)
         if (auto r = c.seccomp->load(); !r) child_fail(c.err_fd, r.error());
     ::execve(exe->c_str(), argv.data(), envp.data());

@@ -183,9 +183,11 @@ Result<Prepared> setup(const InitConfig& c) {
     bool may_load_late = proc.no_new_privileges || keeps_sys_admin(proc);
     out.late_seccomp = may_load_late && !c.seccomp->notify();
     UniqueFd listener;
+    // The cwd first (as root, as runc does): a filter loaded now may deny
+    // the syscalls it takes.
+    TRY(enter_cwd(proc.cwd));
     if (!may_load_late) listener = TRY(c.seccomp->load());
     TRY(apply_credentials(proc, setgroups_ok));
-    TRY(enter_cwd(proc.cwd));
     out.exe = TRY(resolve_executable(proc));
     if (may_load_late && c.seccomp->notify()) listener = TRY(c.seccomp->load());
     if (listener) {
@@ -227,6 +229,7 @@ Result<Prepared> setup(const InitConfig& c) {
     // Only stdio and the preserved fds reach the process.
     for (int fd = 3; fd < 3 + c.extra_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
     ::syscall(SYS_close_range, 3 + c.extra_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (auto r = apply_apparmor(*spec.process); !r) die(r.error().what());
     if (prep.late_seccomp)
         if (auto r = c.seccomp->load(); !r) die(r.error().what());
     ::execve(exe.c_str(), argv.data(), envp.data());

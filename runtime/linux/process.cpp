@@ -140,6 +140,22 @@ std::string go_strerror(int e) {
 
 }  // namespace
 
+bool apparmor_enabled() {
+    auto on = read_file("/sys/module/apparmor/parameters/enabled");
+    return on && trim(*on) == "Y";
+}
+
+Result<void> apply_apparmor(const oci::Process& p) {
+    if (p.apparmor_profile.empty()) return {};
+    // The profile takes effect at execve; the write goes to procfs itself
+    // (write_proc_file), never to a file mounted over it.
+    std::string value = "exec " + p.apparmor_profile;
+    auto r = write_proc_file(cat(::getpid(), "/attr/apparmor/exec"), value);
+    if (!r) r = write_proc_file(cat(::getpid(), "/attr/exec"), value);  // kernels before 5.8
+    if (!r) return Wrap(r.error(), cat("process.apparmorProfile ", quote(p.apparmor_profile)));
+    return {};
+}
+
 Result<void> validate_process(const oci::Process& p, const oci::Spec& spec) {
     if (p.capabilities) {
         auto& c = *p.capabilities;
@@ -173,6 +189,10 @@ Result<void> validate_process(const oci::Process& p, const oci::Spec& spec) {
     }
     if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
         return Err("process.oomScoreAdj ", *p.oom_score_adj, ": must be in -1000..1000");
+    // runc and crun refuse a profile they cannot apply rather than run the
+    // process unconfined.
+    if (!p.apparmor_profile.empty() && !apparmor_enabled())
+        return Err("process.apparmorProfile ", quote(p.apparmor_profile), ": AppArmor is not enabled on this host");
     if (spec.linux && spec.linux->personality_domain) {
         auto& d = *spec.linux->personality_domain;
         if (d != "LINUX" && d != "LINUX32") return Err("linux.personality.domain ", quote(d), ": unknown domain");

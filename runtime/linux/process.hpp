@@ -14,6 +14,10 @@ namespace berth::runtime {
 // Checks names (capabilities, rlimits, scheduler policy, ioprio class,
 // personality domain) before anything is created.
 Result<void> validate_process(const oci::Process& p, const oci::Spec& spec);
+// AppArmor is enabled on this host (/sys/module/apparmor/parameters/enabled).
+bool apparmor_enabled();
+// Sets process.apparmorProfile to apply at the next execve.
+Result<void> apply_apparmor(const oci::Process& p);
 
 // Resolves args[0] like Go's exec.LookPath with the process's PATH:
 // `exec: "/nope": no such file or directory`,

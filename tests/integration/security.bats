@@ -206,3 +206,24 @@ teardown() { common_teardown; }
 	assert_success
 	assert_output 1
 }
+
+@test "security: an AppArmor profile is applied, or refused where AppArmor is off, never ignored" {
+	update_config '.process.apparmorProfile = "berth-test-profile"'
+	set_args true
+	if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+		# No such profile is loaded: applying it fails; it is not ignored.
+		run runtime run --bundle "$BUNDLE" "$ID"
+		assert_failure
+		assert_output_contains berth-test-profile
+		return
+	fi
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains 'process.apparmorProfile "berth-test-profile": AppArmor is not enabled on this host'
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left"
+	update_config 'del(.process.apparmorProfile) | .process.args = ["sleep", "100"]'
+	run_container_detached
+	run runtime exec --apparmor berth-test-profile "$ID" true
+	assert_failure
+	assert_output_contains "AppArmor is not enabled on this host"
+}
