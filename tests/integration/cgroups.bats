@@ -189,3 +189,31 @@ cgroup_path_of() {
 		assert_no_leftovers
 	fi
 }
+
+@test "cgroupsPath: an existing cgroup is joined, limited, and left in place by delete" {
+	update_config '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 55}' --arg p "/berth-join-$ID"
+	set_args sleep 100
+	# Made beforehand (as an engine's parent cgroup would be), in the
+	# hierarchies of memory and pids.
+	pre=()
+	for c in memory pids; do
+		d=$(cgroup_file $$ "$c" x x)
+		d=${d%/x}
+		m=$(_cgroup_mounts | awk '{ print $2 }' | while read -r m; do [[ $d == "$m"/* || $d == "$m" ]] && echo "$m"; done | head -n1)
+		[ -n "$m" ] || fail "no mount for $c"
+		[ -d "$m/berth-join-$ID" ] || { mkdir "$m/berth-join-$ID" && pre+=("$m/berth-join-$ID"); }
+	done
+	create_container
+	pid=$(container_pid)
+	for c in memory pids; do
+		assert_equal "$(cgroup_path_of "$pid" $c)" "/berth-join-$ID"
+	done
+	assert_equal "$(cat "$(cgroup_file "$pid" pids pids.max pids.max)")" 55
+	runtime delete --force "$ID"
+	# The runtime did not make them, so it leaves them; they are empty.
+	for d in "${pre[@]}"; do
+		[ -d "$d" ] || fail "delete removed the pre-existing cgroup $d"
+		[ -z "$(cat "$d/cgroup.procs")" ] || fail "$d still has processes"
+		rmdir "$d"
+	done
+}
