@@ -191,6 +191,8 @@ cgroup_path_of() {
 }
 
 @test "cgroupsPath: an existing cgroup is joined, limited, and left in place by delete" {
+	# runtime-spec (runtime.md, delete): only what create made is removed.
+	skip_if_runc "runc 1.1.5 removes a joined cgroup too"
 	update_config '.linux.cgroupsPath = $p | .linux.resources.pids = {"limit": 55}' --arg p "/berth-join-$ID"
 	set_args sleep 100
 	# Made beforehand (as an engine's parent cgroup would be), in the
