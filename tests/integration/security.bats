@@ -227,3 +227,29 @@ teardown() { common_teardown; }
 	assert_failure
 	assert_output_contains "AppArmor is not enabled on this host"
 }
+
+# The race variant: a process sharing the rootfs swaps a path between a
+# directory and a symlink out of the rootfs while the runtime mounts there.
+@test "security: a mount destination swapped for a symlink during create never lands on the host (CVE-2021-30465 race)" {
+	host=$BATS_TEST_TMPDIR/hostdir
+	mkdir "$host"
+	update_config '.mounts += [{"destination": "/race/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}]'
+	set_args true
+	r=$BUNDLE/rootfs
+	mkdir -p "$r/race-dir/sub"
+	ln -s "$host" "$r/race-link"
+	# The swapper: /race is, by turns, a real directory and a symlink to the
+	# host directory (rename is atomic).
+	(
+		while :; do
+			ln -sfn race-dir "$r/race.tmp" && mv -Tf "$r/race.tmp" "$r/race"
+			ln -sfn "$host" "$r/race.tmp" && mv -Tf "$r/race.tmp" "$r/race"
+		done
+	) &
+	track_pid $!
+	for i in $(seq 1 30); do
+		runtime run --bundle "$BUNDLE" "$ID-$i" >/dev/null 2>&1 || true
+		[ ! -e "$ROOT/$ID-$i" ] || runtime delete --force "$ID-$i" >/dev/null 2>&1 || true
+		[ -z "$(ls -A "$host")" ] || fail "run $i: the mount reached the host directory:" "$(ls -A "$host")"
+	done
+}
