@@ -2,7 +2,10 @@
 #pragma once
 #include <unistd.h>
 
+#include <string_view>
 #include <utility>
+
+#include "libutil/error.hpp"
 
 namespace berth {
 
@@ -31,5 +34,13 @@ public:
 private:
     int fd_ = -1;
 };
+
+// Sends `fd` over a unix socket (SCM_RIGHTS) in one message whose payload is
+// `payload` (a pty's name, as runc sends it; a JSON document; ...). The
+// whole payload goes in one sendmsg, or it is an error.
+Result<void> send_fd(int socket, int fd, std::string_view payload);
+// Receives one message carrying one fd (close-on-exec); the payload is
+// dropped. EOF or a message without an fd is an error.
+Result<UniqueFd> recv_fd(int socket);
 
 }  // namespace berth

@@ -124,25 +124,8 @@ Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_
         r = ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     } while (r < 0 && errno == EINTR);
     if (r < 0) return ErrnoErr(kField, ".listenerPath: connect to the seccomp agent at ", quote(path));
-    struct msghdr msg {};
-    struct iovec iov {payload.data(), payload.size()};
-    char ctrl[CMSG_SPACE(sizeof(int))] = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &listener_fd, sizeof listener_fd);
-    ssize_t w;
-    do {
-        w = ::sendmsg(s.get(), &msg, MSG_NOSIGNAL);
-    } while (w < 0 && errno == EINTR);
-    if (w < 0) return ErrnoErr(kField, ".listenerPath: send the listener fd to the seccomp agent at ", quote(path));
-    if (static_cast<size_t>(w) != payload.size())
-        return Err(kField, ".listenerPath: short write to the seccomp agent at ", quote(path));
+    TRY_CTX(send_fd(s.get(), listener_fd, payload), kField, ".listenerPath: hand the listener fd to the seccomp agent at ",
+            quote(path));
     return {};
 }
 

@@ -39,40 +39,6 @@ Result<Console> open_console(const std::string& socket_path) {
     return c;
 }
 
-Result<void> send_fd(int socket, int fd, const std::string& name) {
-    struct msghdr msg {};
-    struct iovec iov {const_cast<char*>(name.data()), name.size()};
-    char ctrl[CMSG_SPACE(sizeof(int))] = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) return ErrnoErr("send fd ", quote(name));
-    return {};
-}
-
-Result<UniqueFd> recv_fd(int socket) {
-    char buf[4096];
-    struct msghdr msg {};
-    struct iovec iov {buf, sizeof buf};
-    char ctrl[CMSG_SPACE(sizeof(int))] = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    if (::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC) < 0) return ErrnoErr("receive fd");
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS) return Err("receive fd: no fd in the message");
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return UniqueFd(fd);
-}
-
 Result<void> setup_terminal(int socket, const oci::Process& p, bool console) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) return ErrnoErr("open /dev/ptmx");

@@ -25,9 +25,5 @@ Result<Console> open_console(const std::string& socket_path);
 // not for exec), master sent over `socket`, slave on 0/1/2 as the
 // controlling terminal.
 Result<void> setup_terminal(int socket, const oci::Process& p, bool console = true);
-// Sends an fd with SCM_RIGHTS (name is the payload, like runc's).
-Result<void> send_fd(int socket, int fd, const std::string& name);
-// Receives one fd (for the foreground `run` console proxy and tests).
-Result<UniqueFd> recv_fd(int socket);
 
 }  // namespace berth::runtime
