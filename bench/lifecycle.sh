@@ -218,10 +218,15 @@ if ! { mkdir "$secbundle" &&
 		"$bundle/config.json" >"$secbundle/config.json"; }; then
 	die "could not write $secbundle/config.json"
 fi
+secsleeper=$tmp/bundle-sec-sleep
+if ! { mkdir "$secsleeper" &&
+	jq --argjson args "$sleep_args" '.process.args = $args' "$secbundle/config.json" >"$secsleeper/config.json"; }; then
+	die "could not write $secsleeper/config.json"
+fi
 
 # ---- measuring --------------------------------------------------------------
 
-metrics=(run runres runsec create start state exec kill delete seq par rss)
+metrics=(run runres runsec create start state exec execsec kill delete seq par rss)
 declare -A label=(
 	[run]="run /bin/true (median ms)"
 	[runres]="run, full resources (median ms)"
@@ -230,6 +235,7 @@ declare -A label=(
 	[start]="start (median ms)"
 	[state]="state (median ms)"
 	[exec]="exec /bin/true, running (median ms)"
+	[execsec]="exec, default seccomp profile (median ms)"
 	[kill]="kill KILL (median ms)"
 	[delete]="delete (median ms)"
 	[seq]="$SEQ_RUNS x run sequential (total ms)"
@@ -329,6 +335,20 @@ iteration() {
 			fail "$k" rss "run under /usr/bin/time"
 			force_delete "$k" "$id"
 		fi
+	fi
+
+	# exec into a container that has the default seccomp profile (as
+	# engines' containers do): the exec'd process gets the filter too.
+	if [[ -z ${failed[$k:execsec]:-} ]]; then
+		new_id
+		id=$REPLY
+		live[$k/$id]=1
+		if rt "$k" run -d --bundle "$secsleeper" "$id"; then
+			timed "$k" execsec exec "$id" /bin/true
+		else
+			fail "$k" execsec "run -d"
+		fi
+		force_delete "$k" "$id"
 	fi
 
 	[[ -z ${failed[$k:create]:-} && -z ${failed[$k:start]:-} ]] || return 0

@@ -184,7 +184,7 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     TRY(validate_process(p, spec));
     if (p.terminal && o.console_socket.empty() && !o.console_proxy)
         return Err("cannot allocate tty if berth-runtime will detach without setting console socket");
-    auto seccomp = TRY(compile_seccomp(spec));
+    auto seccomp = TRY(saved_seccomp(spec, state_dir(g.root, o.id) + "/seccomp.bpf"));
 
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
     if (!pidfd || process_start_time(st.pid) != st.start_time) return Err("cannot exec in a stopped container");

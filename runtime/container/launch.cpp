@@ -167,6 +167,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     ::chmod((dir + "/exec.fifo").c_str(), 0622);
     UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd) return ErrnoErr("open ", dir);
+    TRY(seccomp.save(dir + "/seccomp.bpf"));
 
     HostMountsGuard host_mounts{spec.find_namespace("mount") ? std::string() : rootfs};
     auto cgroup = TRY(Cgroup::create(spec, o.id, g.systemd_cgroup));

@@ -99,6 +99,52 @@ Result<UniqueFd> SeccompFilter::load() const {
     return UniqueFd();
 }
 
+namespace {
+
+struct SavedHeader {
+    char magic[8];  // "BERTHBPF"
+    uint32_t version;
+    uint32_t flags;
+    uint32_t notify;
+    uint32_t count;
+};
+constexpr char kMagic[8] = {'B', 'E', 'R', 'T', 'H', 'B', 'P', 'F'};
+
+}  // namespace
+
+Result<void> SeccompFilter::save(const std::string& path) const {
+    if (prog_.empty()) return {};
+    SavedHeader h{};
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.version = 1;
+    h.flags = flags_;
+    h.notify = notify_;
+    h.count = static_cast<uint32_t>(prog_.size());
+    std::string data(reinterpret_cast<const char*>(&h), sizeof h);
+    data.append(reinterpret_cast<const char*>(prog_.data()), prog_.size() * sizeof(sock_filter));
+    return write_file_atomic(path, data, 0600);
+}
+
+Result<SeccompFilter> saved_seccomp(const oci::Spec& spec, const std::string& path) {
+    if (!spec.linux || !spec.linux->seccomp || !spec.linux->seccomp->raw.is_object()) return SeccompFilter();
+    auto data = read_file(path);
+    SavedHeader h{};
+    if (!data || data->size() < sizeof h) return compile_seccomp(spec);
+    std::memcpy(&h, data->data(), sizeof h);
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != 1 || h.count == 0 ||
+        data->size() != sizeof h + size_t{h.count} * sizeof(sock_filter))
+        return compile_seccomp(spec);
+    SeccompFilter f;
+    f.prog_.resize(h.count);
+    std::memcpy(f.prog_.data(), data->data() + sizeof h, size_t{h.count} * sizeof(sock_filter));
+    f.flags_ = h.flags;
+    f.notify_ = h.notify != 0;
+    const json::Value& s = spec.linux->seccomp->raw;
+    if (auto lp = member(s, "listenerPath"); lp && lp->is_string()) f.listener_path_ = lp->as_string();
+    if (auto md = member(s, "listenerMetadata"); md && md->is_string()) f.listener_metadata_ = md->as_string();
+    return f;
+}
+
 Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, const std::string& state_json) {
     const std::string& path = f.listener_path();
     auto state = json::parse(state_json);

@@ -216,3 +216,20 @@ notify_profile() {
 	# busybox mount reports EPERM as "permission denied".
 	assert_output_contains hi ls-ok fork-ok linux32-ok end "mount: permission denied" "unshare(0x40000000): Operation not permitted"
 }
+
+@test "seccomp: exec uses the program compiled at create, and compiles again when it is missing or damaged" {
+	skip_if_runc "berth-runtime's state dir"
+	set_seccomp '{"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+	set_args sleep 100
+	run_container_detached
+	[ -s "$ROOT/$ID/seccomp.bpf" ] || fail "no compiled program in the state dir"
+	run runtime exec "$ID" sh -c 'mkdir /dev/shm/a 2>&1; echo rc=$?'
+	assert_output_contains "Operation not permitted" rc=1
+	echo garbage >"$ROOT/$ID/seccomp.bpf"
+	run runtime exec "$ID" sh -c 'mkdir /dev/shm/b 2>&1; echo rc=$?'
+	assert_output_contains "Operation not permitted" rc=1
+	rm "$ROOT/$ID/seccomp.bpf"
+	run runtime exec "$ID" sh -c 'mkdir /dev/shm/c 2>&1; echo rc=$?'
+	assert_output_contains "Operation not permitted" rc=1
+}
