@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
+#include <linux/limits.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,7 +43,17 @@ Result<UniqueFd> open_in_root(int root, const std::string& path, int flags, mode
     return UniqueFd(fd);
 }
 
+namespace {
+Result<UniqueFd> mkdir_all_depth(int root, const std::string& path, mode_t mode, int depth);
+}
+
 Result<UniqueFd> mkdir_all_in_root(int root, const std::string& path, mode_t mode) {
+    return mkdir_all_depth(root, path, mode, 0);
+}
+
+namespace {
+
+Result<UniqueFd> mkdir_all_depth(int root, const std::string& path, mode_t mode, int depth) {
     std::string rel = relative(path);
     int fd = sys_openat2(root, rel.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
@@ -73,11 +84,29 @@ Result<UniqueFd> mkdir_all_in_root(int root, const std::string& path, mode_t mod
             return ErrnoErr("mkdir ", path, " in the container rootfs");
         int next = sys_openat2(cur.get(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
                                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        if (next < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+            // A dangling symlink (to a directory that does not exist yet):
+            // its target, taken inside the root, is created instead, as
+            // runc does. The rewritten path is resolved from the root again.
+            int err = errno;
+            char target[PATH_MAX];
+            ssize_t n = ::readlinkat(cur.get(), parts[i].c_str(), target, sizeof target - 1);
+            if (n <= 0) return CodeErr(err, "open ", path, " in the container rootfs");
+            if (depth >= 40) return CodeErr(ELOOP, "mkdir ", path, " in the container rootfs: too many symlinks");
+            std::string t(target, static_cast<size_t>(n)), rest;
+            for (size_t k = i + 1; k < parts.size(); ++k) rest += "/" + parts[k];
+            std::string base;
+            for (size_t k = 0; k < i; ++k) base += "/" + parts[k];
+            std::string next_path = clean_path((t[0] == '/' ? t : base + "/" + t) + rest);
+            return mkdir_all_depth(root, next_path, mode, depth + 1);
+        }
         if (next < 0) return ErrnoErr("open ", path, " in the container rootfs");
         cur.reset(next);
     }
     return cur;
 }
+
+}  // namespace
 
 Result<UniqueFd> ensure_target(int root, const std::string& path, bool as_file) {
     if (!as_file) return mkdir_all_in_root(root, path);

@@ -428,3 +428,14 @@ in_private_mntns() {
 	assert_success
 	assert_output $'0\n65534'
 }
+
+@test "mounts: a symlink loop in a destination is an error naming it, and leaves nothing" {
+	ln -s loop-b "$BUNDLE/rootfs/loop-a"
+	ln -s loop-a "$BUNDLE/rootfs/loop-b"
+	update_config '.mounts += [{"destination": "/loop-a/x", "type": "tmpfs", "source": "tmpfs"}]'
+	set_args true
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_output_contains "/loop-a/x"
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left"
+}

@@ -123,8 +123,8 @@ teardown() { common_teardown; }
 	mkdir "$host"
 	ln -s "../../../../../../../../..$host" "$BUNDLE/rootfs/rel-escape"
 	ln -s "$host" "$BUNDLE/rootfs/abs-escape"
-	# The symlinks' target, taken inside the rootfs, exists there.
-	mkdir -p "$BUNDLE/rootfs$host"
+	# The symlinks' target, taken inside the rootfs, does not exist there:
+	# it is created there (as runc does), not on the host.
 	update_config '.mounts += [
 		{"destination": "/rel-escape/a", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]},
 		{"destination": "/abs-escape/b", "type": "tmpfs", "source": "tmpfs", "options": ["size=2m"]}]'
