@@ -319,8 +319,14 @@ Result<UniqueFd> make_idmapped_tree(const oci::Mount& m) {
     struct mount_attr attr {};
     attr.attr_set = MOUNT_ATTR_IDMAP;
     attr.userns_fd = static_cast<uint64_t>(userns.get());
-    if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (ot & AT_RECURSIVE), &attr) < 0)
-        return ErrnoErr("mount ", what, ": idmap");
+    if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (ot & AT_RECURSIVE), &attr) < 0) {
+        // EINVAL is most often a filesystem that cannot be idmapped on this
+        // kernel (tmpfs before Linux 6.3, for one): say so.
+        if (errno == EINVAL)
+            return ErrnoErr("mount ", what, ": idmap ", m.source,
+                            " (does its filesystem support idmapped mounts on this kernel?)");
+        return ErrnoErr("mount ", what, ": idmap ", m.source);
+    }
     return tree;
 }
 
