@@ -182,20 +182,25 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
 }
 
 Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
-    if (!spec.linux || !spec.linux->resources) return {};
-    const oci::Resources& res = *spec.linux->resources;
-    // cgroup2: enable what is needed from the root down to our parent (on a
-    // hybrid host only hugetlb lives there). A controller missing from
-    // cgroup.controllers is named instead of an EINVAL.
+    static const oci::Resources kNone{};
+    bool has_res = spec.linux && spec.linux->resources;
+    const oci::Resources& res = has_res ? *spec.linux->resources : kNone;
+    // cgroup2: enable controllers from the root down to our parent (on a
+    // hybrid host only hugetlb lives there, and only when asked for). A
+    // controller the spec needs but cgroup.controllers lacks is named
+    // instead of an EINVAL.
     for (auto& d : dirs_) {
         if (!d.v2) continue;
         std::vector<std::string> need = v2_controllers_needed(res);
         // On a hybrid host only hugetlb can be asked of cgroup2: most specs
         // need nothing there, so nothing is read on their start path.
-        if (layout_ != CgroupLayout::V2) std::erase_if(need, [](const std::string& c) { return c != "hugetlb"; });
-        if (need.empty()) continue;
+        if (layout_ != CgroupLayout::V2) {
+            std::erase_if(need, [](const std::string& c) { return c != "hugetlb"; });
+            if (need.empty()) continue;
+        }
         auto avail_text = read_file(std::string(kMount) + (layout_ == CgroupLayout::V2 ? "" : "/unified") + "/cgroup.controllers");
         auto avail = split(avail_text ? std::string(trim(*avail_text)) : std::string(), ' ');
+        std::erase_if(avail, [](const std::string& c) { return c.empty(); });
         auto has = [&](const std::string& c) { return std::find(avail.begin(), avail.end(), c) != avail.end(); };
         if (layout_ != CgroupLayout::V2) {
             std::erase_if(need, [&](const std::string& c) { return !has(c); });
@@ -205,18 +210,29 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
                     return Err("linux.resources: the ", c, " controller is not available in cgroup v2 (", kMount,
                                "/cgroup.controllers: ", avail_text ? std::string(trim(*avail_text)) : "", ")");
         }
-        if (need.empty()) continue;
+        // Pure v2: every available controller, as runc does, not only those
+        // the limits need: a container without limits is still accounted
+        // (memory, pids and io stats for events, engines' metrics), and a
+        // later update finds its controllers there. Best effort for the
+        // ones no limit needs.
+        const std::vector<std::string>& enable = layout_ == CgroupLayout::V2 ? avail : need;
+        if (enable.empty()) continue;
         std::string ctl;
-        for (auto& c : need) ctl += "+" + c + " ";
+        for (auto& c : enable) ctl += "+" + c + " ";
         std::string root = layout_ == CgroupLayout::V2 ? kMount : std::string(kMount) + "/unified";
         auto parts = split(d.path.substr(root.size()), '/');
         std::string cur = root;
         for (size_t i = 0; i + 1 < parts.size(); ++i) {
             if (!parts[i].empty()) cur += "/" + parts[i];
-            if (auto r = write_file(cur + "/cgroup.subtree_control", ctl); !r)
-                return Wrap(r.error(), "enable ", ctl, "in ", cur);
+            std::string file = cur + "/cgroup.subtree_control";
+            if (write_file(file, ctl)) continue;
+            // One at a time: a level may lack some (or have processes).
+            for (auto& c : enable)
+                if (auto r = write_file(file, "+" + c); !r && std::find(need.begin(), need.end(), c) != need.end())
+                    return Wrap(r.error(), "enable +", c, " in ", cur);
         }
     }
+    if (!has_res) return {};
     return apply_resources(dirs_, layout_, res);
 }
 

@@ -176,8 +176,16 @@ Result<void> mount_cgroup(const oci::Mount& m, const MountOptions& mo, int root,
     unsigned long flags = mo.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     const Cgroup* cg = ctx.cgroup;
     if (!cg || cg->layout() == CgroupLayout::V2) {
-        if (ctx.new_cgroupns)
-            return sys_mount("cgroup2", dst, "cgroup2", flags, "", "mount cgroup2 at " + m.destination);
+        if (ctx.new_cgroupns) {
+            auto r = sys_mount("cgroup2", dst, "cgroup2", flags, "", "mount cgroup2 at " + m.destination);
+            // EBUSY: this cgroup2 superblock is already mounted right here (a
+            // user namespace without a network namespace gets the host's /sys
+            // by bind, with the host's cgroup2 at /sys/fs/cgroup, and the
+            // kernel will not stack a filesystem on itself); EPERM: not
+            // allowed from here. Like runc, bind the container's own cgroup
+            // instead: the view its cgroup namespace would give.
+            if (r || (r.error().code != EBUSY && r.error().code != EPERM)) return r;
+        }
         std::string src = cg && !cg->dirs().empty() ? cg->dirs()[0].path : "/sys/fs/cgroup";
         TRY(sys_mount(src, dst, nullptr, MS_BIND | MS_REC, "", "bind " + src + " at " + m.destination));
         auto mounted = TRY(open_in_root(root, m.destination, O_PATH));
@@ -320,8 +328,14 @@ Result<UniqueFd> make_idmapped_tree(const oci::Mount& m) {
     struct mount_attr attr {};
     attr.attr_set = MOUNT_ATTR_IDMAP;
     attr.userns_fd = static_cast<uint64_t>(userns.get());
-    if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (ot & AT_RECURSIVE), &attr) < 0)
-        return ErrnoErr("mount ", what, ": idmap");
+    if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (ot & AT_RECURSIVE), &attr) < 0) {
+        // EINVAL is most often a filesystem that cannot be idmapped on this
+        // kernel (tmpfs before Linux 6.3, for one): say so.
+        if (errno == EINVAL)
+            return ErrnoErr("mount ", what, ": idmap ", m.source,
+                            " (does its filesystem support idmapped mounts on this kernel?)");
+        return ErrnoErr("mount ", what, ": idmap ", m.source);
+    }
     return tree;
 }
 

@@ -93,6 +93,8 @@ cgroup_path_of() {
 	f=$(cgroup_file "$pid" cpu cpu.cfs_quota_us cpu.max)
 	if [[ $f == */cpu.max ]]; then
 		assert_equal "$(cat "$f")" "50000 100000"
+		# runc's conversion of shares to cgroup2's weight: 1 + (512 - 2) * 9999 / 262142.
+		assert_equal "$(cat "$(dirname "$f")/cpu.weight")" 20
 	else
 		assert_equal "$(cat "$f")" 50000
 		assert_equal "$(cat "$(dirname "$f")/cpu.cfs_period_us")" 100000
@@ -137,6 +139,29 @@ cgroup_path_of() {
 	fi
 }
 
+@test "resources: memory reservation and swap on v2; swappiness and disableOOMKiller are errors there" {
+	[ -d /sys/fs/cgroup/memory ] && skip "memory is a v1 controller here"
+	grep -qsw memory /sys/fs/cgroup/cgroup.controllers || skip "no cgroup2 memory controller"
+	update_config '.linux.resources.memory = {"limit": 67108864, "reservation": 33554432, "swap": 134217728}'
+	set_args sleep 100
+	create_container
+	d=$(dirname "$(cgroup_file "$(container_pid)" memory memory.limit_in_bytes memory.max)")
+	assert_equal "$(cat "$d/memory.max")" 67108864
+	assert_equal "$(cat "$d/memory.low")" 33554432
+	# The spec's swap is memory + swap; memory.swap.max is the swap alone.
+	if [ -e "$d/memory.swap.max" ]; then
+		assert_equal "$(cat "$d/memory.swap.max")" 67108864
+	fi
+	runtime delete --force "$ID"
+	for field in '"swappiness": 10' '"disableOOMKiller": true'; do
+		update_config ".linux.resources.memory = {\"limit\": 67108864, $field}"
+		run_detached runtime create --bundle "$BUNDLE" "$ID"
+		assert_failure
+		assert_output_contains "linux.resources.memory.${field%%\"*:*}" "cgroup v2"
+		assert_no_leftovers
+	done
+}
+
 @test "resources: cpu.cpus and cpu.mems go to the cpuset controller" {
 	update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}'
 	set_cmd 'grep Cpus_allowed_list /proc/self/status'
@@ -146,26 +171,27 @@ cgroup_path_of() {
 }
 
 @test "resources: cpu burst and idle" {
-	[ -e /sys/fs/cgroup/cpu/cpu.cfs_burst_us ] || skip "no cpu.cfs_burst_us here"
+	# v1: cpu.cfs_burst_us; cgroup2: cpu.max.burst (not in the root cgroup:
+	# look in this shell's).
+	f=$(cgroup_file $$ cpu cpu.cfs_burst_us cpu.max.burst)
+	[ -e "$f" ] || skip "no $(basename "$f") here"
 	update_config '.linux.resources.cpu = {"quota": 50000, "period": 100000, "burst": 10000, "idle": 1}'
 	set_args sleep 100
 	create_container
-	d=$(dirname "$(cgroup_file "$(container_pid)" cpu cpu.cfs_quota_us cpu.max)")
-	assert_equal "$(cat "$d/cpu.cfs_burst_us")" 10000
-	assert_equal "$(cat "$d/cpu.idle")" 1
+	f=$(cgroup_file "$(container_pid)" cpu cpu.cfs_burst_us cpu.max.burst)
+	assert_equal "$(cat "$f")" 10000
+	assert_equal "$(cat "$(dirname "$f")/cpu.idle")" 1
 }
 
-@test "resources: hugepage limits (in cgroup2 on a hybrid host)" {
+@test "resources: hugepage limits (v1, or cgroup2 on a hybrid or v2 host)" {
 	# (The root cgroup has no hugetlb.*.max files: look for the controller.)
 	grep -qsw hugetlb /sys/fs/cgroup/unified/cgroup.controllers /sys/fs/cgroup/cgroup.controllers ||
 		[ -d /sys/fs/cgroup/hugetlb ] || skip "no hugetlb controller"
 	update_config '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 4194304}]'
 	set_args sleep 100
 	create_container
-	got=$(cat /sys/fs/cgroup/unified/berth-runtime/"$ID"/hugetlb.2MB.max 2>/dev/null ||
-		cat /sys/fs/cgroup/hugetlb/berth-runtime/"$ID"/hugetlb.2MB.limit_in_bytes 2>/dev/null ||
-		cat /sys/fs/cgroup/berth-runtime/"$ID"/hugetlb.2MB.max)
-	assert_equal "$got" 4194304
+	f=$(cgroup_file "$(container_pid)" hugetlb hugetlb.2MB.limit_in_bytes hugetlb.2MB.max)
+	assert_equal "$(cat "$f")" 4194304
 }
 
 @test "resources: what this host cannot apply is an error naming the field, and leaves nothing" {

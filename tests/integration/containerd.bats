@@ -38,7 +38,7 @@ teardown_file() {
 	kill "$(cat "$CTD/pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	local d
-	for d in /sys/fs/cgroup/*/"$CTD_NS"; do
+	for d in /sys/fs/cgroup/*/"$CTD_NS" /sys/fs/cgroup/"$CTD_NS"; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
 	done
 	# The native snapshotter's bind mounts, if containerd left any.

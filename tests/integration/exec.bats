@@ -16,7 +16,8 @@ teardown() { common_teardown; }
 	assert_success
 	assert_output_contains exec-box "sleep 1000" /bin/busybox
 	assert_output_not_contains "pid=1"
-	# run_detached: the process keeps exec's stdout, which `run` would wait on.
+	# run_detached: the process keeps its stdout, which `run` would wait on
+	# for 100 s (and then read the pid of a process that is gone).
 	run_detached runtime exec -d --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$ID" sleep 100
 	assert_success
 	pid=$(cat "$BATS_TEST_TMPDIR/exec.pid")

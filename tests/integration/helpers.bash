@@ -580,3 +580,18 @@ _clean_leftovers() {
 	fi
 	find "$ROOT" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
 }
+
+# skip_unless_idmap_fs DIR: skips the test when DIR's filesystem cannot be
+# idmapped on this kernel: tmpfs gained idmapped mounts in Linux 6.3 (a pure
+# cgroup v2 VM of `make check-cgroupv2` boots Debian 12's 6.1).
+skip_unless_idmap_fs() {
+	local fs kv major minor
+	fs=$(stat -f -c %T "$1")
+	kv=$(uname -r)
+	major=${kv%%.*}
+	minor=${kv#*.}
+	minor=${minor%%[!0-9]*}
+	if [ "$fs" = tmpfs ] && { [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -lt 3 ]; }; }; then
+		skip "tmpfs ($1) has no idmapped mounts before Linux 6.3 (this is $kv)"
+	fi
+}

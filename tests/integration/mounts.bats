@@ -412,6 +412,7 @@ in_private_mntns() {
 
 @test "mounts: idmapped bind mounts show host root's files as the container's root" {
 	skip_if_runc "idmapped mounts are new in runc 1.2"
+	skip_unless_idmap_fs "$BATS_TEST_TMPDIR"
 	mkdir "$BATS_TEST_TMPDIR/data"
 	touch "$BATS_TEST_TMPDIR/data/file"
 	# The container's root cannot create mount points in a rootfs owned

@@ -61,7 +61,7 @@ teardown() {
 	[ -n "${NET:-}" ] && rm -f /var/lib/cni/results/"$NET"-*
 	# podman keeps its parent cgroup (like docker's): remove it when empty.
 	local d
-	for d in /sys/fs/cgroup/*/libpod_parent; do
+	for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
 		[ -d "$d" ] || continue
 		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
 		rmdir "$d" 2>/dev/null || true

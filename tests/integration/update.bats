@@ -19,6 +19,8 @@ teardown() { common_teardown; }
 	f=$(cgroup_file "$pid" cpu cpu.cfs_quota_us cpu.max)
 	if [[ $f == */cpu.max ]]; then
 		assert_equal "$(cat "$f")" "20000 100000"
+		# runc's conversion of shares to cgroup2's weight: 1 + (256 - 2) * 9999 / 262142.
+		assert_equal "$(cat "$(dirname "$f")/cpu.weight")" 10
 	else
 		assert_equal "$(cat "$f")" 20000
 		assert_equal "$(cat "$(dirname "$f")/cpu.shares")" 256
@@ -78,18 +80,24 @@ teardown() { common_teardown; }
 	assert_success
 	run runtime exec "$ID" grep Cpus_allowed_list /proc/self/status
 	assert_output_contains "Cpus_allowed_list:	0"
-	if [ -d /sys/fs/cgroup/memory ]; then
-		d=$(dirname "$(cgroup_file "$(container_pid)" memory memory.limit_in_bytes memory.max)")
-		assert_equal "$(cat "$d/memory.soft_limit_in_bytes")" 16777216
-	fi
+	f=$(cgroup_file "$(container_pid)" memory memory.soft_limit_in_bytes memory.low)
+	assert_equal "$(cat "$f")" 16777216
 }
 
-@test "update: --blkio-weight sets the BFQ (or CFQ) weight" {
-	[ -d /sys/fs/cgroup/blkio ] || skip "no v1 blkio hierarchy"
+@test "update: --blkio-weight sets the BFQ (or CFQ) weight, or cgroup2's io.weight" {
+	[ -d /sys/fs/cgroup/blkio ] || grep -qsw io /sys/fs/cgroup/cgroup.controllers ||
+		skip "no v1 blkio hierarchy nor cgroup2 io controller"
 	run_container_detached
 	run runtime update --blkio-weight 300 "$ID"
 	assert_success
-	d=/sys/fs/cgroup/blkio/berth-runtime/$ID
-	got=$(cat "$d/blkio.bfq.weight" 2>/dev/null || cat "$d/blkio.weight")
-	[[ $got == *300* ]] || fail "weight is $got"
+	d=$(dirname "$(cgroup_file "$(container_pid)" blkio cgroup.procs cgroup.procs)")
+	if [ -d /sys/fs/cgroup/blkio ]; then
+		got=$(cat "$d/blkio.bfq.weight" 2>/dev/null || cat "$d/blkio.weight")
+		[[ $got == *300* ]] || fail "weight is $got"
+	elif [ -e "$d/io.bfq.weight" ]; then
+		[[ $(cat "$d/io.bfq.weight") == *300* ]] || fail "io.bfq.weight is $(cat "$d/io.bfq.weight")"
+	else
+		# runc's conversion to io.weight: 1 + (300 - 10) * 9999 / 990.
+		[[ $(cat "$d/io.weight") == *2930* ]] || fail "io.weight is $(cat "$d/io.weight")"
+	fi
 }
