@@ -8,6 +8,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <linux/limits.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -145,7 +147,17 @@ bool apparmor_enabled() {
     return on && trim(*on) == "Y";
 }
 
+bool selinux_enabled() {
+    struct statfs sf;
+    return ::statfs("/sys/fs/selinux", &sf) == 0 && sf.f_type == SELINUX_MAGIC;
+}
+
 Result<void> apply_apparmor(const oci::Process& p) {
+    // process.selinuxLabel: the label of the process after execve, where
+    // SELinux is enabled (ignored elsewhere, as runc does).
+    if (!p.selinux_label.empty() && selinux_enabled())
+        TRY_CTX(write_proc_file(cat(::getpid(), "/attr/exec"), p.selinux_label), "process.selinuxLabel ",
+                quote(p.selinux_label));
     if (p.apparmor_profile.empty()) return {};
     // The profile takes effect at execve; the write goes to procfs itself
     // (write_proc_file), never to a file mounted over it.

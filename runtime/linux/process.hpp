@@ -16,7 +16,8 @@ namespace berth::runtime {
 Result<void> validate_process(const oci::Process& p, const oci::Spec& spec);
 // AppArmor is enabled on this host (/sys/module/apparmor/parameters/enabled).
 bool apparmor_enabled();
-// Sets process.apparmorProfile to apply at the next execve.
+// Sets process.apparmorProfile (and process.selinuxLabel where SELinux is
+// enabled) to apply at the next execve, through procfs (write_proc_file).
 Result<void> apply_apparmor(const oci::Process& p);
 
 // Resolves args[0] like Go's exec.LookPath with the process's PATH:
