@@ -165,8 +165,9 @@ cgroup_dirs() {
 	pid=$(container_pid)
 	while read -r _ dir; do
 		mkdir "$dir/sub"
-		# A v1 cpuset cgroup takes no task until it has cpus and mems.
-		if [ -f "$dir/cpuset.cpus" ]; then
+		# A v1 cpuset cgroup takes no task until it has cpus and mems (on
+		# v2 the sub-cgroup has no cpuset files unless the parent enables it).
+		if [ -f "$dir/sub/cpuset.cpus" ] && [ -z "$(cat "$dir/sub/cpuset.cpus")" ]; then
 			cat "$dir/cpuset.cpus" >"$dir/sub/cpuset.cpus"
 			cat "$dir/cpuset.mems" >"$dir/sub/cpuset.mems"
 		fi
