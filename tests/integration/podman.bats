@@ -127,12 +127,22 @@ pm() {
 
 @test "podman: -it runs an interactive shell on a real terminal, with its size and exit code" {
 	command -v script >/dev/null || skip "script (util-linux) is not installed"
-	# script gives podman a pty as its controlling terminal; the input is
-	# typed into it after the shell has started.
-	run bash -c '(sleep 2; printf "tty; stty size\n"; sleep 1; printf "echo in-\$((6*7)); exit 5\n"; sleep 2) |
-		timeout 60 script -qefc "stty rows 31 cols 97; $1 run --rm -it --name $2 --network none --rootfs $3 sh" /dev/null' \
-		_ "$PM/podman.sh" "$NAME" "$BUNDLE/rootfs"
+	# script gives podman a pty as its controlling terminal; each line is
+	# typed once the shell shows its prompt (script's log file), however long
+	# podman takes to start.
+	log=$BATS_TEST_TMPDIR/typescript
+	run bash -c '
+		prompts() { grep -o "/ # " "$4" 2>/dev/null | wc -l; }
+		{
+			for i in $(seq 1200); do [ "$(prompts "$@")" -ge 1 ] && break; sleep 0.1; done
+			printf "tty; stty size\n"
+			for i in $(seq 1200); do [ "$(prompts "$@")" -ge 2 ] && break; sleep 0.1; done
+			printf "echo in-\$((6*7)); exit 5\n"
+			sleep 5
+		} | timeout 180 script -qefc "stty rows 31 cols 97; $1 run --rm -it --name $2 --network none --rootfs $3 sh" "$4" >/dev/null' \
+		_ "$PM/podman.sh" "$NAME" "$BUNDLE/rootfs" "$log"
 	assert_equal "$status" 5
+	run cat "$log"
 	assert_output_contains /dev/pts/ "31 97" in-42
 }
 

@@ -3,6 +3,7 @@
 # runtime without the matching defence.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() { common_setup; }
 teardown() { common_teardown; }
@@ -212,9 +213,13 @@ teardown() { common_teardown; }
 	set_args true
 	if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
 		# No such profile is loaded: applying it fails; it is not ignored.
-		run runtime run --bundle "$BUNDLE" "$ID"
-		assert_failure
+		run -127 runtime run --bundle "$BUNDLE" "$ID"
 		assert_output_contains berth-test-profile
+		# "unconfined" always exists: the process runs under it.
+		update_config '.process.apparmorProfile = "unconfined" | .process.args = ["cat", "/proc/self/attr/current"]'
+		run runtime run --bundle "$BUNDLE" "$ID"
+		assert_success
+		assert_output unconfined
 		return
 	fi
 	run runtime run --bundle "$BUNDLE" "$ID"
