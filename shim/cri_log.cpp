@@ -66,8 +66,7 @@ Result<void> CriLog::rotate() {
     return reopen();
 }
 
-Result<void> CriLog::writev_all(struct iovec* iov, int cnt, size_t total) {
-    if (max_size_ && size_ > 0 && size_ + total > max_size_) TRY(rotate());
+Result<void> CriLog::writev_all(struct iovec* iov, int cnt) {
     while (cnt > 0) {
         ssize_t n = ::writev(fd_.get(), iov, cnt);
         if (n < 0) {
@@ -112,21 +111,27 @@ Result<void> CriLog::write(Stream stream, const char* data, size_t len) {
         const char* nl = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
         bool complete = nl != nullptr;
         const char* stop = complete ? nl + 1 : end;
+        size_t rec = h + size_t(stop - p) + (complete ? 0 : 1);
+        // Rotate between records, so no file holds half of one and no file
+        // grows past the limit (unless one record alone is bigger).
+        if (max_size_ && size_ + total > 0 && size_ + total + rec > max_size_) {
+            if (cnt) TRY(writev_all(iov, cnt));
+            cnt = 0;
+            total = 0;
+            if (size_ > 0) TRY(rotate());
+        }
         iov[cnt++] = {complete ? full : partial, h};
         iov[cnt++] = {const_cast<char*>(p), size_t(stop - p)};
-        total += h + size_t(stop - p);
-        if (!complete) {
-            iov[cnt++] = {newline, 1};
-            total += 1;
-        }
+        if (!complete) iov[cnt++] = {newline, 1};
+        total += rec;
         p = stop;
         if (cnt > kMaxIov - 3) {
-            TRY(writev_all(iov, cnt, total));
+            TRY(writev_all(iov, cnt));
             cnt = 0;
             total = 0;
         }
     }
-    if (cnt) TRY(writev_all(iov, cnt, total));
+    if (cnt) TRY(writev_all(iov, cnt));
     return {};
 }
 

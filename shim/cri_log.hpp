@@ -36,7 +36,7 @@ public:
 
 private:
     Result<void> rotate();
-    Result<void> writev_all(struct iovec* iov, int cnt, size_t total);
+    Result<void> writev_all(struct iovec* iov, int cnt);
 
     std::string path_;
     UniqueFd fd_;

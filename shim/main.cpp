@@ -153,6 +153,13 @@ Result<Options> parse(int argc, char** argv) {
 // caller's pipe; one JSON line goes there ({"pid": N} or {"error": "..."}).
 int monitor_main(const Options& o, int sync) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    // Keep no fd of the caller's: a held pipe would keep its reader waiting
+    // for as long as the container lives. The sync pipe becomes fd 3.
+    if (sync != 3) {
+        ::dup3(sync, 3, O_CLOEXEC);
+        sync = 3;
+    }
+    ::close_range(4, ~0U, 0);
     int null = ::open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
     if (null > 2) ::close(null);

@@ -366,6 +366,10 @@ void Monitor::on_accept(int listen_fd, bool ctl) {
         int sz = 1 << 20;
         ::setsockopt(c.get(), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
         watch(c.get(), pending_len_ ? 0u : uint32_t(EPOLLIN), kClient + i);
+        if (!ctl) {
+            unsigned char t = proto::kAttached;
+            ::send(c.get(), &t, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
         clients_[i] = Client{std::move(c), ctl, 0};
         return;
     }

@@ -12,6 +12,7 @@ enum Out : unsigned char {
     kStderr = 2,
     kExit = 3,      // the exit record (the exit file's JSON); the shim then closes
     kDetached = 4,  // the client typed the detach keys; the shim then closes
+    kAttached = 5,  // first packet: the client is registered and gets all output from here on
 };
 
 // Attach socket, client -> shim.

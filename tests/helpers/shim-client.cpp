@@ -5,7 +5,8 @@
 //                             [--ready FILE] [--exit-record FILE]
 //     Prints the container's stdout/stderr on stdout/stderr. --stdin sends
 //     this program's stdin (and, at its EOF, a stdin-EOF message unless
-//     --no-eof). --ready FILE is created once connected. Exits 0 after the
+//     --no-eof). --ready FILE is created once the shim
+//     has registered the client. Exits 0 after the
 //     exit record (written to --exit-record FILE) or after being detached
 //     ("detached" on stderr), 1 when the shim closes without either.
 //   shim-client ctl SOCKET COMMAND...
@@ -76,7 +77,6 @@ int attach(int argc, char** argv) {
             return 2;
         }
     }
-    if (!ready.empty()) ::close(::open(ready.c_str(), O_WRONLY | O_CREAT, 0644));
     static char buf[1 + proto::kMaxPayload];
     struct pollfd fds[2] = {{s, POLLIN, 0}, {use_stdin ? 0 : -1, POLLIN, 0}};
     for (;;) {
@@ -108,6 +108,9 @@ int attach(int argc, char** argv) {
                 }
                 return 0;
             case proto::kDetached: std::fputs("detached\n", stderr); return 0;
+            case proto::kAttached:  // registered: all output from now on reaches us
+                if (!ready.empty()) ::close(::open(ready.c_str(), O_WRONLY | O_CREAT, 0644));
+                break;
             }
         }
     }
