@@ -109,7 +109,11 @@ int attach(int argc, char** argv) {
                 return 0;
             case proto::kDetached: std::fputs("detached\n", stderr); return 0;
             case proto::kAttached:  // registered: all output from now on reaches us
-                if (!ready.empty()) ::close(::open(ready.c_str(), O_WRONLY | O_CREAT, 0644));
+                if (!ready.empty()) {
+                    int fd = ::open(ready.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                    write_all(fd, "attached\n", 9);
+                    ::close(fd);
+                }
                 break;
             }
         }

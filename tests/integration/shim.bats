@@ -192,8 +192,9 @@ $log.1:0"
 		eval "pid_$c=$!"
 		track_pid $!
 	done
-	wait_for_file "$BATS_TEST_TMPDIR/ready-a"
-	wait_for_file "$BATS_TEST_TMPDIR/ready-b"
+	for c in a b; do
+		wait_for_file "$BATS_TEST_TMPDIR/ready-$c" || fail "client $c:" "$(cat "$BATS_TEST_TMPDIR/err-$c")" || return 1
+	done
 	touch "$SHARED/go"
 	wait "$pid_a"
 	wait "$pid_b"
