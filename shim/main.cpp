@@ -171,7 +171,11 @@ int monitor_main(const Options& o, int sync) {
         ::close(sync);
     };
     std::string pidfile = path_join(o.run_dir, proto::kShimPidFile);
-    if (auto r = write_file_atomic(pidfile, cat(::getpid(), "\n"), 0644); !r) {
+    // tmp + rename without fsync: a pid file means nothing after a reboot,
+    // and an fsync costs milliseconds on the start path.
+    std::string tmp = pidfile + ".tmp";
+    if (auto r = write_file(tmp, cat(::getpid(), "\n"), 0644); !r || ::rename(tmp.c_str(), pidfile.c_str()) < 0) {
+        if (r) r = ErrnoErr("rename ", tmp);
         auto v = json::Value::object();
         v.set("error", json::Value::string(r.error().what()));
         report(v);
