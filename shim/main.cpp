@@ -27,18 +27,6 @@
 using namespace berth;
 using namespace berth::shim;
 
-namespace berth::shim {
-
-std::string Options::exit_path() const {
-    if (!exit_file.empty()) return exit_file;
-    if (exit_dir.empty()) return "";
-    return path_join(exit_dir, exec ? id + "." + exec_id : id);
-}
-
-std::string Options::label() const { return exec ? id + " exec " + exec_id : id; }
-
-}  // namespace berth::shim
-
 namespace {
 
 constexpr const char* kUsage = R"(Usage: berth-shim --id ID --bundle DIR [options]
