@@ -1,0 +1,413 @@
+#!/usr/bin/env bats
+# berth-shim: the per-container monitor. Real containers through $RUNTIME
+# (berth-runtime, runc, crun), each watched by its own shim: the log in CRI
+# format, the exit file, the attach and control sockets, terminal mode, exec
+# sessions, and what happens when the caller or the shim is killed.
+
+load helpers
+
+SHIM=${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth-shim
+CLIENT=${BERTH_BUILDDIR:-$BERTH_SRCDIR}/tests/helpers/shim-client
+
+setup() {
+	common_setup
+	[ -x "$SHIM" ] || fail "$SHIM is not built" || return 1
+	[ -x "$CLIENT" ] || fail "$CLIENT is not built (make check builds it)" || return 1
+	skip_if_crun_hybrid
+	RUN=$BATS_TEST_TMPDIR/run
+	EXITS=$BATS_TEST_TMPDIR/exits
+	LOGS=$BATS_TEST_TMPDIR/logs
+	mkdir -p "$RUN" "$EXITS" "$LOGS"
+	add_shared_dir
+}
+
+teardown() {
+	kill_shims
+	common_teardown
+}
+
+# crun 1.8.1 refuses a hybrid cgroup layout (v1 controllers plus cgroup2 at
+# /sys/fs/cgroup/unified) unless cgroup2 is hidden from it.
+skip_if_crun_hybrid() {
+	"$RUNTIME" --version 2>/dev/null | head -n1 | grep -q '^crun version' || return 0
+	if _cgroup_mounts | grep -q '^cgroup ' && _cgroup_mounts | grep -q '^cgroup2 '; then
+		skip "crun refuses this host's hybrid cgroup layout (cgroups in hybrid mode not supported)"
+	fi
+}
+
+# shim ID [SHIM-ARGS...]: runs berth-shim for container ID (which must start
+# with $ID) with the test's run dir, log, exit dir and runtime root; bats'
+# $status/$output hold the caller's result ({"pid": N, ...} or the error).
+shim() {
+	local id=$1
+	shift
+	run "$SHIM" --id "$id" --bundle "$BUNDLE" --runtime "$RUNTIME" --runtime-root "$ROOT" \
+		--run-dir "$RUN/$id" --log-path "$LOGS/$id.log" --exit-dir "$EXITS" "$@"
+}
+
+# shim_ok ID [ARGS...]: shim, which must succeed.
+shim_ok() {
+	shim "$@"
+	assert_success
+	[[ $output == '{"pid":'* ]] || fail "expected {\"pid\": N}, got: $output"
+}
+
+# shim_pid ID: the shim's pid from its pid file.
+shim_pid() {
+	cat "$RUN/$1/shim.pid"
+}
+
+# Kills (by pid, checked to be this test's shim) every shim still running.
+kill_shims() {
+	local f pid i
+	for f in "$RUN"/*/shim.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		[ "$pid" -gt 1 ] 2>/dev/null || continue
+		grep -qzF -- "$ID" "/proc/$pid/cmdline" 2>/dev/null || continue
+		kill -9 "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			shim_alive "$pid" || break
+			sleep 0.05
+		done
+	done
+}
+
+# shim_alive PID: running and not a zombie.
+shim_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	case ${stat%% *} in Z | X) return 1 ;; esac
+}
+
+# wait_shim_gone ID: the shim of ID exits (after its container did).
+wait_shim_gone() {
+	local pid i
+	pid=$(shim_pid "$1" 2>/dev/null) || return 0
+	for ((i = 0; i < 400; i++)); do
+		shim_alive "$pid" || return 0
+		sleep 0.05
+	done
+	fail "shim $pid of $1 is still running"
+}
+
+# wait_for_grep PATTERN FILE [SECONDS]
+wait_for_grep() {
+	local i secs=${3:-20}
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "'$1' did not appear in $2 within ${secs}s; it has:" "$(cat "$2" 2>/dev/null)"
+}
+
+# exit_field ID FIELD: a field of ID's exit record.
+exit_field() {
+	jq -r ".$2" "$EXITS/$1"
+}
+
+# cri_lines STREAM FILE: the lines of STREAM in a CRI log, P pieces joined.
+cri_lines() {
+	awk -v s="$1" '$2 == s { buf = buf substr($0, 41); if ($3 == "F") { print buf; buf = "" } }' "$2"
+}
+
+# CRI log lines: TIMESTAMP STREAM F|P TEXT
+CRI_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z (stdout|stderr) [FP] '
+
+@test "shim: reports the pid, writes the exit file, deletes the container and exits" {
+	set_cmd 'echo hello; exit 7'
+	shim_ok "$ID" --start --delete
+	pid=$(jq -r .pid <<<"$output")
+	[ "$pid" -gt 1 ]
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 7
+	assert_equal "$(exit_field "$ID" signal)" 0
+	assert_equal "$(exit_field "$ID" oom_killed)" false
+	assert_equal "$(exit_field "$ID" pid)" "$pid"
+	assert_equal "$(exit_field "$ID" id)" "$ID"
+	[[ $(exit_field "$ID" started_at) =~ ^[0-9-]+T[0-9:.]+Z$ ]]
+	[[ $(exit_field "$ID" exited_at) =~ ^[0-9-]+T[0-9:.]+Z$ ]]
+	wait_shim_gone "$ID"
+	run runtime state "$ID"
+	assert_failure
+	[ ! -e "$RUN/$ID/attach" ] && [ ! -e "$RUN/$ID/shim.pid" ]
+	grep -qE "${CRI_RE}hello\$" "$LOGS/$ID.log"
+}
+
+@test "shim: a chatty container's output lands in the log in order, with partial lines" {
+	set_cmd 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i + 1)); done
+		echo to-stderr >&2
+		printf no-newline-yet
+		while [ ! -e /shared/go ]; do sleep 0.05; done
+		echo " and the rest"'
+	shim_ok "$ID" --start --delete
+	# The piece without its newline is logged as P before the rest exists.
+	wait_for_grep ' stdout P no-newline-yet$' "$LOGS/$ID.log"
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 0
+	log=$LOGS/$ID.log
+	# Every line is a CRI record.
+	run grep -cvE "$CRI_RE" "$log"
+	assert_output 0
+	# stdout's lines, in order, once P pieces are joined to what follows
+	# them (a read can end inside a line: that piece is logged as P).
+	diff <(cri_lines stdout "$log") <(seq 0 2999 | sed 's/^/line /'; echo 'no-newline-yet and the rest')
+	grep -qE "${CRI_RE}to-stderr\$" "$log"
+	grep -q ' stderr F to-stderr$' "$log"
+	# The piece without its newline, then its end as a full line.
+	run awk '$2 == "stdout" { t = substr($0, 41) } p && $2 == "stdout" { print $3 "|" t; exit } $2 == "stdout" && t == "no-newline-yet" { print $3 "|" t; p = 1 }' "$log"
+	assert_output "P|no-newline-yet
+F| and the rest"
+}
+
+@test "shim: without --start the container stays created until the caller starts it" {
+	set_cmd 'echo started; exit 3'
+	shim_ok "$ID" --delete
+	assert_equal "$(container_status)" created
+	start_container
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 3
+	grep -q ' stdout F started$' "$LOGS/$ID.log"
+}
+
+@test "shim: --log-size-max rotates the log to .1 between records" {
+	set_cmd 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i + 1)); done'
+	shim_ok "$ID" --start --delete --log-size-max 20000
+	wait_for_file "$EXITS/$ID"
+	log=$LOGS/$ID.log
+	[ -s "$log.1" ] || fail "no rotated log"
+	[ "$(stat -c %s "$log")" -le 20000 ] && [ "$(stat -c %s "$log.1")" -le 20000 ]
+	# Whole records only, and the newest ones are in the current file.
+	run grep -cvE "$CRI_RE" "$log" "$log.1"
+	assert_output "$log:0
+$log.1:0"
+	# .1 then the current file hold the newest lines without a gap (the
+	# first may be the end of a line whose start went with an older file).
+	cat "$log.1" "$log" | cri_lines stdout /dev/stdin | tail -n +2 >"$BATS_TEST_TMPDIR/lines"
+	first=$(head -n1 "$BATS_TEST_TMPDIR/lines" | awk '{ print $2 }')
+	diff "$BATS_TEST_TMPDIR/lines" <(seq "$first" 2999 | sed 's/^/line /')
+}
+
+@test "shim: two attach clients both get the live output and the exit record" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done
+		i=1; while [ $i -le 200 ]; do echo "out $i"; i=$((i + 1)); done; echo err-line >&2; exit 3'
+	shim_ok "$ID" --start --delete
+	for c in a b; do
+		"$CLIENT" attach "$RUN/$ID/attach" --ready "$BATS_TEST_TMPDIR/ready-$c" \
+			--exit-record "$BATS_TEST_TMPDIR/exit-$c" >"$BATS_TEST_TMPDIR/out-$c" 2>"$BATS_TEST_TMPDIR/err-$c" 3>&- &
+		eval "pid_$c=$!"
+		track_pid $!
+	done
+	for c in a b; do
+		wait_for_file "$BATS_TEST_TMPDIR/ready-$c" || fail "client $c:" "$(cat "$BATS_TEST_TMPDIR/err-$c")" || return 1
+	done
+	touch "$SHARED/go"
+	wait "$pid_a"
+	wait "$pid_b"
+	for c in a b; do
+		diff "$BATS_TEST_TMPDIR/out-$c" <(seq 1 200 | sed 's/^/out /')
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/err-$c")" err-line
+		assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/exit-$c")" 3
+	done
+	wait_for_file "$EXITS/$ID"
+}
+
+@test "shim: --stdin: an attach client's input reaches the container, and its EOF" {
+	set_cmd 'read first; echo "got:$first"; wc -l'
+	shim_ok "$ID" --start --delete --stdin
+	run bash -c 'printf "hello\nx\ny\n" | "$0" attach "$1" --stdin' "$CLIENT" "$RUN/$ID/attach"
+	assert_success
+	assert_output "got:hello
+2"
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 0
+}
+
+@test "shim: the detach keys detach the client; the container keeps running" {
+	set_cmd 'cat; echo cat-ended; exit 4'
+	shim_ok "$ID" --start --delete --stdin
+	run bash -c 'printf "abc\n\x10x\x10\x11zzz" | "$0" attach "$1" --stdin --no-eof' "$CLIENT" "$RUN/$ID/attach"
+	assert_success
+	assert_output_contains detached
+	# Input before the keys got through (a ctrl-p not followed by ctrl-q too).
+	wait_for_grep ' stdout P '$'\x10''x$' "$LOGS/$ID.log"
+	grep -q ' stdout F abc$' "$LOGS/$ID.log"
+	! grep -q zzz "$LOGS/$ID.log"
+	assert_equal "$(container_status)" running
+	# A control message closes stdin; cat ends.
+	run "$CLIENT" ctl "$RUN/$ID/ctl" stdin-eof
+	assert_success
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 4
+	grep -q ' stdout F cat-ended$' "$LOGS/$ID.log"
+}
+
+@test "shim: --terminal gives a pty; resize by ctl and by attach is seen by stty size" {
+	update_config '.process.terminal = true'
+	set_cmd 'tty; read a; stty size; read b; stty size; exit 6'
+	shim_ok "$ID" --start --delete --terminal
+	run "$CLIENT" ctl "$RUN/$ID/ctl" resize 33 101
+	assert_success
+	# First line through a client that stays attached.
+	printf 'one\n' >"$BATS_TEST_TMPDIR/in-1"
+	"$CLIENT" attach "$RUN/$ID/attach" --stdin --no-eof <"$BATS_TEST_TMPDIR/in-1" >"$BATS_TEST_TMPDIR/out-1" 3>&- &
+	track_pid $!
+	wait_for_grep '33 101' "$LOGS/$ID.log"
+	run bash -c 'printf "two\n" | "$0" attach "$1" --stdin --no-eof --resize 44 120 --exit-record "$2"' \
+		"$CLIENT" "$RUN/$ID/attach" "$BATS_TEST_TMPDIR/exit-2"
+	assert_success
+	assert_output_contains "44 120"
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 6
+	grep -q ' stdout F /dev/pts/' "$LOGS/$ID.log"
+	run "$CLIENT" ctl "$RUN/$ID/ctl" resize 1 2
+	assert_failure
+}
+
+@test "shim: the caller killed with SIGKILL; the container runs on and its exit code lands" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done; echo finishing; exit 42'
+	bash -c '"$0" "$@" >"$BATS_TEST_TMPDIR/caller.out" 2>&1; exec sleep 600' "$SHIM" --id "$ID" --bundle "$BUNDLE" \
+		--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID" --log-path "$LOGS/$ID.log" \
+		--exit-dir "$EXITS" --start --delete 3>&- &
+	caller=$!
+	track_pid "$caller"
+	wait_for_status running
+	wait_for_file "$BATS_TEST_TMPDIR/caller.out"
+	kill -9 "$caller"
+	wait "$caller" || true
+	assert_equal "$(container_status)" running
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 42
+	grep -q ' stdout F finishing$' "$LOGS/$ID.log"
+}
+
+@test "shim: SIGTERM to the shim stops neither the shim nor the container" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done; exit 5'
+	shim_ok "$ID" --start --delete
+	pid=$(shim_pid "$ID")
+	kill -TERM "$pid"
+	kill -INT "$pid"
+	run "$CLIENT" ctl "$RUN/$ID/ctl" ping  # answered after the signals were read
+	assert_success
+	shim_alive "$pid"
+	assert_equal "$(container_status)" running
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 5
+}
+
+@test "shim: a killed shim leaves the container running and status tells" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done; exit 0'
+	shim_ok "$ID" --start
+	run "$SHIM" status --run-dir "$RUN/$ID" --exit-file "$EXITS/$ID"
+	assert_success
+	assert_equal "$(jq -r .state <<<"$output")" running
+	kill_shims
+	assert_equal "$(container_status)" running
+	run "$SHIM" status --run-dir "$RUN/$ID" --exit-file "$EXITS/$ID"
+	assert_failure 1
+	assert_equal "$(jq -r .state <<<"$output")" orphaned
+	assert_equal "$(jq -r .container_alive <<<"$output")" true
+	assert_equal "$(jq -r .shim_alive <<<"$output")" false
+	[ ! -e "$EXITS/$ID" ]
+}
+
+@test "shim: a runtime create error comes back to the caller as the runtime's message" {
+	set_args /no-such-binary-here
+	shim "$ID" --start --delete
+	assert_failure 1
+	assert_output_contains "create $ID" no-such-binary-here
+	[ ! -e "$EXITS/$ID" ]
+	[ ! -e "$RUN/$ID/shim.pid" ]
+	run runtime state "$ID"
+	assert_failure
+}
+
+@test "shim: a missing runtime binary is reported as such" {
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --runtime "$BATS_TEST_TMPDIR/no-runtime" \
+		--run-dir "$RUN/$ID" --exit-dir "$EXITS"
+	assert_failure 1
+	assert_output_contains_i "$BATS_TEST_TMPDIR/no-runtime" "no such file"
+}
+
+@test "shim: bad command lines are refused with a usage error" {
+	run "$SHIM" --bundle "$BUNDLE"
+	assert_failure 2
+	assert_output_contains "--id"
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --log-size-max lots
+	assert_failure 2
+	assert_output_contains "--log-size-max"
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --detach-keys ctrl-1
+	assert_failure 2
+	assert_output_contains "ctrl-1"
+}
+
+@test "shim: exec mode keeps an exec session's output and exit code" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done'
+	shim_ok "$ID" --start --delete
+	cat >"$BATS_TEST_TMPDIR/process.json" <<-'JSON'
+		{"args": ["sh", "-c", "echo from-exec; echo exec-err >&2; exit 9"], "cwd": "/",
+		 "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}, "terminal": false}
+	JSON
+	run "$SHIM" --id "$ID" --exec --exec-id e1 --process "$BATS_TEST_TMPDIR/process.json" \
+		--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.e1" \
+		--log-path "$LOGS/$ID.e1.log" --exit-dir "$EXITS"
+	assert_success
+	wait_for_file "$EXITS/$ID.e1"
+	assert_equal "$(exit_field "$ID.e1" exit_code)" 9
+	assert_equal "$(exit_field "$ID.e1" exec_id)" e1
+	grep -q ' stdout F from-exec$' "$LOGS/$ID.e1.log"
+	grep -q ' stderr F exec-err$' "$LOGS/$ID.e1.log"
+	assert_equal "$(container_status)" running
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+}
+
+@test "shim: an OOM kill is reported in the exit record" {
+	update_config '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
+	set_cmd 'tail /dev/zero'
+	shim_ok "$ID" --start --delete
+	wait_for_file "$EXITS/$ID" 60
+	assert_equal "$(exit_field "$ID" exit_code)" 137
+	assert_equal "$(exit_field "$ID" signal_name)" SIGKILL
+	assert_equal "$(exit_field "$ID" oom_killed)" true
+}
+
+@test "shim: reopen-log (ctl) continues the log in a new file" {
+	set_cmd 'echo before; while [ ! -e /shared/go ]; do sleep 0.05; done; echo after'
+	shim_ok "$ID" --start --delete
+	wait_for_grep ' stdout F before$' "$LOGS/$ID.log"
+	mv "$LOGS/$ID.log" "$LOGS/$ID.log.old"
+	run "$CLIENT" ctl "$RUN/$ID/ctl" reopen-log
+	assert_success
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+	grep -q ' stdout F after$' "$LOGS/$ID.log"
+	! grep -q before "$LOGS/$ID.log"
+	run "$CLIENT" ctl "$RUN/$ID/ctl" no-such-command
+	assert_failure
+}
+
+@test "shim: 100 containers, each with its own shim, all exit codes right" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.1; done; exit $(hostname | cut -c2-)'
+	update_config '.root.path = $r' --arg r "$BUNDLE/rootfs"
+	base=$BUNDLE
+	for i in $(seq 1 100); do
+		BUNDLE=$BATS_TEST_TMPDIR/b$i
+		mkdir -p "$BUNDLE"
+		jq --arg h "h$i" '.hostname = $h' "$base/config.json" >"$BUNDLE/config.json"
+		shim_ok "$ID-$i" --start --delete
+	done
+	BUNDLE=$base
+	touch "$SHARED/go"
+	for i in $(seq 1 100); do
+		wait_for_file "$EXITS/$ID-$i" 60
+		assert_equal "$(exit_field "$ID-$i" exit_code)" "$i"
+	done
+	for i in $(seq 1 100); do
+		wait_shim_gone "$ID-$i"
+	done
+}
