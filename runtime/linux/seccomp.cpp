@@ -68,7 +68,6 @@ std::string str_of(const json::Value& o, const char* k) {
     return v && v->is_string() ? v->as_string() : std::string();
 }
 
-
 struct CtxRelease {
     void operator()(void* c) const { seccomp_release(static_cast<scmp_filter_ctx>(c)); }
 };
@@ -81,7 +80,10 @@ Result<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
     if (r < 0) return CodeErr(-r, "generate the seccomp BPF program");
     off_t size = ::lseek(mem.get(), 0, SEEK_END);
     if (size <= 0 || size % sizeof(sock_filter) != 0) return Err("generate the seccomp BPF program: bad size ", size);
-    std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+    size_t count = static_cast<size_t>(size) / sizeof(sock_filter);
+    if (count > BPF_MAXINSNS)
+        return Err("the seccomp program has ", count, " instructions, more than the kernel's limit of ", BPF_MAXINSNS);
+    std::vector<sock_filter> prog(count);
     if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size) return ErrnoErr("read the seccomp BPF program");
     return prog;
 }
