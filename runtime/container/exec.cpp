@@ -122,7 +122,7 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     envp.push_back(nullptr);
     for (int fd = 3; fd < 3 + c.extra_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
     ::syscall(SYS_close_range, 3 + c.extra_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (auto r = apply_apparmor(*c.proc); !r) child_fail(c.err_fd, r.error());
+    if (auto r = apply_lsm_labels(*c.proc); !r) child_fail(c.err_fd, r.error());
     if (late)
         if (auto r = c.seccomp->load(); !r) child_fail(c.err_fd, r.error());
     ::execve(exe->c_str(), argv.data(), envp.data());
@@ -247,7 +247,7 @@ Result<Executed> exec_in_container(const GlobalOptions& g, const ExecOptions& o)
     if (listener_r) {
         // EOF without an fd: the child failed first (its error follows).
         if (auto l = recv_fd(listener_r.get())) {
-            auto sent = send_seccomp_listener(seccomp, l->get(), pid, json::write(oci_state(st, s)));
+            auto sent = send_seccomp_listener(seccomp, l->get(), pid, oci_state(st, s));
             if (!sent) {
                 ::kill(pid, SIGKILL);
                 ::waitpid(pid, nullptr, 0);

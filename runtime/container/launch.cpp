@@ -75,11 +75,14 @@ struct ChildGuard {
     }
 };
 
-std::string hook_state(const ContainerState& st, const char* status) {
+// The OCI state with a given status, as hooks and the seccomp agent get it.
+json::Value state_doc(const ContainerState& st, const char* status) {
     auto doc = oci_state(st, Status::Created);
     doc.set("status", json::Value::string(status));
-    return json::write(doc);
+    return doc;
 }
+
+std::string hook_state(const ContainerState& st, const char* status) { return json::write(state_doc(st, status)); }
 
 Result<std::string> absolute_bundle(const std::string& b) {
     if (!b.empty() && b[0] == '/') return clean_path(b);
@@ -283,7 +286,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
         }
         if (msg->type == SyncMsg::SeccompListener) {
             auto listener = TRY(recv_fd(parent_sock.get()));
-            TRY(send_seccomp_listener(seccomp, listener.get(), pid, hook_state(st, "creating")));
+            TRY(send_seccomp_listener(seccomp, listener.get(), pid, state_doc(st, "creating")));
             continue;
         }
         return Err("sync: unexpected message from the container init");

@@ -229,7 +229,7 @@ Result<Prepared> setup(const InitConfig& c) {
     // Only stdio and the preserved fds reach the process.
     for (int fd = 3; fd < 3 + c.extra_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
     ::syscall(SYS_close_range, 3 + c.extra_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (auto r = apply_apparmor(*spec.process); !r) die(r.error().what());
+    if (auto r = apply_lsm_labels(*spec.process); !r) die(r.error().what());
     if (prep.late_seccomp)
         if (auto r = c.seccomp->load(); !r) die(r.error().what());
     ::execve(exe.c_str(), argv.data(), envp.data());

@@ -152,7 +152,7 @@ bool selinux_enabled() {
     return ::statfs("/sys/fs/selinux", &sf) == 0 && sf.f_type == SELINUX_MAGIC;
 }
 
-Result<void> apply_apparmor(const oci::Process& p) {
+Result<void> apply_lsm_labels(const oci::Process& p) {
     // process.selinuxLabel: the label of the process after execve, where
     // SELinux is enabled (ignored elsewhere, as runc does).
     if (!p.selinux_label.empty() && selinux_enabled())

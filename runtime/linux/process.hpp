@@ -18,7 +18,7 @@ Result<void> validate_process(const oci::Process& p, const oci::Spec& spec);
 bool apparmor_enabled();
 // Sets process.apparmorProfile (and process.selinuxLabel where SELinux is
 // enabled) to apply at the next execve, through procfs (write_proc_file).
-Result<void> apply_apparmor(const oci::Process& p);
+Result<void> apply_lsm_labels(const oci::Process& p);
 
 // Resolves args[0] like Go's exec.LookPath with the process's PATH:
 // `exec: "/nope": no such file or directory`,

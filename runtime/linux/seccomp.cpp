@@ -147,18 +147,16 @@ Result<SeccompFilter> saved_seccomp(const oci::Spec& spec, const std::string& pa
     return f;
 }
 
-Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, const std::string& state_json) {
+Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, json::Value state) {
     const std::string& path = f.listener_path();
-    auto state = json::parse(state_json);
-    if (!state) return Err("seccomp agent: bad container state");
     auto doc = json::Value::object();
-    doc.set("ociVersion", state->find("ociVersion") ? *state->find("ociVersion") : json::Value::string("1.0.2"));
+    doc.set("ociVersion", state.find("ociVersion") ? *state.find("ociVersion") : json::Value::string("1.0.2"));
     auto fds = json::Value::array();
     fds.push(json::Value::string("seccompFd"));
     doc.set("fds", std::move(fds));
     doc.set("pid", json::Value::number(static_cast<int64_t>(pid)));
     doc.set("metadata", json::Value::string(f.listener_metadata()));
-    doc.set("state", std::move(*state));
+    doc.set("state", std::move(state));
     std::string payload = json::write(doc);
 
     struct sockaddr_un sa {};

@@ -57,8 +57,8 @@ Result<SeccompFilter> saved_seccomp(const oci::Spec& spec, const std::string& pa
 // Hands a notify listener fd to the seccomp agent listening on `path` (a unix
 // stream socket), as runc does: one message whose payload is the
 // ContainerProcessState JSON ({"ociVersion", "fds": ["seccompFd"], "pid",
-// "metadata", "state"}) and whose SCM_RIGHTS carry the fd. `state_json` is
-// the container's OCI state; `pid` the filtered process.
-Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, const std::string& state_json);
+// "metadata", "state"}) and whose SCM_RIGHTS carry the fd. `state` is the
+// container's OCI state; `pid` the filtered process.
+Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, json::Value state);
 
 }  // namespace berth::runtime
