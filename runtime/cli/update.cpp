@@ -141,7 +141,7 @@ int cmd_update(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!spec) return fail(spec.error());
     // Devices are set at create; only what update may change is applied.
     if (spec->linux && spec->linux->resources) spec->linux->resources->devices.clear();
-    if (auto r = Cgroup::from_json(st->cgroup).apply_limits(*spec); !r) return fail(r.error());
+    if (auto r = Cgroup::from_json(st->cgroup).update(*spec); !r) return fail(r.error());
     st->config = std::move(config);
     if (auto r = save_state(*st); !r) return fail(r.error());
     return 0;

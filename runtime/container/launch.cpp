@@ -245,7 +245,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     child_sock.reset();
     console.reset();
 
-    if (!into_cgroup) TRY(cgroup.place_unified(pid));
+    if (!into_cgroup) TRY(cgroup.place(pid, spec, o.id));
     TRY(cgroup.apply_limits(spec));
     if (ns.new_user()) TRY(write_id_maps(pid, *spec.linux));
     TRY(sync_send(parent_sock.get(), SyncMsg::Go));

@@ -13,6 +13,7 @@
 
 #include "libutil/strings.hpp"
 #include "runtime/linux/cgroup_resources.hpp"
+#include "runtime/linux/systemd.hpp"
 
 namespace berth::runtime {
 
@@ -98,14 +99,19 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     Cgroup cg;
     cg.layout_ = detect_layout();
     std::string want = spec.linux ? spec.linux->cgroups_path : "";
-    if (systemd) {
-        // slice:prefix:name needs the systemd driver.
-        return Err("linux.cgroupsPath ", quote(want),
-                   ": the systemd cgroup driver (--systemd-cgroup) is not supported yet");
-    }
     std::string rel;  // path below each hierarchy root
     bool absolute = !want.empty() && want[0] == '/';
-    if (want.empty()) {
+    if (systemd) {
+        // slice:prefix:name: the scope's cgroup, made by systemd in place().
+        auto unit = TRY(runtime::systemd_unit(want, id));
+        cg.systemd_ = true;
+        cg.systemd_slice_ = unit.slice;
+        cg.systemd_name_ = unit.name;
+        // Connected now, so that no systemd means no clone.
+        cg.systemd_bus_ = std::make_shared<SystemdManager>(TRY(SystemdManager::connect()));
+        rel = unit.path;
+        absolute = true;
+    } else if (want.empty()) {
         rel = "/berth-runtime/" + id;
         cg.default_parent_ = "/berth-runtime";
         absolute = true;
@@ -143,6 +149,7 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     // On failure the destructor-less Cgroup is destroyed by the caller's guard;
     // here we undo what this function made before returning an error.
     auto undo = [&] { (void)cg.destroy(); };
+    if (cg.systemd_) return cg;
     for (auto& dir : cg.dirs_) {
         auto made = make_dir(dir.path);
         if (!made) {
@@ -237,6 +244,7 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
 }
 
 Result<void> Cgroup::enter_self() const {
+    if (systemd_) return {};
     for (auto& d : dirs_)
         if (!d.v2)
             if (auto r = write_file(d.path + "/tasks", "0"); !r) return Wrap(r.error(), "join cgroup ", d.path);
@@ -244,6 +252,7 @@ Result<void> Cgroup::enter_self() const {
 }
 
 Result<void> Cgroup::leave_self() const {
+    if (systemd_) return {};
     for (size_t i = 0; i < dirs_.size(); ++i)
         if (!dirs_[i].v2 && i < own_.size())
             if (auto r = write_file(own_[i] + "/tasks", "0"); !r) return Wrap(r.error(), "return to cgroup ", own_[i]);
@@ -254,6 +263,7 @@ json::Value Cgroup::to_json() const {
     auto doc = json::Value::object();
     doc.set("layout", json::Value::string(layout_ == CgroupLayout::V2 ? "v2" : layout_ == CgroupLayout::Hybrid ? "hybrid" : "v1"));
     doc.set("default_parent", json::Value::string(default_parent_));
+    if (!systemd_unit_.empty()) doc.set("systemd_unit", json::Value::string(systemd_unit_));
     auto arr = json::Value::array();
     for (auto& d : dirs_) {
         auto o = json::Value::object();
@@ -280,18 +290,54 @@ Cgroup Cgroup::from_json(const json::Value& v) {
     std::string layout = str(v, "layout");
     cg.layout_ = layout == "v1" ? CgroupLayout::V1 : layout == "hybrid" ? CgroupLayout::Hybrid : CgroupLayout::V2;
     cg.default_parent_ = str(v, "default_parent");
+    cg.systemd_unit_ = str(v, "systemd_unit");
+    cg.systemd_ = !cg.systemd_unit_.empty();
     if (auto a = v.find("dirs"); a && a->is_array())
         for (auto& d : a->items())
             cg.dirs_.push_back({str(d, "hierarchy"), "", boolean(d, "v2"), str(d, "path"), boolean(d, "created")});
     return cg;
 }
 
-Result<void> Cgroup::place_unified(pid_t pid) const {
-    for (auto& d : dirs_)
-        if (d.v2)
-            if (auto r = write_file(d.path + "/cgroup.procs", std::to_string(pid)); !r)
-                return Wrap(r.error(), "join cgroup ", d.path);
+Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& id) {
+    if (!systemd_) {
+        for (auto& d : dirs_)
+            if (d.v2)
+                if (auto r = write_file(d.path + "/cgroup.procs", std::to_string(pid)); !r)
+                    return Wrap(r.error(), "join cgroup ", d.path);
+        return {};
+    }
+    SystemdUnit unit{systemd_slice_, systemd_name_, ""};
+    const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    // From here on delete stops the unit (a failed start included: the job
+    // may have created it); but never one that was somebody else's.
+    systemd_unit_ = systemd_name_;
+    auto started = systemd_bus_->start_scope(unit, pid, res, layout_ == CgroupLayout::V2, cat("berth-runtime container ", id));
+    if (!started) {
+        if (started.error().message.find("org.freedesktop.systemd1.UnitExists") != std::string::npos) {
+            systemd_unit_.clear();
+            return Err("linux.cgroupsPath: systemd unit ", systemd_name_, " exists already");
+        }
+        return std::unexpected(started.error());
+    }
+    // systemd made the scope in cgroup2 and in the v1 hierarchies it
+    // manages; the other v1 controllers (freezer, cpuset, ...) are ours.
+    for (auto& d : dirs_) {
+        auto made = TRY(make_dir(d.path));
+        d.created = made;
+        if (made && d.has("cpuset"))
+            TRY_CTX(init_cpuset(std::string(kMount) + "/" + d.hierarchy, d.path), "cgroup ", d.path);
+        if (auto r = write_file(d.path + "/cgroup.procs", std::to_string(pid)); !r)
+            return Wrap(r.error(), "join cgroup ", d.path);
+    }
     return {};
+}
+
+Result<void> Cgroup::update(const oci::Spec& spec) const {
+    if (!systemd_unit_.empty() && spec.linux && spec.linux->resources) {
+        auto sd = TRY(SystemdManager::connect());
+        TRY(sd.set_properties(systemd_unit_, *spec.linux->resources, layout_ == CgroupLayout::V2));
+    }
+    return apply_limits(spec);
 }
 
 namespace {
@@ -392,6 +438,21 @@ Result<void> Cgroup::signal_all(int sig) const {
 }
 
 Result<void> Cgroup::destroy() const {
+    if (!systemd_unit_.empty()) {
+        // systemd removes the scope's cgroups (with what the container made
+        // below them, as the unit is delegated) when the unit stops.
+        bool left = std::any_of(dirs_.begin(), dirs_.end(),
+                                [](const CgroupDir& d) { return !d.created && ::access(d.path.c_str(), F_OK) == 0; });
+        auto bus = systemd_bus_;
+        if (!bus) {
+            auto sd = SystemdManager::connect();
+            if (sd)
+                bus = std::make_shared<SystemdManager>(std::move(*sd));
+            else if (left)
+                return std::unexpected(sd.error());
+        }
+        if (bus) TRY(bus->stop_unit(systemd_unit_));
+    }
     for (auto& d : dirs_) {
         if (!d.created) continue;
         // Sub-cgroups first (children before parents), then the

@@ -5,6 +5,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 namespace berth::runtime {
 
 enum class CgroupLayout { V1, Hybrid, V2 };
+class SystemdManager;
 
 struct CgroupDir {
     std::string hierarchy;   // dir under /sys/fs/cgroup ("memory", "systemd", "unified"; "" on pure v2)
@@ -50,7 +52,9 @@ public:
     static Cgroup from_json(const json::Value& v);
     json::Value to_json() const;
 
-    // O_PATH fd of the cgroup2 directory for CLONE_INTO_CGROUP (-1: none).
+    // O_PATH fd of the cgroup2 directory for CLONE_INTO_CGROUP (-1: none,
+    // as with the systemd driver, where the cgroup exists only once systemd
+    // has started the scope with the init in it).
     int unified_fd() const { return unified_fd_.get(); }
     // v1 placement without the kernel's slow path: moving another task
     // takes cgroup_threadgroup_rwsem for writing (an RCU grace period, often
@@ -59,9 +63,13 @@ public:
     // back out right after. Pure v2 uses CLONE_INTO_CGROUP instead.
     Result<void> enter_self() const;
     Result<void> leave_self() const;
-    // Moves another process into the cgroup2 hierarchy (when CLONE_INTO_CGROUP
-    // was not available).
-    Result<void> place_unified(pid_t pid) const;
+    // Places the init when it was not born in its cgroup: with the systemd
+    // driver, systemd starts the scope with it (and the v1 controllers
+    // systemd does not manage get it from us); else the cgroup2 hierarchy
+    // when CLONE_INTO_CGROUP was not available.
+    Result<void> place(pid_t pid, const oci::Spec& spec, const std::string& id);
+    // `update`: the unit's properties (systemd driver), then the files.
+    Result<void> update(const oci::Spec& spec) const;
     // Every pid in the container's cgroup.
     std::vector<pid_t> pids() const;
     // Freezes (pause) or thaws (resume) every process: v1 freezer.state, or
@@ -74,6 +82,8 @@ public:
     Result<void> destroy() const;
 
     const std::vector<CgroupDir>& dirs() const { return dirs_; }
+    // The systemd scope holding the container ("" with the cgroupfs driver).
+    const std::string& systemd_unit() const { return systemd_unit_; }
     CgroupLayout layout() const { return layout_; }
 
 private:
@@ -81,6 +91,11 @@ private:
     std::vector<CgroupDir> dirs_;
     std::string default_parent_;  // relative path of /berth-runtime, when the default was used
     std::vector<std::string> own_;  // our own cgroup dir in each v1 hierarchy, parallel to dirs_
+    bool systemd_ = false;          // the systemd driver places the init
+    std::string systemd_slice_;     // the scope's slice (before place)
+    std::string systemd_unit_;      // the scope, once asked of systemd
+    std::string systemd_name_;      // the scope's name (before place)
+    std::shared_ptr<SystemdManager> systemd_bus_;  // connected at create, before the clone
     UniqueFd unified_fd_;
 };
 

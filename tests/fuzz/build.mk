@@ -10,7 +10,7 @@ SRCDIR ?= .
 OUT ?= $(SRCDIR)/tests/fuzz/build
 FUZZ_CXX ?= clang++-19
 
-TARGETS := spec state process resources args
+TARGETS := spec state process resources args dbus
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CXXFLAGS_FUZZ := -std=c++23 -g -O1 -Wall -Wextra $(SANITIZE) -I$(SRCDIR) -D_GNU_SOURCE \
@@ -19,11 +19,11 @@ LIBS := $(shell pkg-config --libs yajl 2>/dev/null || echo -lyajl) -lseccomp -lc
 
 # The project code the targets reach (instrumented for coverage).
 LIB_SOURCES := \
-	libutil/error.cpp libutil/fd.cpp libutil/json.cpp libutil/strings.cpp \
+	libutil/error.cpp libutil/fd.cpp libutil/dbus.cpp libutil/json.cpp libutil/strings.cpp \
 	libutil/oci/spec.cpp libutil/oci/default_spec.cpp libutil/signals.cpp libutil/log.cpp \
 	runtime/cli/args.cpp runtime/cli/common.cpp runtime/cli/update.cpp \
 	runtime/container/state.cpp runtime/container/validate.cpp \
-	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/cgroup_resources.cpp \
+	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/systemd.cpp runtime/linux/cgroup_resources.cpp \
 	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp runtime/linux/safe_path.cpp
 LIB_OBJECTS := $(LIB_SOURCES:%.cpp=$(OUT)/obj/%.o)
 
