@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "libutil/log.hpp"
+
 namespace berth::dbus {
 
 namespace {
@@ -327,7 +329,21 @@ Result<Connection> Connection::adopt(UniqueFd fd, bool bus) {
     return c;
 }
 
-Result<void> Connection::send(const Message& m) { return write_all(fd_.get(), encode(m)); }
+namespace {
+
+std::string describe(const Message& m) {
+    static const char* kinds[] = {"?", "call", "return", "error", "signal"};
+    auto t = static_cast<unsigned>(m.type);
+    return cat("D-Bus ", t <= 4 ? kinds[t] : "?", " serial=", m.serial, " reply_serial=", m.reply_serial, " ",
+               m.interface, ".", m.member, " ", m.path, " ", m.error_name, " sig=", m.signature);
+}
+
+}  // namespace
+
+Result<void> Connection::send(const Message& m) {
+    log::debug(cat("send ", describe(m)));
+    return write_all(fd_.get(), encode(m));
+}
 
 Result<Message> Connection::read_message(std::chrono::steady_clock::time_point deadline) {
     for (;;) {
@@ -335,6 +351,7 @@ Result<Message> Connection::read_message(std::chrono::steady_clock::time_point d
         size_t used = TRY(decode(in_, m));
         if (used) {
             in_.erase(0, used);
+            log::debug(cat("received ", describe(m)));
             return m;
         }
         TRY(wait_readable(fd_.get(), deadline));

@@ -298,6 +298,14 @@ Cgroup Cgroup::from_json(const json::Value& v) {
     return cg;
 }
 
+namespace {
+
+bool exists_error(const Error& e) {
+    return e.message.find("org.freedesktop.systemd1.UnitExists") != std::string::npos;
+}
+
+}  // namespace
+
 Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& id) {
     if (!systemd_) {
         for (auto& d : dirs_)
@@ -311,14 +319,27 @@ Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& 
     // From here on delete stops the unit (a failed start included: the job
     // may have created it); but never one that was somebody else's.
     systemd_unit_ = systemd_name_;
-    auto started = systemd_bus_->start_scope(unit, pid, res, layout_ == CgroupLayout::V2, cat("berth-runtime container ", id));
+    auto start = [&] {
+        return systemd_bus_->start_scope(unit, pid, res, layout_ == CgroupLayout::V2, cat("berth-runtime container ", id));
+    };
+    auto started = start();
+    // A scope of the same name that has just emptied (a container deleted
+    // and made again at once) is still loaded until systemd collects it.
+    for (int i = 0; i < 60 && !started && exists_error(started.error()) && !scope_busy(); ++i) {
+        struct timespec ts {0, 50'000'000};
+        ::nanosleep(&ts, nullptr);
+        started = start();
+    }
     if (!started) {
-        if (started.error().message.find("org.freedesktop.systemd1.UnitExists") != std::string::npos) {
+        if (exists_error(started.error())) {
             systemd_unit_.clear();
             return Err("linux.cgroupsPath: systemd unit ", systemd_name_, " exists already");
         }
         return std::unexpected(started.error());
     }
+    // Not held open for the container's life: systemd stops answering a
+    // later connection of ours (delete in `run`) while this one sits unread.
+    systemd_bus_.reset();
     // systemd made the scope in cgroup2 and in the v1 hierarchies it
     // manages; the other v1 controllers (freezer, cpuset, ...) are ours.
     for (auto& d : dirs_) {
@@ -437,22 +458,41 @@ Result<void> Cgroup::signal_all(int sig) const {
     return {};
 }
 
-Result<void> Cgroup::destroy() const {
-    if (!systemd_unit_.empty()) {
-        // systemd removes the scope's cgroups (with what the container made
-        // below them, as the unit is delegated) when the unit stops.
-        bool left = std::any_of(dirs_.begin(), dirs_.end(),
-                                [](const CgroupDir& d) { return !d.created && ::access(d.path.c_str(), F_OK) == 0; });
-        auto bus = systemd_bus_;
-        if (!bus) {
-            auto sd = SystemdManager::connect();
-            if (sd)
-                bus = std::make_shared<SystemdManager>(std::move(*sd));
-            else if (left)
-                return std::unexpected(sd.error());
-        }
-        if (bus) TRY(bus->stop_unit(systemd_unit_));
+bool Cgroup::scope_busy() const {
+    // systemd's cgroup of the scope: cgroup2, or name=systemd on v1.
+    for (auto& d : dirs_) {
+        if (!d.v2 && d.hierarchy != "systemd") continue;
+        auto procs = read_file(d.path + "/cgroup.procs");
+        if (procs && !trim(*procs).empty()) return true;
     }
+    return false;
+}
+
+Result<void> Cgroup::stop_scope() const {
+    // An empty scope stops by itself (systemd sees its cgroup empty and
+    // collects the unit). StopUnit only when processes are left: on a
+    // scope that systemd is collecting, systemd 252 may leave StopUnit
+    // unanswered.
+    if (scope_busy()) {
+        auto bus = systemd_bus_;
+        if (!bus) bus = std::make_shared<SystemdManager>(TRY(SystemdManager::connect()));
+        TRY(bus->stop_unit(systemd_unit_));
+    }
+    // Wait for systemd to remove its cgroups (with what the container made
+    // below them: the scope is delegated), so that a delete leaves nothing.
+    for (int i = 0; i < 4000; ++i) {
+        bool left = false;
+        for (auto& d : dirs_)
+            if (!d.created && ::access(d.path.c_str(), F_OK) == 0) left = true;
+        if (!left) return {};
+        struct timespec ts {0, 5'000'000};
+        ::nanosleep(&ts, nullptr);
+    }
+    return Err("systemd did not remove the cgroups of unit ", systemd_unit_);
+}
+
+Result<void> Cgroup::destroy() const {
+    if (!systemd_unit_.empty()) TRY(stop_scope());
     for (auto& d : dirs_) {
         if (!d.created) continue;
         // Sub-cgroups first (children before parents), then the

@@ -87,6 +87,9 @@ public:
     CgroupLayout layout() const { return layout_; }
 
 private:
+    Result<void> stop_scope() const;
+    bool scope_busy() const;
+
     CgroupLayout layout_ = CgroupLayout::V2;
     std::vector<CgroupDir> dirs_;
     std::string default_parent_;  // relative path of /berth-runtime, when the default was used

@@ -282,7 +282,7 @@ Result<void> SystemdManager::stop_unit(const std::string& name) {
     // A failed unit stays loaded (and its name taken) until reset.
     dbus::Writer rw;
     rw.string(name);
-    (void)bus_.call(kDest, kPath, kManager, "ResetFailedUnit", "s", rw.data());
+    (void)bus_.call(kDest, kPath, kManager, "ResetFailedUnit", "s", rw.data(), std::chrono::seconds(2));
     return {};
 }
 

@@ -127,6 +127,8 @@ unit_prop() {
 @test "systemd: a nested slice is expanded to its path, and the container exits cleanly" {
 	need_systemd
 	update_config '.linux.cgroupsPath = $p' --arg p "btest-$ID.slice:p:$ID"
+	# Without a cgroup namespace the container sees its cgroup's host path.
+	remove_namespace cgroup
 	set_cmd 'cat /proc/self/cgroup; exit 3'
 	run runtime run --bundle "$BUNDLE" "$ID"
 	assert_failure 3
@@ -168,6 +170,7 @@ unit_prop() {
 @test "systemd: pause, exec and ps work on a container in a scope" {
 	need_systemd
 	update_config '.linux.cgroupsPath = $p' --arg p "$SLICE_PATH"
+	remove_namespace cgroup
 	set_args sleep 1000
 	run_container_detached "$ID"
 	run runtime exec "$ID" cat /proc/self/cgroup
