@@ -343,6 +343,114 @@ $log.1:0"
 	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --detach-keys ctrl-1
 	assert_failure 2
 	assert_output_contains "ctrl-1"
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --exit-command-arg x
+	assert_failure 2
+	assert_output_contains "--exit-command"
+}
+
+# exit_command_script FILE: a host script for --exit-command that appends
+# what it sees to $BATS_TEST_TMPDIR/exit-cmd.out: its args, its stdio, an
+# environment variable of the shim's, whether the container still exists,
+# and the exit file ($EXITS/$ID) as it is when the command runs. With
+# $BATS_TEST_TMPDIR/hold present it then waits for $BATS_TEST_TMPDIR/release.
+exit_command_script() {
+	cat >"$1" <<-EOF
+		#!/bin/sh
+		out=$BATS_TEST_TMPDIR/exit-cmd.out
+		stdio="\$(readlink /proc/\$\$/fd/0) \$(readlink /proc/\$\$/fd/1) \$(readlink /proc/\$\$/fd/2)"
+		{
+			echo "run"
+			echo "args:\$*"
+			echo "stdio:\$stdio"
+			echo "env:\${BERTH_TEST_ENV:-unset}"
+			if "$RUNTIME" --root "$ROOT" state "$ID" >/dev/null 2>&1; then echo "container:present"; else echo "container:gone"; fi
+			echo "exit-file:\$(cat "$EXITS/$ID" 2>/dev/null || echo missing)"
+		} >>"\$out"
+		if [ -e "$BATS_TEST_TMPDIR/hold" ]; then
+			while [ ! -e "$BATS_TEST_TMPDIR/release" ]; do sleep 0.05; done
+		fi
+		echo done >>"\$out"
+	EOF
+	chmod +x "$1"
+}
+
+# wait_pid_gone PID: the process PID exits (within 20 s).
+wait_pid_gone() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		shim_alive "$1" || return 0
+		sleep 0.05
+	done
+	fail "process $1 is still running"
+}
+
+@test "shim: --exit-command runs once, after the exit file and --delete, with its args and the shim's env" {
+	set_cmd 'echo bye; exit 3'
+	exit_command_script "$BATS_TEST_TMPDIR/on-exit"
+	touch "$BATS_TEST_TMPDIR/hold"
+	BERTH_TEST_ENV=from-the-shim shim_ok "$ID" --start --delete --exit-command "$BATS_TEST_TMPDIR/on-exit" \
+		--exit-command-arg first --exit-command-arg 'two words' --exit-command-arg ''
+	spid=$(jq -r .shim_pid <<<"$output")
+	track_pid "$spid"
+	out=$BATS_TEST_TMPDIR/exit-cmd.out
+	wait_for_grep '^exit-file:' "$out"
+	# The shim waits for its exit command, as conmon does.
+	shim_alive "$spid" || fail "the shim did not wait for its exit command"
+	touch "$BATS_TEST_TMPDIR/release"
+	wait_for_grep '^done$' "$out"
+	wait_pid_gone "$spid"
+	assert_equal "$(grep -c '^run$' "$out")" 1
+	grep -qx 'args:first two words ' "$out"
+	grep -qx 'stdio:/dev/null /dev/null /dev/null' "$out"
+	grep -qx 'env:from-the-shim' "$out"
+	grep -qx 'container:gone' "$out"
+	rec=$(sed -n 's/^exit-file://p' "$out")
+	assert_equal "$(jq -r .exit_code <<<"$rec")" 3
+	assert_equal "$(jq -r .id <<<"$rec")" "$ID"
+	# The socket and pid file were gone already; the log was complete.
+	[ ! -e "$RUN/$ID/attach" ] && [ ! -e "$RUN/$ID/shim.pid" ]
+	grep -q ' stdout F bye$' "$LOGS/$ID.log"
+	[ ! -e "$RUN/$ID/shim.log" ] || fail "unexpected shim.log:" "$(cat "$RUN/$ID/shim.log")"
+}
+
+@test "shim: --exit-command without --delete sees the container still there" {
+	set_cmd 'exit 0'
+	exit_command_script "$BATS_TEST_TMPDIR/on-exit"
+	shim_ok "$ID" --start --exit-command "$BATS_TEST_TMPDIR/on-exit"
+	wait_for_grep '^done$' "$BATS_TEST_TMPDIR/exit-cmd.out"
+	grep -qx 'container:present' "$BATS_TEST_TMPDIR/exit-cmd.out"
+	grep -qx 'args:' "$BATS_TEST_TMPDIR/exit-cmd.out"
+	runtime delete --force "$ID"
+}
+
+@test "shim: a missing --exit-command is logged in shim.log; the exit file is still written" {
+	set_cmd 'exit 4'
+	shim_ok "$ID" --start --delete --exit-command "$BATS_TEST_TMPDIR/no-such-exit-command" --exit-command-arg x
+	spid=$(jq -r .shim_pid <<<"$output")
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 4
+	wait_pid_gone "$spid"
+	grep -q "exit command: exec $BATS_TEST_TMPDIR/no-such-exit-command: No such file or directory" "$RUN/$ID/shim.log" ||
+		fail "shim.log:" "$(cat "$RUN/$ID/shim.log" 2>/dev/null)"
+}
+
+@test "shim: a failing --exit-command is logged with its status" {
+	set_cmd 'exit 0'
+	shim_ok "$ID" --start --delete --exit-command /bin/sh --exit-command-arg -c --exit-command-arg 'exit 9'
+	spid=$(jq -r .shim_pid <<<"$output")
+	wait_for_file "$EXITS/$ID"
+	wait_pid_gone "$spid"
+	grep -q "exit command /bin/sh exited with status 9" "$RUN/$ID/shim.log" ||
+		fail "shim.log:" "$(cat "$RUN/$ID/shim.log" 2>/dev/null)"
+}
+
+@test "shim: --exit-command does not run when create fails" {
+	set_args /no-such-binary-here
+	exit_command_script "$BATS_TEST_TMPDIR/on-exit"
+	shim "$ID" --start --delete --exit-command "$BATS_TEST_TMPDIR/on-exit"
+	assert_failure 1
+	sleep 0.3
+	[ ! -e "$BATS_TEST_TMPDIR/exit-cmd.out" ] || fail "the exit command ran:" "$(cat "$BATS_TEST_TMPDIR/exit-cmd.out")"
 }
 
 @test "shim: exec mode keeps an exec session's output and exit code" {
