@@ -453,6 +453,50 @@ wait_pid_gone() {
 	[ ! -e "$BATS_TEST_TMPDIR/exit-cmd.out" ] || fail "the exit command ran:" "$(cat "$BATS_TEST_TMPDIR/exit-cmd.out")"
 }
 
+# add_flooding_hook KIND TAG: a hook that writes 20000 lines (360 KiB and
+# more) into the container's stdout and stderr through the init's
+# /proc/PID/fd, and as many on its own stdout and stderr; then it creates
+# $SHARED/TAG-done.
+add_flooding_hook() {
+	add_hook "$1" 'PATH=/usr/sbin:/usr/bin:/sbin:/bin
+		pid=$(sed -n "s/.*\"pid\": *\([0-9]*\).*/\1/p")
+		yes "$0-to-container-stdout" | head -n 20000 >"/proc/$pid/fd/1"
+		yes "$0-to-container-stderr" | head -n 20000 >"/proc/$pid/fd/2"
+		yes "$0-own-stdout" | head -n 20000
+		yes "$0-own-stderr" | head -n 20000 >&2
+		touch "$1"' "$2" "$SHARED/$2-done"
+}
+
+@test "shim: hooks writing 300 KiB into the container's stdio during create and start do not block the shim" {
+	# createRuntime runs before `RUNTIME create` returns, poststart before
+	# `RUNTIME start` does. A shim that waits for the runtime without
+	# reading the container's pipes never sees it return: the hook waits
+	# for a reader once a pipe's 64 KiB are full. The hooks' own stdout and
+	# stderr are the runtime's: crun passes its own (the container's pipes
+	# during create), runc and berth-runtime capture them.
+	add_flooding_hook createRuntime create
+	add_flooding_hook poststart start
+	# The process outlives the poststart hook, which writes into its fds.
+	set_cmd 'while [ ! -e /shared/start-done ]; do sleep 0.05; done; echo container-ran; exit 5'
+	run timeout 30 "$SHIM" --id "$ID" --bundle "$BUNDLE" --runtime "$RUNTIME" --runtime-root "$ROOT" \
+		--run-dir "$RUN/$ID" --log-path "$LOGS/$ID.log" --exit-dir "$EXITS" --start --delete
+	[ "$status" -ne 124 ] || fail "the shim hung waiting for the runtime (killed after 30 s)"
+	assert_success
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 5
+	log=$LOGS/$ID.log
+	run grep -cvE "$CRI_RE" "$log"
+	assert_output 0
+	for s in stdout stderr; do
+		cri_lines "$s" "$log" | sort | uniq -c >"$BATS_TEST_TMPDIR/$s.count"
+		for h in create start; do
+			grep -qx " *20000 $h-to-container-$s" "$BATS_TEST_TMPDIR/$s.count" ||
+				fail "not 20000 $h-to-container-$s lines in the $s log:" "$(cat "$BATS_TEST_TMPDIR/$s.count")" || return 1
+		done
+	done
+	grep -qx ' *1 container-ran' "$BATS_TEST_TMPDIR/stdout.count"
+}
+
 @test "shim: exec mode keeps an exec session's output and exit code" {
 	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done'
 	shim_ok "$ID" --start --delete
