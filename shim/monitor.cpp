@@ -227,8 +227,8 @@ Result<void> Monitor::run_start() {
 
 // Waits for the runtime while copying what the container's pipes (or pty)
 // carry to the log. Hooks run before create and start return and may write
-// there: crun gives them its own stdio, which is the container's, and any
-// hook can open the init's /proc/PID/fd/1. Once 64 KiB fill a pipe its
+// there (through the init's /proc/PID/fd/1), and so may the runtime itself
+// (its stderr is the container's during create). Once 64 KiB fill a pipe its
 // writer, and the runtime waiting for it, would wait for the shim forever.
 // `capture` (the runtime's own stdout and stderr, when they are not the
 // container's) is read too; its tail, or stderr's, ends up in `captured`.
