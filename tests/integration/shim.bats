@@ -524,6 +524,56 @@ add_flooding_hook() {
 	wait_for_file "$EXITS/$ID"
 }
 
+@test "shim: exec mode with --terminal: a pty, stdin and resize through the attach socket, the exit code" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done'
+	shim_ok "$ID" --start --delete
+	cat >"$BATS_TEST_TMPDIR/process.json" <<-'JSON'
+		{"args": ["sh", "-c", "tty; read a; stty size; echo got:$a; exit 8"], "cwd": "/",
+		 "env": ["PATH=/bin:/usr/bin", "TERM=xterm"], "user": {"uid": 0, "gid": 0}, "terminal": true}
+	JSON
+	run "$SHIM" --id "$ID" --exec --exec-id t1 --process "$BATS_TEST_TMPDIR/process.json" --terminal \
+		--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.t1" \
+		--log-path "$LOGS/$ID.t1.log" --exit-dir "$EXITS"
+	assert_success
+	[[ $output == '{"pid":'* ]] || fail "expected {\"pid\": N}, got: $output"
+	wait_for_grep ' stdout [FP] /dev/pts/' "$LOGS/$ID.t1.log"
+	run bash -c 'printf "hello\n" | "$0" attach "$1" --stdin --no-eof --resize 27 91 --exit-record "$2"' \
+		"$CLIENT" "$RUN/$ID.t1/attach" "$BATS_TEST_TMPDIR/exit-t1"
+	assert_success
+	assert_output_contains "27 91" "got:hello"
+	wait_for_file "$EXITS/$ID.t1"
+	assert_equal "$(exit_field "$ID.t1" exit_code)" 8
+	assert_equal "$(exit_field "$ID.t1" exec_id)" t1
+	assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/exit-t1")" 8
+	grep -q ' stdout F got:hello' "$LOGS/$ID.t1.log"
+	# The container itself is untouched by the exec session's end.
+	assert_equal "$(container_status)" running
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+}
+
+@test "shim: exec mode with --terminal: a process that exits at once keeps its output and exit code" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done'
+	shim_ok "$ID" --start --delete
+	cat >"$BATS_TEST_TMPDIR/process.json" <<-'JSON'
+		{"args": ["sh", "-c", "echo quick-exit; exit 3"], "cwd": "/",
+		 "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}, "terminal": true}
+	JSON
+	for i in 1 2 3 4 5 6 7 8; do
+		run "$SHIM" --id "$ID" --exec --exec-id q$i --process "$BATS_TEST_TMPDIR/process.json" --terminal \
+			--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.q$i" \
+			--log-path "$LOGS/$ID.q$i.log" --exit-dir "$EXITS"
+		assert_success
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		wait_for_file "$EXITS/$ID.q$i"
+		assert_equal "$(exit_field "$ID.q$i" exit_code)" 3
+		grep -q ' stdout F quick-exit' "$LOGS/$ID.q$i.log" || fail "exec q$i: log:" "$(cat "$LOGS/$ID.q$i.log")"
+	done
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+}
+
 @test "shim: an OOM kill is reported in the exit record" {
 	update_config '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
 	set_cmd 'tail /dev/zero'
