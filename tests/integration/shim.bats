@@ -510,12 +510,17 @@ add_flooding_hook() {
 		{"args": ["sh", "-c", "echo from-exec; echo exec-err >&2; exit 9"], "cwd": "/",
 		 "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}, "terminal": false}
 	JSON
+	# The exit command copies the session's exit file as it finds it.
 	run "$SHIM" --id "$ID" --exec --exec-id e1 --process "$BATS_TEST_TMPDIR/process.json" \
 		--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.e1" \
-		--log-path "$LOGS/$ID.e1.log" --exit-dir "$EXITS"
+		--log-path "$LOGS/$ID.e1.log" --exit-dir "$EXITS" --exit-command /bin/sh --exit-command-arg -c \
+		--exit-command-arg 'cp "$0" "$1"' --exit-command-arg "$EXITS/$ID.e1" --exit-command-arg "$BATS_TEST_TMPDIR/e1-seen"
 	assert_success
 	wait_for_file "$EXITS/$ID.e1"
 	assert_equal "$(exit_field "$ID.e1" exit_code)" 9
+	wait_for_file "$BATS_TEST_TMPDIR/e1-seen"
+	assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/e1-seen")" 9
+	assert_equal "$(jq -r .exec_id "$BATS_TEST_TMPDIR/e1-seen")" e1
 	assert_equal "$(exit_field "$ID.e1" exec_id)" e1
 	grep -q ' stdout F from-exec$' "$LOGS/$ID.e1.log"
 	grep -q ' stderr F exec-err$' "$LOGS/$ID.e1.log"
