@@ -76,7 +76,8 @@ std::string absolute(const std::string& p) {
 Result<Options> parse(int argc, char** argv) {
     enum {
         kId = 256, kBundle, kRuntime, kRuntimeRoot, kRuntimeArg, kRunDir, kLogPath, kLogSizeMax, kExitDir,
-        kExitFile, kPidFile, kTerminal, kStdin, kStart, kDelete, kDetachKeys, kExec, kProcess, kExecId, kExitCommand, kExitCommandArg, kHelp
+        kExitFile, kPidFile, kTerminal, kStdin, kStart, kDelete, kDetachKeys, kExec, kProcess, kExecId,
+        kExitCommand, kExitCommandArg, kHelp
     };
     static const struct option longopts[] = {
         {"id", 1, nullptr, kId}, {"bundle", 1, nullptr, kBundle}, {"runtime", 1, nullptr, kRuntime},
