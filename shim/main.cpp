@@ -19,6 +19,7 @@
 #include "libutil/json.hpp"
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
+#include "shim/exit_command.hpp"
 #include "shim/monitor.hpp"
 #include "shim/options.hpp"
 #include "shim/protocol.hpp"
@@ -56,6 +57,9 @@ Options:
   --start                 run RUNTIME start after create
   --delete                run RUNTIME delete after the exit
   --detach-keys KEYS      default "ctrl-p,ctrl-q"; "" disables
+  --exit-command PATH     run PATH once the exit file is written (and after
+                          --delete); the shim waits for it, then exits
+  --exit-command-arg ARG  an argument for the exit command (repeatable)
   --exec                  exec mode: RUNTIME exec --detach --process FILE ID
   --process FILE          the process.json for exec mode
   --exec-id EID           names the exec session (exit file ID.EID)
@@ -72,7 +76,8 @@ std::string absolute(const std::string& p) {
 Result<Options> parse(int argc, char** argv) {
     enum {
         kId = 256, kBundle, kRuntime, kRuntimeRoot, kRuntimeArg, kRunDir, kLogPath, kLogSizeMax, kExitDir,
-        kExitFile, kPidFile, kTerminal, kStdin, kStart, kDelete, kDetachKeys, kExec, kProcess, kExecId, kHelp
+        kExitFile, kPidFile, kTerminal, kStdin, kStart, kDelete, kDetachKeys, kExec, kProcess, kExecId,
+        kExitCommand, kExitCommandArg, kHelp
     };
     static const struct option longopts[] = {
         {"id", 1, nullptr, kId}, {"bundle", 1, nullptr, kBundle}, {"runtime", 1, nullptr, kRuntime},
@@ -82,7 +87,8 @@ Result<Options> parse(int argc, char** argv) {
         {"exit-file", 1, nullptr, kExitFile}, {"pid-file", 1, nullptr, kPidFile},
         {"terminal", 0, nullptr, kTerminal}, {"stdin", 0, nullptr, kStdin}, {"start", 0, nullptr, kStart},
         {"delete", 0, nullptr, kDelete}, {"detach-keys", 1, nullptr, kDetachKeys}, {"exec", 0, nullptr, kExec},
-        {"process", 1, nullptr, kProcess}, {"exec-id", 1, nullptr, kExecId}, {"help", 0, nullptr, kHelp},
+        {"process", 1, nullptr, kProcess}, {"exec-id", 1, nullptr, kExecId}, {"exit-command", 1, nullptr, kExitCommand},
+        {"exit-command-arg", 1, nullptr, kExitCommandArg}, {"help", 0, nullptr, kHelp},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -115,6 +121,8 @@ Result<Options> parse(int argc, char** argv) {
         case kExec: o.exec = true; break;
         case kProcess: o.process_file = absolute(v); break;
         case kExecId: o.exec_id = v; break;
+        case kExitCommand: o.exit_command = v.find('/') == std::string::npos ? v : absolute(v); break;
+        case kExitCommandArg: o.exit_command_args.push_back(v); break;
         case kHelp: std::fputs(kUsage, stdout); std::exit(0);
         case ':': return Err("option ", argv[optind - 1], " needs a value");
         default: return Err("unknown option ", optind > 0 ? argv[optind - 1] : "?");
@@ -131,6 +139,8 @@ Result<Options> parse(int argc, char** argv) {
     } else if (o.bundle.empty()) {
         return Err("--bundle is required");
     }
+    if (!o.exit_command_args.empty() && o.exit_command.empty())
+        return Err("--exit-command-arg needs --exit-command PATH");
     if (o.run_dir.empty()) o.run_dir = path_join("/run/berth/shim", o.exec ? o.id + "." + o.exec_id : o.id);
     if (o.container_pid_file.empty()) o.container_pid_file = path_join(o.run_dir, proto::kContainerPidFile);
     TRY(parse_detach_keys(o.detach_keys));
@@ -169,21 +179,26 @@ int monitor_main(const Options& o, int sync) {
         report(v);
         return 1;
     }
-    Monitor m(o);
-    auto pid = m.launch();
-    if (!pid) {
-        log::error(pid.error().what());
+    int rc;
+    {
+        Monitor m(o);
+        auto pid = m.launch();
+        if (!pid) {
+            log::error(pid.error().what());
+            auto v = json::Value::object();
+            v.set("error", json::Value::string(pid.error().what()));
+            report(v);
+            m.remove_run_files();
+            return 1;  // no exit command: the caller has the error already
+        }
         auto v = json::Value::object();
-        v.set("error", json::Value::string(pid.error().what()));
+        v.set("pid", json::Value::number(int64_t(*pid)));
+        v.set("shim_pid", json::Value::number(int64_t(::getpid())));
         report(v);
-        m.remove_run_files();
-        return 1;
-    }
-    auto v = json::Value::object();
-    v.set("pid", json::Value::number(int64_t(*pid)));
-    v.set("shim_pid", json::Value::number(int64_t(::getpid())));
-    report(v);
-    return m.run();
+        rc = m.run();
+    }  // the log, pipes and sockets are closed before the exit command runs
+    if (!o.exit_command.empty()) run_exit_command(o);
+    return rc;
 }
 
 // The caller's side: waits for the monitor's one line and prints it.

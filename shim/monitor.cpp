@@ -1,6 +1,7 @@
 #include "shim/monitor.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -30,6 +31,15 @@ enum Tag : uint64_t { kSignal = 1, kOut, kErr, kMaster, kStdinPipe, kAttachListe
 // The read buffer for output: one read, logged and fanned out from here.
 // Byte 0 is the attach packet's type, so a packet needs no copy.
 char g_buf[1 + proto::kMaxPayload];
+
+// How much of the runtime's own output is kept for its error message: the
+// end, where the error is.
+constexpr size_t kErrorTail = 4096;
+
+void keep_tail(std::string& tail, const char* data, size_t len) {
+    tail.append(data, len);
+    if (tail.size() > kErrorTail) tail.erase(0, tail.size() - kErrorTail);
+}
 
 std::string in_dir(const UniqueFd& dir, const char* name) {
     return cat("/proc/self/fd/", dir.get(), "/", name);
@@ -178,18 +188,17 @@ Result<pid_t> Monitor::run_create() {
     out.w.reset();
     err.w.reset();
     in.r.reset();
-    int st = TRY(wait_for(rt));
     out_r_ = std::move(out.r);
     err_r_ = std::move(err.r);
     in_w_ = std::move(in.w);
+    TRY(set_nonblock(out_r_.get()));
     TRY(set_nonblock(err_r_.get()));
+    std::string err_tail;
+    int st = TRY(wait_runtime(rt, nullptr, err_tail));
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         std::string msg = last_log_error(log);
-        if (msg.empty()) {
-            // No JSON log line: what the runtime printed on stderr.
-            ssize_t n = ::read(err_r_.get(), g_buf, sizeof g_buf);
-            if (n > 0) msg = std::string(trim(std::string_view(g_buf, size_t(n))));
-        }
+        // No JSON log line: what the runtime printed on stderr.
+        if (msg.empty()) msg = std::string(trim(err_tail));
         if (msg.empty()) msg = cat(o_.runtime, " ", describe_status(st));
         return Err(verb, " ", o_.label(), ": ", msg);
     }
@@ -197,6 +206,95 @@ Result<pid_t> Monitor::run_create() {
     auto pid = text ? parse_i64(trim(*text)) : std::nullopt;
     if (!pid || *pid <= 0) return Err(verb, " ", o_.label(), ": the runtime wrote no pid to ", pid_file);
     return pid_t(*pid);
+}
+
+Result<void> Monitor::run_start() {
+    std::string log = path_join(o_.run_dir, proto::kRuntimeLog);
+    ::truncate(log.c_str(), 0);
+    Pipe cap = TRY(make_pipe());
+    pid_t rt = TRY_CTX(spawn(runtime_argv(o_, log, {"start", o_.id}), Stdio{-1, cap.w.get(), cap.w.get()}), "start ",
+                       o_.id);
+    cap.w.reset();
+    TRY(set_nonblock(cap.r.get()));
+    std::string captured;
+    int st = TRY(wait_runtime(rt, &cap.r, captured));
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return {};
+    std::string msg = last_log_error(log);
+    if (msg.empty()) msg = std::string(trim(captured));
+    if (msg.empty()) msg = cat(o_.runtime, " ", describe_status(st));
+    return Err("start ", o_.id, ": ", msg);
+}
+
+// Waits for the runtime while copying what the container's pipes (or pty)
+// carry to the log. Hooks run before create and start return and may write
+// there (through the init's /proc/PID/fd/1), and so may the runtime itself
+// (its stderr is the container's during create). Once 64 KiB fill a pipe its
+// writer, and the runtime waiting for it, would wait for the shim forever.
+// `capture` (the runtime's own stdout and stderr, when they are not the
+// container's) is read too; its tail, or stderr's, ends up in `captured`.
+Result<int> Monitor::wait_runtime(pid_t rt, UniqueFd* capture, std::string& captured) {
+    std::string* err_tail = capture ? nullptr : &captured;
+    auto read_capture = [&] {
+        for (int i = 0; capture && *capture && i < 1024; ++i) {
+            ssize_t n = ::read(capture->get(), g_buf, sizeof g_buf);
+            if (n > 0) {
+                keep_tail(captured, g_buf, size_t(n));
+                continue;
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EINTR)) capture->reset();
+            break;
+        }
+    };
+    int st = 0;
+    for (;;) {
+        pid_t p = ::waitpid(rt, &st, WNOHANG);
+        if (p == rt) break;
+        if (p < 0 && errno != EINTR) return ErrnoErr("wait for ", o_.runtime);
+        // poll skips negative fds; a closed pipe is -1.
+        struct pollfd fds[5] = {{signals_.get(), POLLIN, 0},
+                                {out_r_.get(), POLLIN, 0},
+                                {err_r_.get(), POLLIN, 0},
+                                {master_.get(), POLLIN, 0},
+                                {capture ? capture->get() : -1, POLLIN, 0}};
+        if (::poll(fds, 5, -1) < 0) {
+            if (errno == EINTR) continue;
+            return ErrnoErr("poll");
+        }
+        if (fds[0].revents) {
+            // SIGCHLD only says "check": the runtime is waited for above, other
+            // children by the loop's first reap(). The rest are ignored anyway
+            // (a SIGHUP's reopen is moot: the log was opened just now).
+            struct signalfd_siginfo si;
+            while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+            }
+        }
+        if (fds[1].revents) copy_to_log(out_r_, Stream::Stdout, nullptr);
+        if (fds[2].revents) copy_to_log(err_r_, Stream::Stderr, err_tail);
+        if (fds[3].revents) copy_to_log(master_, Stream::Stdout, nullptr);
+        if (fds[4].revents) read_capture();
+    }
+    // What is in the pipes now was written before the runtime exited.
+    for (int i = 0; i < 1024 && copy_to_log(out_r_, Stream::Stdout, nullptr); ++i) {
+    }
+    for (int i = 0; i < 1024 && copy_to_log(err_r_, Stream::Stderr, err_tail); ++i) {
+    }
+    read_capture();
+    return st;
+}
+
+// One read of output (non-blocking) into the log, while no attach client can
+// be connected yet. False when there was nothing; EOF or an error closes fd.
+bool Monitor::copy_to_log(UniqueFd& fd, Stream s, std::string* tail) {
+    if (!fd) return false;
+    ssize_t n = ::read(fd.get(), g_buf + 1, proto::kMaxPayload);
+    if (n > 0) {
+        if (auto r = log_.write(s, g_buf + 1, size_t(n)); !r) log::warn(r.error().what());
+        if (tail) keep_tail(*tail, g_buf + 1, size_t(n));
+        return true;
+    }
+    // EIO: a pty master whose last slave closed.
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) fd.reset();
+    return false;
 }
 
 Result<void> Monitor::receive_console() {
@@ -228,10 +326,7 @@ Result<pid_t> Monitor::launch() {
         if (o_.terminal) TRY(receive_console());
         oom_path_ = oom_counter_path(pid_);
         oom_before_ = read_oom_kills(oom_path_);
-        if (o_.start) {
-            std::string log = path_join(o_.run_dir, proto::kRuntimeLog);
-            TRY_CTX(run_captured(runtime_argv(o_, log, {"start", o_.id}), log), "start ", o_.id);
-        }
+        if (o_.start) TRY(run_start());
         return {};
     }();
     if (!rest) {
@@ -248,8 +343,7 @@ Result<pid_t> Monitor::launch() {
     if (master_) {
         watch(master_.get(), EPOLLIN, kMaster);
         err_r_.reset();  // only the runtime's own messages went there
-    } else {
-        set_nonblock(out_r_.get());
+    } else if (out_r_) {
         watch(out_r_.get(), EPOLLIN, kOut);
     }
     if (err_r_) watch(err_r_.get(), EPOLLIN, kErr);

@@ -40,6 +40,9 @@ private:
 
     Result<void> setup_io();
     Result<pid_t> run_create();
+    Result<void> run_start();
+    Result<int> wait_runtime(pid_t rt, UniqueFd* capture, std::string& captured);
+    bool copy_to_log(UniqueFd& fd, Stream s, std::string* tail);
     Result<void> receive_console();
     void cleanup_failed_create();
     void watch(int fd, uint32_t events, uint64_t tag);

@@ -27,6 +27,11 @@ struct Options {
     bool exec = false;
     std::string process_file;
     std::string exec_id;
+    // --exit-command PATH [--exit-command-arg ARG]...: run once the exit
+    // file is written (and the container deleted), as conmon does for
+    // `podman container cleanup`.
+    std::string exit_command;
+    std::vector<std::string> exit_command_args;
 
     // The exit file's path (explicit, or EXIT_DIR/ID, EXIT_DIR/ID.EXEC_ID).
     std::string exit_path() const;

@@ -10,10 +10,10 @@ SHIM=${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth-shim
 CLIENT=${BERTH_BUILDDIR:-$BERTH_SRCDIR}/tests/helpers/shim-client
 
 setup() {
+	use_crun_cgroup_v1
 	common_setup
 	[ -x "$SHIM" ] || fail "$SHIM is not built" || return 1
 	[ -x "$CLIENT" ] || fail "$CLIENT is not built (make check builds it)" || return 1
-	skip_if_crun_hybrid
 	RUN=$BATS_TEST_TMPDIR/run
 	EXITS=$BATS_TEST_TMPDIR/exits
 	LOGS=$BATS_TEST_TMPDIR/logs
@@ -27,11 +27,16 @@ teardown() {
 }
 
 # crun 1.8.1 refuses a hybrid cgroup layout (v1 controllers plus cgroup2 at
-# /sys/fs/cgroup/unified) unless cgroup2 is hidden from it.
-skip_if_crun_hybrid() {
+# /sys/fs/cgroup/unified). On such a host, crun is run through
+# crun-cgroup-v1, which hides cgroup2 from it in a private mount namespace
+# (the host's mounts stay as they are): for the shim, the tests and the
+# leftover checks alike, RUNTIME is then that wrapper.
+use_crun_cgroup_v1() {
 	"$RUNTIME" --version 2>/dev/null | head -n1 | grep -q '^crun version' || return 0
+	[[ $RUNTIME != */crun-cgroup-v1 ]] || return 0
 	if _cgroup_mounts | grep -q '^cgroup ' && _cgroup_mounts | grep -q '^cgroup2 '; then
-		skip "crun refuses this host's hybrid cgroup layout (cgroups in hybrid mode not supported)"
+		export CRUN=$RUNTIME
+		RUNTIME=$BERTH_SRCDIR/tests/integration/crun-cgroup-v1
 	fi
 }
 
@@ -343,6 +348,159 @@ $log.1:0"
 	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --detach-keys ctrl-1
 	assert_failure 2
 	assert_output_contains "ctrl-1"
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --exit-command-arg x
+	assert_failure 2
+	assert_output_contains "--exit-command"
+}
+
+# exit_command_script FILE: a host script for --exit-command that appends
+# what it sees to $BATS_TEST_TMPDIR/exit-cmd.out: its args, its stdio, an
+# environment variable of the shim's, whether the container still exists,
+# and the exit file ($EXITS/$ID) as it is when the command runs. With
+# $BATS_TEST_TMPDIR/hold present it then waits for $BATS_TEST_TMPDIR/release.
+exit_command_script() {
+	cat >"$1" <<-EOF
+		#!/bin/sh
+		out=$BATS_TEST_TMPDIR/exit-cmd.out
+		stdio="\$(readlink /proc/\$\$/fd/0) \$(readlink /proc/\$\$/fd/1) \$(readlink /proc/\$\$/fd/2)"
+		{
+			echo "run"
+			echo "args:\$*"
+			echo "stdio:\$stdio"
+			echo "env:\${BERTH_TEST_ENV:-unset}"
+			if "$RUNTIME" --root "$ROOT" state "$ID" >/dev/null 2>&1; then echo "container:present"; else echo "container:gone"; fi
+			echo "exit-file:\$(cat "$EXITS/$ID" 2>/dev/null || echo missing)"
+		} >>"\$out"
+		if [ -e "$BATS_TEST_TMPDIR/hold" ]; then
+			while [ ! -e "$BATS_TEST_TMPDIR/release" ]; do sleep 0.05; done
+		fi
+		echo done >>"\$out"
+	EOF
+	chmod +x "$1"
+}
+
+# wait_pid_gone PID: the process PID exits (within 20 s).
+wait_pid_gone() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		shim_alive "$1" || return 0
+		sleep 0.05
+	done
+	fail "process $1 is still running"
+}
+
+@test "shim: --exit-command runs once, after the exit file and --delete, with its args and the shim's env" {
+	set_cmd 'echo bye; exit 3'
+	exit_command_script "$BATS_TEST_TMPDIR/on-exit"
+	touch "$BATS_TEST_TMPDIR/hold"
+	BERTH_TEST_ENV=from-the-shim shim_ok "$ID" --start --delete --exit-command "$BATS_TEST_TMPDIR/on-exit" \
+		--exit-command-arg first --exit-command-arg 'two words' --exit-command-arg ''
+	spid=$(jq -r .shim_pid <<<"$output")
+	track_pid "$spid"
+	out=$BATS_TEST_TMPDIR/exit-cmd.out
+	wait_for_grep '^exit-file:' "$out"
+	# The shim waits for its exit command, as conmon does.
+	shim_alive "$spid" || fail "the shim did not wait for its exit command"
+	touch "$BATS_TEST_TMPDIR/release"
+	wait_for_grep '^done$' "$out"
+	wait_pid_gone "$spid"
+	assert_equal "$(grep -c '^run$' "$out")" 1
+	grep -qx 'args:first two words ' "$out"
+	grep -qx 'stdio:/dev/null /dev/null /dev/null' "$out"
+	grep -qx 'env:from-the-shim' "$out"
+	grep -qx 'container:gone' "$out"
+	rec=$(sed -n 's/^exit-file://p' "$out")
+	assert_equal "$(jq -r .exit_code <<<"$rec")" 3
+	assert_equal "$(jq -r .id <<<"$rec")" "$ID"
+	# The socket and pid file were gone already; the log was complete.
+	[ ! -e "$RUN/$ID/attach" ] && [ ! -e "$RUN/$ID/shim.pid" ]
+	grep -q ' stdout F bye$' "$LOGS/$ID.log"
+	[ ! -e "$RUN/$ID/shim.log" ] || fail "unexpected shim.log:" "$(cat "$RUN/$ID/shim.log")"
+}
+
+@test "shim: --exit-command without --delete sees the container still there" {
+	set_cmd 'exit 0'
+	exit_command_script "$BATS_TEST_TMPDIR/on-exit"
+	shim_ok "$ID" --start --exit-command "$BATS_TEST_TMPDIR/on-exit"
+	wait_for_grep '^done$' "$BATS_TEST_TMPDIR/exit-cmd.out"
+	grep -qx 'container:present' "$BATS_TEST_TMPDIR/exit-cmd.out"
+	grep -qx 'args:' "$BATS_TEST_TMPDIR/exit-cmd.out"
+	runtime delete --force "$ID"
+}
+
+@test "shim: a missing --exit-command is logged in shim.log; the exit file is still written" {
+	set_cmd 'exit 4'
+	shim_ok "$ID" --start --delete --exit-command "$BATS_TEST_TMPDIR/no-such-exit-command" --exit-command-arg x
+	spid=$(jq -r .shim_pid <<<"$output")
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 4
+	wait_pid_gone "$spid"
+	grep -q "exit command: exec $BATS_TEST_TMPDIR/no-such-exit-command: No such file or directory" "$RUN/$ID/shim.log" ||
+		fail "shim.log:" "$(cat "$RUN/$ID/shim.log" 2>/dev/null)"
+}
+
+@test "shim: a failing --exit-command is logged with its status" {
+	set_cmd 'exit 0'
+	shim_ok "$ID" --start --delete --exit-command /bin/sh --exit-command-arg -c --exit-command-arg 'exit 9'
+	spid=$(jq -r .shim_pid <<<"$output")
+	wait_for_file "$EXITS/$ID"
+	wait_pid_gone "$spid"
+	grep -q "exit command /bin/sh exited with status 9" "$RUN/$ID/shim.log" ||
+		fail "shim.log:" "$(cat "$RUN/$ID/shim.log" 2>/dev/null)"
+}
+
+@test "shim: --exit-command does not run when create fails" {
+	set_args /no-such-binary-here
+	exit_command_script "$BATS_TEST_TMPDIR/on-exit"
+	shim "$ID" --start --delete --exit-command "$BATS_TEST_TMPDIR/on-exit"
+	assert_failure 1
+	sleep 0.3
+	[ ! -e "$BATS_TEST_TMPDIR/exit-cmd.out" ] || fail "the exit command ran:" "$(cat "$BATS_TEST_TMPDIR/exit-cmd.out")"
+}
+
+# add_flooding_hook KIND TAG: a hook that writes 20000 lines (360 KiB and
+# more) into the container's stdout and stderr through the init's
+# /proc/PID/fd, and as many on its own stdout and stderr; then it creates
+# $SHARED/TAG-done.
+add_flooding_hook() {
+	add_hook "$1" 'PATH=/usr/sbin:/usr/bin:/sbin:/bin
+		pid=$(sed -n "s/.*\"pid\": *\([0-9]*\).*/\1/p")
+		yes "$0-to-container-stdout" | head -n 20000 >"/proc/$pid/fd/1"
+		yes "$0-to-container-stderr" | head -n 20000 >"/proc/$pid/fd/2"
+		yes "$0-own-stdout" | head -n 20000
+		yes "$0-own-stderr" | head -n 20000 >&2
+		touch "$1"' "$2" "$SHARED/$2-done"
+}
+
+@test "shim: hooks writing 300 KiB into the container's stdio during create and start do not block the shim" {
+	# createRuntime runs before `RUNTIME create` returns, poststart before
+	# `RUNTIME start` does. A shim that waits for the runtime without
+	# reading the container's pipes never sees it return: the hook waits
+	# for a reader once a pipe's 64 KiB are full. What the hooks print on
+	# their own stdout and stderr does not reach the container's pipes with
+	# berth-runtime, runc 1.1.5 or crun 1.8.1 (they capture or drop it), so
+	# it is not checked.
+	add_flooding_hook createRuntime create
+	add_flooding_hook poststart start
+	# The process outlives the poststart hook, which writes into its fds.
+	set_cmd 'while [ ! -e /shared/start-done ]; do sleep 0.05; done; echo container-ran; exit 5'
+	run timeout 30 "$SHIM" --id "$ID" --bundle "$BUNDLE" --runtime "$RUNTIME" --runtime-root "$ROOT" \
+		--run-dir "$RUN/$ID" --log-path "$LOGS/$ID.log" --exit-dir "$EXITS" --start --delete
+	[ "$status" -ne 124 ] || fail "the shim hung waiting for the runtime (killed after 30 s)"
+	assert_success
+	wait_for_file "$EXITS/$ID"
+	assert_equal "$(exit_field "$ID" exit_code)" 5
+	log=$LOGS/$ID.log
+	run grep -cvE "$CRI_RE" "$log"
+	assert_output 0
+	for s in stdout stderr; do
+		cri_lines "$s" "$log" | sort | uniq -c >"$BATS_TEST_TMPDIR/$s.count"
+		for h in create start; do
+			grep -qx " *20000 $h-to-container-$s" "$BATS_TEST_TMPDIR/$s.count" ||
+				fail "not 20000 $h-to-container-$s lines in the $s log:" "$(cat "$BATS_TEST_TMPDIR/$s.count")" || return 1
+		done
+	done
+	grep -qx ' *1 container-ran' "$BATS_TEST_TMPDIR/stdout.count"
 }
 
 @test "shim: exec mode keeps an exec session's output and exit code" {
@@ -352,16 +510,71 @@ $log.1:0"
 		{"args": ["sh", "-c", "echo from-exec; echo exec-err >&2; exit 9"], "cwd": "/",
 		 "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}, "terminal": false}
 	JSON
+	# The exit command copies the session's exit file as it finds it.
 	run "$SHIM" --id "$ID" --exec --exec-id e1 --process "$BATS_TEST_TMPDIR/process.json" \
 		--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.e1" \
-		--log-path "$LOGS/$ID.e1.log" --exit-dir "$EXITS"
+		--log-path "$LOGS/$ID.e1.log" --exit-dir "$EXITS" --exit-command /bin/sh --exit-command-arg -c \
+		--exit-command-arg 'cp "$0" "$1"' --exit-command-arg "$EXITS/$ID.e1" --exit-command-arg "$BATS_TEST_TMPDIR/e1-seen"
 	assert_success
 	wait_for_file "$EXITS/$ID.e1"
 	assert_equal "$(exit_field "$ID.e1" exit_code)" 9
+	wait_for_file "$BATS_TEST_TMPDIR/e1-seen"
+	assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/e1-seen")" 9
+	assert_equal "$(jq -r .exec_id "$BATS_TEST_TMPDIR/e1-seen")" e1
 	assert_equal "$(exit_field "$ID.e1" exec_id)" e1
 	grep -q ' stdout F from-exec$' "$LOGS/$ID.e1.log"
 	grep -q ' stderr F exec-err$' "$LOGS/$ID.e1.log"
 	assert_equal "$(container_status)" running
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+}
+
+@test "shim: exec mode with --terminal: a pty, stdin and resize through the attach socket, the exit code" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done'
+	shim_ok "$ID" --start --delete
+	cat >"$BATS_TEST_TMPDIR/process.json" <<-'JSON'
+		{"args": ["sh", "-c", "tty; read a; stty size; echo got:$a; exit 8"], "cwd": "/",
+		 "env": ["PATH=/bin:/usr/bin", "TERM=xterm"], "user": {"uid": 0, "gid": 0}, "terminal": true}
+	JSON
+	run "$SHIM" --id "$ID" --exec --exec-id t1 --process "$BATS_TEST_TMPDIR/process.json" --terminal \
+		--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.t1" \
+		--log-path "$LOGS/$ID.t1.log" --exit-dir "$EXITS"
+	assert_success
+	[[ $output == '{"pid":'* ]] || fail "expected {\"pid\": N}, got: $output"
+	wait_for_grep ' stdout [FP] /dev/pts/' "$LOGS/$ID.t1.log"
+	run bash -c 'printf "hello\n" | "$0" attach "$1" --stdin --no-eof --resize 27 91 --exit-record "$2"' \
+		"$CLIENT" "$RUN/$ID.t1/attach" "$BATS_TEST_TMPDIR/exit-t1"
+	assert_success
+	assert_output_contains "27 91" "got:hello"
+	wait_for_file "$EXITS/$ID.t1"
+	assert_equal "$(exit_field "$ID.t1" exit_code)" 8
+	assert_equal "$(exit_field "$ID.t1" exec_id)" t1
+	assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/exit-t1")" 8
+	grep -q ' stdout F got:hello' "$LOGS/$ID.t1.log"
+	# The container itself is untouched by the exec session's end.
+	assert_equal "$(container_status)" running
+	touch "$SHARED/go"
+	wait_for_file "$EXITS/$ID"
+}
+
+@test "shim: exec mode with --terminal: a process that exits at once keeps its output and exit code" {
+	set_cmd 'while [ ! -e /shared/go ]; do sleep 0.05; done'
+	shim_ok "$ID" --start --delete
+	cat >"$BATS_TEST_TMPDIR/process.json" <<-'JSON'
+		{"args": ["sh", "-c", "echo quick-exit; exit 3"], "cwd": "/",
+		 "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}, "terminal": true}
+	JSON
+	for i in 1 2 3 4 5 6 7 8; do
+		run "$SHIM" --id "$ID" --exec --exec-id q$i --process "$BATS_TEST_TMPDIR/process.json" --terminal \
+			--runtime "$RUNTIME" --runtime-root "$ROOT" --run-dir "$RUN/$ID.q$i" \
+			--log-path "$LOGS/$ID.q$i.log" --exit-dir "$EXITS"
+		assert_success
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		wait_for_file "$EXITS/$ID.q$i"
+		assert_equal "$(exit_field "$ID.q$i" exit_code)" 3
+		grep -q ' stdout F quick-exit' "$LOGS/$ID.q$i.log" || fail "exec q$i: log:" "$(cat "$LOGS/$ID.q$i.log")"
+	done
 	touch "$SHARED/go"
 	wait_for_file "$EXITS/$ID"
 }
