@@ -56,14 +56,17 @@ Result<void> write_value(const std::string& dir, const char* file, const std::st
 
 // mkdir -p that tolerates a concurrent rmdir of an empty parent (a
 // concurrent delete may remove /berth-runtime while we create below it).
-Result<bool> make_dir(const std::string& path) {
+Result<bool> make_dir(const std::string& path, std::string* top = nullptr) {
     for (int attempt = 0; attempt < 5; ++attempt) {
-        if (::mkdir(path.c_str(), 0755) == 0) return true;
+        if (::mkdir(path.c_str(), 0755) == 0) {
+            if (top && top->empty()) *top = path;
+            return true;
+        }
         if (errno == EEXIST) return false;
         if (errno != ENOENT) return ErrnoErr("create cgroup ", path);
         auto slash = path.rfind('/');
         if (slash == std::string::npos || slash == 0) return ErrnoErr("create cgroup ", path);
-        auto r = make_dir(path.substr(0, slash));
+        auto r = make_dir(path.substr(0, slash), top);
         if (!r) return r;
     }
     return ErrnoErr("create cgroup ", path);
@@ -128,7 +131,7 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     };
 
     if (cg.layout_ == CgroupLayout::V2) {
-        cg.dirs_.push_back({"", "", true, full(kMount, ""), false});
+        cg.dirs_.push_back({"", "", true, full(kMount, ""), false, ""});
     } else {
         DIR* d = ::opendir(kMount);
         if (!d) return ErrnoErr("open ", kMount);
@@ -137,11 +140,11 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
             if (name[0] == '.' || e->d_type != DT_DIR) continue;  // symlinks like cpu -> cpu,cpuacct
             std::string base = std::string(kMount) + "/" + name;
             if (name == "unified") {
-                if (cg.layout_ == CgroupLayout::Hybrid) cg.dirs_.push_back({name, "", true, full(base, ""), false});
+                if (cg.layout_ == CgroupLayout::Hybrid) cg.dirs_.push_back({name, "", true, full(base, ""), false, ""});
                 continue;
             }
             std::string opts = name == "systemd" ? "name=systemd" : name;
-            cg.dirs_.push_back({name, opts, false, full(base, opts), false});
+            cg.dirs_.push_back({name, opts, false, full(base, opts), false, ""});
         }
         ::closedir(d);
     }
@@ -271,6 +274,7 @@ json::Value Cgroup::to_json() const {
         o.set("v2", json::Value::boolean(d.v2));
         o.set("path", json::Value::string(d.path));
         o.set("created", json::Value::boolean(d.created));
+        if (!d.created_top.empty() && d.created_top != d.path) o.set("created_top", json::Value::string(d.created_top));
         arr.push(std::move(o));
     }
     doc.set("dirs", std::move(arr));
@@ -294,7 +298,8 @@ Cgroup Cgroup::from_json(const json::Value& v) {
     cg.systemd_ = !cg.systemd_unit_.empty();
     if (auto a = v.find("dirs"); a && a->is_array())
         for (auto& d : a->items())
-            cg.dirs_.push_back({str(d, "hierarchy"), "", boolean(d, "v2"), str(d, "path"), boolean(d, "created")});
+            cg.dirs_.push_back({str(d, "hierarchy"), "", boolean(d, "v2"), str(d, "path"), boolean(d, "created"),
+                                str(d, "created_top")});
     return cg;
 }
 
@@ -343,7 +348,9 @@ Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& 
     // systemd made the scope in cgroup2 and in the v1 hierarchies it
     // manages; the other v1 controllers (freezer, cpuset, ...) are ours.
     for (auto& d : dirs_) {
-        auto made = TRY(make_dir(d.path));
+        // The slices' dirs too, in the v1 hierarchies systemd leaves alone;
+        // the topmost one made is removed with the container's.
+        auto made = TRY(make_dir(d.path, &d.created_top));
         d.created = made;
         if (made && d.has("cpuset"))
             TRY_CTX(init_cpuset(std::string(kMount) + "/" + d.hierarchy, d.path), "cgroup ", d.path);
@@ -501,6 +508,12 @@ Result<void> Cgroup::destroy() const {
         sub_cgroups(d.path, subs);
         for (auto& sub : subs) TRY(remove_cgroup(sub));
         TRY(remove_cgroup(d.path));
+        // Parents made for this container (a slice's dirs in a v1 hierarchy
+        // systemd does not manage), while empty.
+        if (d.created_top.size() > 1 && d.path.starts_with(d.created_top + "/"))
+            for (std::string p = d.path.substr(0, d.path.rfind('/'));
+                 p.size() >= d.created_top.size() && ::rmdir(p.c_str()) == 0; p = p.substr(0, p.rfind('/'))) {
+            }
         if (!default_parent_.empty()) {
             // Leave no empty /berth-runtime behind; busy means other containers.
             auto slash = d.path.rfind('/');

@@ -25,6 +25,7 @@ struct CgroupDir {
     bool v2 = false;
     std::string path;  // absolute host path of the container's cgroup
     bool created = false;  // we made it (so we remove it)
+    std::string created_top;  // the topmost dir made with it (its parents made for it), or ""
 
     // Whether this v1 hierarchy holds `controller` ("cpu" in "cpu,cpuacct").
     bool has(std::string_view controller) const {

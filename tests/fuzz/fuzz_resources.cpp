@@ -44,9 +44,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
                "hugetlb.2MB.limit_in_bytes", "devices.allow", "devices.deny", "rdma.max", "net_cls.classid",
                "net_prio.ifpriomap"});
-    g_v2 = {{"", "", true, base + "/v2", true}};
+    g_v2 = {{"", "", true, base + "/v2", true, ""}};
     g_v1 = {{"cpu,cpuacct,memory,cpuset,pids,blkio,hugetlb,devices,rdma,net_cls,net_prio", "", false, base + "/v1",
-             true}};
+             true, ""}};
     g_config = oci::default_spec(false, 0, 0);
     return 0;
 }

@@ -69,11 +69,11 @@ TEST_CASE("mount options: propagation names") {
 }
 
 TEST_CASE("cgroups: a combined v1 hierarchy answers to each of its controllers") {
-    CgroupDir d{"cpu,cpuacct", "cpu,cpuacct", false, "/sys/fs/cgroup/cpu,cpuacct/x", false};
+    CgroupDir d{"cpu,cpuacct", "cpu,cpuacct", false, "/sys/fs/cgroup/cpu,cpuacct/x", false, ""};
     CHECK(d.has("cpu"));
     CHECK(d.has("cpuacct"));
     CHECK_FALSE(d.has("cpuset"));
-    CgroupDir v2{"", "", true, "/sys/fs/cgroup/x", false};
+    CgroupDir v2{"", "", true, "/sys/fs/cgroup/x", false, ""};
     CHECK_FALSE(v2.has("cpu"));
 }
 
