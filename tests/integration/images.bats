@@ -127,7 +127,7 @@ assert_root_empty() {
 	assert_output "berth: busybox: image not known"
 }
 
-@test "load: a docker-archive tar written by podman save" {
+@test "load: docker-archive and oci-archive tars written by podman save" {
 	command -v podman >/dev/null || skip "podman is not installed"
 	local pm=$BATS_TEST_TMPDIR/podman
 	mkdir -p "$pm/tmp"
@@ -138,6 +138,7 @@ assert_root_empty() {
 		podman load -i "$IMAGE" >/dev/null
 		podman tag localhost/busybox:latest localhost/bb:docker
 		podman save --format docker-archive -o "$pm/docker.tar" localhost/bb:docker
+		podman save --format oci-archive -o "$pm/oci.tar" localhost/bb:docker
 		podman rmi -a -f >/dev/null
 	)
 	run berth load -i "$pm/docker.tar"
@@ -148,6 +149,17 @@ assert_root_empty() {
 	[ -x "$layer/bin/busybox" ] || fail "no bin/busybox in $layer"
 	berth rmi bb:docker >/dev/null
 	assert_root_empty
+	# podman's oci-archive names the image by its full name.
+	run berth load -i "$pm/oci.tar"
+	assert_success
+	assert_output "Loaded image: localhost/bb:docker"
+}
+
+@test "load: a gzip-compressed archive" {
+	gzip -c "$IMAGE" >"$BATS_TEST_TMPDIR/busybox.tar.gz"
+	run berth load -i "$BATS_TEST_TMPDIR/busybox.tar.gz"
+	assert_success
+	assert_output "Loaded image: localhost/busybox:latest"
 }
 
 @test "load: a missing file is named, nothing is left" {
