@@ -294,13 +294,17 @@ Result<void> unpack_layer(const std::string& blob_path, const std::string& layer
                      : ::fchmod(root.get(), 0755) < 0 ? ErrnoErr("chmod ", tmp)
                                                        : extract_all(blob_path, root.get());
     if (r && ::fsync(root.get()) < 0) r = ErrnoErr("fsync ", tmp);
-    if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) r = ErrnoErr("rename ", tmp, " to ", dst);
-    if (!r) {
+    bool lost_race = false;
+    if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) {
+        // Another berth unpacked the same chain id meanwhile: same content, keep theirs.
+        lost_race = errno == EEXIST || errno == ENOTEMPTY;
+        if (!lost_race) r = ErrnoErr("rename ", tmp, " to ", dst);
+    }
+    if (!r || lost_race) {
         std::error_code ec;
         std::filesystem::remove_all(tmp, ec);
-        return r;
     }
-    return {};
+    return r;
 }
 
 }  // namespace berth::manager

@@ -194,3 +194,37 @@ assert_root_empty() {
 	assert_output ""
 	assert_root_empty
 }
+
+# store_blob DIR FILE: moves FILE into DIR/blobs/sha256 under its digest, prints the hex.
+store_blob() {
+	local d
+	d=$(sha256sum "$2" | cut -d' ' -f1)
+	mv "$2" "$1/blobs/sha256/$d"
+	echo "$d"
+}
+
+@test "load: a layer whose content does not match the config's diff id is refused, nothing is left" {
+	local x=$BATS_TEST_TMPDIR/x manifest config wrong
+	mkdir "$x"
+	tar -C "$x" -xf "$IMAGE"
+	manifest=$(jq -r '.manifests[0].digest[7:]' "$x/index.json")
+	config=$(jq -r '.config.digest[7:]' "$x/blobs/sha256/$manifest")
+	# A consistent image (every digest right) that lies about its layer's content.
+	wrong=sha256:$(printf '%064d' 0)
+	jq -c --arg w "$wrong" '.rootfs.diff_ids = [$w]' "$x/blobs/sha256/$config" >"$x/config.json"
+	config=$(store_blob "$x" "$x/config.json")
+	jq -c --arg c "sha256:$config" --argjson s "$(stat -c %s "$x/blobs/sha256/$config")" \
+		'.config.digest = $c | .config.size = $s' "$x/blobs/sha256/$manifest" >"$x/manifest.json"
+	manifest=$(store_blob "$x" "$x/manifest.json")
+	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" \
+		'.manifests[0].digest = $m | .manifests[0].size = $s' "$x/index.json" >"$x/index.new"
+	mv "$x/index.new" "$x/index.json"
+	tar -C "$x" -cf "$BATS_TEST_TMPDIR/lying.tar" .
+	run berth load -i "$BATS_TEST_TMPDIR/lying.tar"
+	assert_failure 125
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+	assert_output_contains "diff id mismatch: expected $wrong, got sha256:"
+	run berth images -q
+	assert_output ""
+	assert_root_empty
+}

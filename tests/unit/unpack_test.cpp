@@ -155,6 +155,30 @@ TEST_CASE("unpack: a later entry replaces an earlier one") {
     CHECK(*read_file(l.dir + "/f") == "new");
 }
 
+TEST_CASE("unpack: an entry replacing a symlink writes inside the layer, not through it") {
+    TempDir outside;
+    Layer l;
+    std::string target = outside.path + "/victim";
+    REQUIRE(l.unpack({
+        {.path = "f", .type = AE_IFLNK, .data = target},
+        {.path = "f", .data = "layer content"},
+        {.path = "d", .type = AE_IFLNK, .data = outside.path},
+        {.path = "d", .type = AE_IFDIR, .mode = 0755},
+        {.path = "d/x", .data = "x"},
+    }));
+    CHECK(*read_file(l.dir + "/f") == "layer content");
+    CHECK(fs::is_directory(fs::symlink_status(l.dir + "/d")));
+    CHECK(fs::is_empty(outside.path));
+}
+
+TEST_CASE("unpack: an existing layer dir is kept") {
+    Layer l;
+    REQUIRE(l.unpack({{.path = "a", .data = "1"}}));
+    REQUIRE(l.unpack({{.path = "b", .data = "2"}}));
+    CHECK(fs::exists(l.dir + "/a"));
+    CHECK_FALSE(fs::exists(l.dir + "/b"));
+}
+
 TEST_CASE("unpack: malicious paths are rejected, naming the entry, leaving nothing") {
     TempDir outside;
     struct {
