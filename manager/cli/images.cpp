@@ -1,6 +1,5 @@
 #include <ctime>
 #include <cstdio>
-#include <set>
 
 #include "libutil/json.hpp"
 #include "manager/cli/args.hpp"

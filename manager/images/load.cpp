@@ -10,6 +10,7 @@
 #include <set>
 
 #include "libutil/json.hpp"
+#include "libutil/log.hpp"
 #include "libutil/strings.hpp"
 #include "manager/images/blob_store.hpp"
 #include "manager/images/image_store.hpp"
@@ -70,6 +71,7 @@ Result<void> stage_member(archive* a, archive_entry* e, const std::string& path,
         // already there (another image's) is safe in this set.
         st.added.insert(d);
         st.blobs[path] = d;
+        log::debug(cat("load: ", path, " stored as ", d));
         return {};
     }
     if (archive_entry_size(e) > kMaxMetadata) return {};  // not ours to read
@@ -128,7 +130,7 @@ std::string str_field(const json::Value& v, std::string_view key) {
 // One image to record: its config and layer blobs, already in the store.
 struct Candidate {
     std::string manifest_digest;
-    std::string manifest;  // stored as a blob too, for docker archives synthesized
+    std::string manifest;  // the manifest's JSON (made for a docker archive, which has none)
     std::string config_digest;
     std::vector<std::string> layer_digests;
     std::vector<std::string> names;
@@ -162,7 +164,7 @@ Result<Candidate> oci_candidate(const json::Value& desc, BlobStore& store, const
     return c;
 }
 
-Result<std::vector<Candidate>> docker_candidates(const Staged& st, BlobStore& store, const ReferenceDefaults& defaults) {
+Result<std::vector<Candidate>> docker_candidates(Staged& st, BlobStore& store, const ReferenceDefaults& defaults) {
     auto doc = TRY(parse_json(st.files.at("manifest.json"), "manifest.json"));
     if (!doc.is_array()) return Err("manifest.json: not a JSON array");
     std::vector<Candidate> out;
@@ -173,6 +175,7 @@ Result<std::vector<Candidate>> docker_candidates(const Staged& st, BlobStore& st
             c.config_digest = b->second;
         } else if (auto f = st.files.find(cfg); f != st.files.end()) {
             c.config_digest = TRY(store.put(f->second));
+            st.added.insert(c.config_digest);
         } else {
             return Err("manifest.json: config \"", cfg, "\" is not in the archive");
         }
@@ -242,6 +245,7 @@ Result<ImageRecord> prepare(const Candidate& c, BlobStore& store, const std::str
         std::string dir = path_join(layers_dir, chains[i].substr(7));
         struct stat sb;
         if (::stat(dir.c_str(), &sb) < 0) {
+            log::debug(cat("load: unpacking layer ", ld, " into ", dir));
             TRY_CTX(unpack_layer(store.path(ld), layers_dir, chains[i]), "layer ", ld);
             added_layers.insert(chains[i]);
         }

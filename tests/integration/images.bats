@@ -228,3 +228,21 @@ store_blob() {
 	assert_output ""
 	assert_root_empty
 }
+
+@test "load: a docker-archive missing a layer names it, nothing is left" {
+	local x=$BATS_TEST_TMPDIR/x
+	mkdir "$x"
+	echo '{"os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$x/cfg.json"
+	echo '[{"Config":"cfg.json","RepoTags":["bad:1"],"Layers":["abc/layer.tar"]}]' >"$x/manifest.json"
+	tar -C "$x" -cf "$BATS_TEST_TMPDIR/docker.tar" .
+	run berth load -i "$BATS_TEST_TMPDIR/docker.tar"
+	assert_failure 125
+	assert_output "berth: manifest.json: layer \"abc/layer.tar\" is not in the archive"
+	assert_root_empty
+}
+
+@test "load: --debug logs what is stored and unpacked" {
+	run "$BERTH" --debug --root "$ROOT" load -i "$IMAGE"
+	assert_success
+	assert_output_contains "level=debug" "load: unpacking layer sha256:"
+}
