@@ -32,11 +32,12 @@ struct Verb {
     int (*fn)(const GlobalOptions&, int, char**, int);
 };
 constexpr Verb kVerbs[] = {
-    {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images},
-    {"rmi", cmd_rmi},         {"image", cmd_image},
+    {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
 };
 
-int usage_error(const std::string& msg) { return fail(Error{0, msg}); }
+int usage_error(const std::string& msg) {
+    return fail(Error{0, msg});
+}
 
 }  // namespace
 

@@ -11,8 +11,8 @@
 namespace berth::manager {
 
 struct FlagSpec {
-    const char* name;       // long name without dashes: "format"
-    char short_name;        // 'q', or 0 for none
+    const char* name;  // long name without dashes: "format"
+    char short_name;   // 'q', or 0 for none
     bool takes_value;
 };
 

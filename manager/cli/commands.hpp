@@ -1,9 +1,8 @@
 // One function per berth verb (manager/cli/VERB.cpp). Each returns the
 // process exit code and reports its own errors as one line on stderr.
 #pragma once
-#include <string>
-
 #include <optional>
+#include <string>
 
 #include "libutil/error.hpp"
 #include "manager/images/image_store.hpp"

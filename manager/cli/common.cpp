@@ -8,7 +8,9 @@ int fail(const Error& e) {
     return kExitError;
 }
 
-std::string short_id(const std::string& id) { return id.substr(id.find(':') + 1, 12); }
+std::string short_id(const std::string& id) {
+    return id.substr(id.find(':') + 1, 12);
+}
 
 Result<std::string> find_image(ImageStore& db, const GlobalOptions& g, const std::string& arg) {
     if (auto ref = parse_reference(arg, g.refs)) {

@@ -18,7 +18,8 @@ Result<json::Value> inspect_one(const GlobalOptions& g, ImageStore& db, const st
     o.set("Id", json::Value::string(id.substr(7)));
     o.set("Digest", json::Value::string(img->manifest_digest));
     json::Value names = json::Value::array();
-    for (const auto& n : img->names) names.push(json::Value::string(n));
+    for (const auto& n : img->names)
+        names.push(json::Value::string(n));
     o.set("RepoTags", std::move(names));
     o.set("Created", json::Value::string(img->created));
     o.set("Size", json::Value::number(img->size));
@@ -28,7 +29,8 @@ Result<json::Value> inspect_one(const GlobalOptions& g, ImageStore& db, const st
     if (const json::Value* r = cfg.find("rootfs")) o.set("RootFS", *r);
     // Where the unpacked layers are, bottom first: the overlay lower dirs.
     json::Value layers = json::Value::array();
-    for (const auto& l : img->layers) layers.push(json::Value::string(g.root + "/layers/" + l.substr(7)));
+    for (const auto& l : img->layers)
+        layers.push(json::Value::string(g.root + "/layers/" + l.substr(7)));
     o.set("LayerDirs", std::move(layers));
     return o;
 }

@@ -1,5 +1,5 @@
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 #include "libutil/json.hpp"
 #include "manager/cli/args.hpp"
@@ -25,14 +25,14 @@ std::string human_size(int64_t bytes) {
 
 // "3 days ago" from an RFC 3339 time; "unknown" when the config has none.
 std::string human_age(const std::string& created) {
-    struct tm tm{};
+    struct tm tm {};
     if (created.empty() || !::strptime(created.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "unknown";
     long secs = static_cast<long>(std::time(nullptr) - ::timegm(&tm));
     struct {
         long size;
         const char* unit;
     } steps[] = {{365L * 86400, "year"}, {30L * 86400, "month"}, {7L * 86400, "week"},
-                 {86400, "day"},          {3600, "hour"},         {60, "minute"}};
+                 {86400, "day"},         {3600, "hour"},         {60, "minute"}};
     for (const auto& s : steps)
         if (secs >= s.size) {
             long n = secs / s.size;
@@ -63,7 +63,8 @@ int cmd_images(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!images) return fail(images.error());
 
     if (a->has("quiet")) {
-        for (const auto& img : *images) std::printf("%s\n", short_id(img.id).c_str());
+        for (const auto& img : *images)
+            std::printf("%s\n", short_id(img.id).c_str());
         return 0;
     }
     if (format == "json") {
@@ -73,7 +74,8 @@ int cmd_images(const GlobalOptions& g, int argc, char** argv, int start) {
             o.set("Id", json::Value::string(img.id.substr(7)));
             o.set("Digest", json::Value::string(img.manifest_digest));
             json::Value names = json::Value::array();
-            for (const auto& n : img.names) names.push(json::Value::string(n));
+            for (const auto& n : img.names)
+                names.push(json::Value::string(n));
             o.set("Names", std::move(names));
             o.set("Created", json::Value::string(img.created));
             o.set("Size", json::Value::number(img.size));

@@ -1,8 +1,9 @@
+#include "manager/images/load.hpp"
+
 #include <cstdio>
 
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
-#include "manager/images/load.hpp"
 
 namespace berth::manager {
 
@@ -17,7 +18,8 @@ int cmd_load(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!a->has("quiet"))
         for (const auto& img : *loaded) {
             if (img.names.empty()) std::printf("Loaded image: %s\n", img.id.c_str());
-            for (const auto& n : img.names) std::printf("Loaded image: %s\n", n.c_str());
+            for (const auto& n : img.names)
+                std::printf("Loaded image: %s\n", n.c_str());
         }
     return 0;
 }

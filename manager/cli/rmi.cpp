@@ -21,7 +21,8 @@ Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::strin
         std::printf("Untagged: %s\n", ref->str().c_str());
         if (img->names.size() > 1) return {};
     } else {
-        for (const auto& n : img->names) std::printf("Untagged: %s\n", n.c_str());
+        for (const auto& n : img->names)
+            std::printf("Untagged: %s\n", n.c_str());
     }
     TRY(db.remove(id));
     TRY(collect_garbage(g.root, img->blobs, img->layers));

@@ -140,8 +140,9 @@ Result<void> ImageStore::add(const ImageRecord& img, const std::vector<std::stri
     TRY(exec("BEGIN IMMEDIATE"));
     auto body = [&]() -> Result<void> {
         Query q(db_, "INSERT OR IGNORE INTO images (id, manifest_digest, created, size, config) VALUES (?,?,?,?,?)");
-        TRY_CTX(q.bind(img.id).bind(img.manifest_digest).bind(img.created).bind(img.size).bind(img.config).run("add image"),
-                path_);
+        TRY_CTX(
+            q.bind(img.id).bind(img.manifest_digest).bind(img.created).bind(img.size).bind(img.config).run("add image"),
+            path_);
         for (size_t i = 0; i < img.layers.size(); ++i) {
             Query l(db_, "INSERT OR IGNORE INTO image_layers (image_id, position, chain_id) VALUES (?,?,?)");
             TRY_CTX(l.bind(img.id).bind(static_cast<int64_t>(i)).bind(img.layers[i]).run("add layer"), path_);
@@ -177,15 +178,18 @@ Result<std::optional<ImageRecord>> ImageStore::get(const std::string& id) {
     r.config = column_text(q.get(), 4);
     Query l(db_, "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY position");
     l.bind(id);
-    while ((rc = l.step()) == SQLITE_ROW) r.layers.push_back(column_text(l.get(), 0));
+    while ((rc = l.step()) == SQLITE_ROW)
+        r.layers.push_back(column_text(l.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("read layers"));
     Query b(db_, "SELECT digest FROM image_blobs WHERE image_id = ? ORDER BY digest");
     b.bind(id);
-    while ((rc = b.step()) == SQLITE_ROW) r.blobs.push_back(column_text(b.get(), 0));
+    while ((rc = b.step()) == SQLITE_ROW)
+        r.blobs.push_back(column_text(b.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("read blobs"));
     Query n(db_, "SELECT name FROM names WHERE image_id = ? ORDER BY name");
     n.bind(id);
-    while ((rc = n.step()) == SQLITE_ROW) r.names.push_back(column_text(n.get(), 0));
+    while ((rc = n.step()) == SQLITE_ROW)
+        r.names.push_back(column_text(n.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("read names"));
     return std::optional<ImageRecord>(std::move(r));
 }
@@ -194,7 +198,8 @@ Result<std::vector<ImageRecord>> ImageStore::list() {
     std::vector<std::string> ids;
     Query q(db_, "SELECT id FROM images ORDER BY id");
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) ids.push_back(column_text(q.get(), 0));
+    while ((rc = q.step()) == SQLITE_ROW)
+        ids.push_back(column_text(q.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("list images"));
     std::vector<ImageRecord> out;
     for (const auto& id : ids)
@@ -216,7 +221,8 @@ Result<std::optional<std::string>> ImageStore::resolve(const std::string& name_o
     q.bind(prefix);
     std::vector<std::string> found;
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) found.push_back(column_text(q.get(), 0));
+    while ((rc = q.step()) == SQLITE_ROW)
+        found.push_back(column_text(q.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("resolve id"));
     if (found.size() > 1) return Err("image id prefix \"", name_or_id, "\" is ambiguous");
     if (found.empty()) return std::optional<std::string>{};
@@ -239,7 +245,8 @@ Result<std::set<std::string>> ImageStore::used_blobs() {
     std::set<std::string> out;
     Query q(db_, "SELECT DISTINCT digest FROM image_blobs");
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) out.insert(column_text(q.get(), 0));
+    while ((rc = q.step()) == SQLITE_ROW)
+        out.insert(column_text(q.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("list blobs"));
     return out;
 }
@@ -248,7 +255,8 @@ Result<std::set<std::string>> ImageStore::used_layers() {
     std::set<std::string> out;
     Query q(db_, "SELECT DISTINCT chain_id FROM image_layers");
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) out.insert(column_text(q.get(), 0));
+    while ((rc = q.step()) == SQLITE_ROW)
+        out.insert(column_text(q.get(), 0));
     if (rc != SQLITE_DONE) return std::unexpected(db_error("list layers"));
     return out;
 }

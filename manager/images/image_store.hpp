@@ -16,11 +16,11 @@
 namespace berth::manager {
 
 struct ImageRecord {
-    std::string id;               // "sha256:<config digest hex>"
-    std::string manifest_digest;  // "sha256:..."
-    std::string created;          // RFC 3339 from the config, may be empty
-    int64_t size = 0;             // bytes of the layers, uncompressed
-    std::string config;           // the config JSON as stored
+    std::string id;                   // "sha256:<config digest hex>"
+    std::string manifest_digest;      // "sha256:..."
+    std::string created;              // RFC 3339 from the config, may be empty
+    int64_t size = 0;                 // bytes of the layers, uncompressed
+    std::string config;               // the config JSON as stored
     std::vector<std::string> layers;  // chain ids, bottom first
     std::vector<std::string> blobs;   // every blob digest the image needs
     std::vector<std::string> names;   // "domain/path:tag", sorted (filled by get/list)

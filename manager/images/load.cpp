@@ -51,7 +51,9 @@ std::string member_path(const char* p) {
     return s == "." ? "" : s;
 }
 
-bool is_blob_member(const std::string& p) { return p.starts_with("blobs/") || p.ends_with(".tar"); }
+bool is_blob_member(const std::string& p) {
+    return p.starts_with("blobs/") || p.ends_with(".tar");
+}
 
 Result<void> stage_member(archive* a, archive_entry* e, const std::string& path, BlobStore& store, Staged& st) {
     if (is_blob_member(path)) {
@@ -64,7 +66,8 @@ Result<void> stage_member(archive* a, archive_entry* e, const std::string& path,
         auto w = TRY(store.writer());
         char buf[64 * 1024];
         la_ssize_t n;
-        while ((n = archive_read_data(a, buf, sizeof buf)) > 0) TRY(w.write(buf, static_cast<size_t>(n)));
+        while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+            TRY(w.write(buf, static_cast<size_t>(n)));
         if (n < 0) return Err(archive_error_string(a));
         auto d = TRY(w.commit(expected, archive_entry_size_is_set(e) ? archive_entry_size(e) : -1));
         // Only blobs no image uses are removed again, so a blob that was
@@ -78,7 +81,8 @@ Result<void> stage_member(archive* a, archive_entry* e, const std::string& path,
     std::string data;
     char buf[64 * 1024];
     la_ssize_t n;
-    while ((n = archive_read_data(a, buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+        data.append(buf, static_cast<size_t>(n));
     if (n < 0) return Err(archive_error_string(a));
     st.files[path] = std::move(data);
     return {};
@@ -151,7 +155,8 @@ Result<Candidate> oci_candidate(const json::Value& desc, BlobStore& store, const
     c.config_digest = str_field(*cfg, "digest");
     const json::Value* layers = m.find("layers");
     if (!layers || !layers->is_array()) return Err("manifest ", c.manifest_digest, ": no layers");
-    for (const auto& l : layers->items()) c.layer_digests.push_back(str_field(l, "digest"));
+    for (const auto& l : layers->items())
+        c.layer_digests.push_back(str_field(l, "digest"));
     if (const json::Value* ann = desc.find("annotations")) {
         std::string name = str_field(*ann, "io.containerd.image.name");
         if (name.empty()) {
@@ -198,7 +203,7 @@ Result<std::vector<Candidate>> docker_candidates(Staged& st, BlobStore& store, c
             json::Value ld = json::Value::object();
             ld.set("mediaType", json::Value::string("application/vnd.oci.image.layer.v1.tar"));
             ld.set("digest", json::Value::string(b->second));
-            struct stat sb{};
+            struct stat sb {};
             ::stat(store.path(b->second).c_str(), &sb);
             ld.set("size", json::Value::number(static_cast<uint64_t>(sb.st_size)));
             ls.push(std::move(ld));
@@ -229,7 +234,8 @@ Result<ImageRecord> prepare(const Candidate& c, BlobStore& store, const std::str
     std::vector<std::string> diff_ids;
     if (const json::Value* rootfs = cfg.find("rootfs"))
         if (const json::Value* d = rootfs->find("diff_ids"); d && d->is_array())
-            for (const auto& x : d->items()) diff_ids.push_back(x.is_string() ? x.as_string() : "");
+            for (const auto& x : d->items())
+                diff_ids.push_back(x.is_string() ? x.as_string() : "");
     if (diff_ids.size() != c.layer_digests.size())
         return Err("config ", c.config_digest, ": ", diff_ids.size(), " diff_ids for ", c.layer_digests.size(),
                    " layers");
@@ -259,15 +265,16 @@ Result<ImageRecord> prepare(const Candidate& c, BlobStore& store, const std::str
 }
 
 Result<std::vector<LoadedImage>> load(const std::string& file, const std::string& root,
-                                      const ReferenceDefaults& defaults, BlobStore& store, ImageStore& db,
-                                      Staged& st, std::set<std::string>& added_layers) {
+                                      const ReferenceDefaults& defaults, BlobStore& store, ImageStore& db, Staged& st,
+                                      std::set<std::string>& added_layers) {
     TRY(stage(file, store, st));
     std::vector<Candidate> cands;
     if (st.files.count("index.json")) {
         auto index = TRY(parse_json(st.files["index.json"], "index.json"));
         const json::Value* ms = index.find("manifests");
         if (!ms || !ms->is_array() || ms->items().empty()) return Err("index.json: no manifests");
-        for (const auto& d : ms->items()) cands.push_back(TRY(oci_candidate(d, store, defaults)));
+        for (const auto& d : ms->items())
+            cands.push_back(TRY(oci_candidate(d, store, defaults)));
     } else if (st.files.count("manifest.json")) {
         cands = TRY(docker_candidates(st, store, defaults));
     } else {
@@ -314,8 +321,9 @@ Result<std::vector<LoadedImage>> load_archive(const std::string& file, const std
     std::set<std::string> added_layers;
     auto r = load(file, root, defaults, store, db, st, added_layers);
     // Blobs of ours no image uses (a failed load's, or archive extras) go again.
-    auto gc = collect_garbage(root, {st.added.begin(), st.added.end()},
-                              r ? std::vector<std::string>{} : std::vector<std::string>{added_layers.begin(), added_layers.end()});
+    auto gc = collect_garbage(
+        root, {st.added.begin(), st.added.end()},
+        r ? std::vector<std::string>{} : std::vector<std::string>{added_layers.begin(), added_layers.end()});
     if (!r) return r;
     if (!gc) return std::unexpected(gc.error());
     return r;

@@ -65,7 +65,8 @@ Result<Reference> parse(std::string_view text, const ReferenceDefaults& defaults
     if (auto at = rest.find('@'); at != std::string_view::npos) {
         ref.digest = rest.substr(at + 1);
         rest = rest.substr(0, at);
-        if (!valid_digest(ref.digest)) return Err("invalid digest \"", ref.digest, "\": want sha256:<64 lowercase hex>");
+        if (!valid_digest(ref.digest))
+            return Err("invalid digest \"", ref.digest, "\": want sha256:<64 lowercase hex>");
     }
     // A ':' after the last '/' starts the tag; one before it belongs to a port.
     size_t slash = rest.rfind('/');
@@ -81,9 +82,9 @@ Result<Reference> parse(std::string_view text, const ReferenceDefaults& defaults
     // The first component is a registry when it looks like a host name
     // (a dot, a port, "localhost" or uppercase), as docker decides it.
     std::string_view first = rest.substr(0, rest.find('/'));
-    bool has_domain = first.size() < rest.size() &&
-                      (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
-                       first.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos);
+    bool has_domain =
+        first.size() < rest.size() && (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
+                                       first.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos);
     if (has_domain) {
         ref.domain = first;
         ref.path = rest.substr(first.size() + 1);
@@ -96,8 +97,7 @@ Result<Reference> parse(std::string_view text, const ReferenceDefaults& defaults
     }
     TRY(check_domain(ref.domain));
     TRY(check_path(ref.path));
-    if (ref.repository().size() > kMaxName)
-        return Err("repository name is longer than ", kMaxName, " characters");
+    if (ref.repository().size() > kMaxName) return Err("repository name is longer than ", kMaxName, " characters");
     if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
     return ref;
 }

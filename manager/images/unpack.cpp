@@ -136,7 +136,8 @@ Result<void> apply_xattrs(archive_entry* e, int fd) {
 Result<void> apply_metadata(archive_entry* e, int dir, const std::string& name) {
     UniqueFd fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return ErrnoErr("open ", name);
-    if (::fchownat(fd.get(), "", archive_entry_uid(e), archive_entry_gid(e), AT_EMPTY_PATH) < 0) return ErrnoErr("chown");
+    if (::fchownat(fd.get(), "", archive_entry_uid(e), archive_entry_gid(e), AT_EMPTY_PATH) < 0)
+        return ErrnoErr("chown");
     std::string proc = cat("/proc/self/fd/", fd.get());
     if (::chmod(proc.c_str(), archive_entry_mode(e) & 07777) < 0) return ErrnoErr("chmod");
     TRY(apply_xattrs(e, fd.get()));
@@ -277,7 +278,8 @@ Result<DiffId> layer_diff_id(const std::string& blob_path) {
 
 std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
     std::vector<std::string> out;
-    for (const auto& d : diff_ids) out.push_back(out.empty() ? d : sha256_digest(out.back() + " " + d));
+    for (const auto& d : diff_ids)
+        out.push_back(out.empty() ? d : sha256_digest(out.back() + " " + d));
     return out;
 }
 
@@ -290,9 +292,9 @@ Result<void> unpack_layer(const std::string& blob_path, const std::string& layer
     if (!::mkdtemp(tmp.data())) return ErrnoErr("create a temp dir in ", layers_dir);
     UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     // mkdtemp's 0700 would become the container's "/" when the tar has no "." entry.
-    Result<void> r = !root ? ErrnoErr("open ", tmp)
+    Result<void> r = !root                            ? ErrnoErr("open ", tmp)
                      : ::fchmod(root.get(), 0755) < 0 ? ErrnoErr("chmod ", tmp)
-                                                       : extract_all(blob_path, root.get());
+                                                      : extract_all(blob_path, root.get());
     if (r && ::fsync(root.get()) < 0) r = ErrnoErr("fsync ", tmp);
     bool lost_race = false;
     if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) {

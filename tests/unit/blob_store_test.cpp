@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "manager/images/blob_store.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 
 #include "libutil/strings.hpp"
-#include "manager/images/blob_store.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 using namespace berth;

@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "manager/images/image_store.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "libutil/strings.hpp"
-#include "manager/images/image_store.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 using namespace berth;

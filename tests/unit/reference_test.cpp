@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "manager/images/reference.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using namespace berth;
 using namespace berth::manager;

@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "manager/images/unpack.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -7,13 +7,13 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "libutil/strings.hpp"
 #include "manager/images/blob_store.hpp"
-#include "manager/images/unpack.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 // Entries are written with designated initializers naming only what they
@@ -29,12 +29,12 @@ namespace {
 struct Entry {
     std::string path;
     mode_t type = AE_IFREG;
-    std::string data;      // file content, or symlink / hardlink target
+    std::string data;  // file content, or symlink / hardlink target
     mode_t mode = 0644;
     bool hardlink = false;
     dev_t rdev = 0;
     int uid = 0;
-    std::string xattr;     // "name=value"
+    std::string xattr;  // "name=value"
 };
 
 // Writes a tar (optionally gzip'ed or zstd'ed) with libarchive's writer.
@@ -194,7 +194,8 @@ TEST_CASE("unpack: malicious paths are rejected, naming the entry, leaving nothi
           {.path = "d/up", .type = AE_IFLNK, .data = "../.."},
           {.path = "d/up/x/escape", .data = "x"}},
          "entry \"d/up/x/escape\": parent \"up\" is a symlink"},
-        {{{.path = "hl", .data = "/etc/passwd", .hardlink = true}}, "entry \"hl\": hardlink target /etc/passwd: absolute path"},
+        {{{.path = "hl", .data = "/etc/passwd", .hardlink = true}},
+         "entry \"hl\": hardlink target /etc/passwd: absolute path"},
         {{{.path = "hl", .data = "../x", .hardlink = true}}, "hardlink target ../x: path has a \"..\" component"},
         {{{.path = "link", .type = AE_IFLNK, .data = "/etc"}, {.path = "hl", .data = "link/passwd", .hardlink = true}},
          "hardlink target link/passwd: parent \"link\" is a symlink"},
