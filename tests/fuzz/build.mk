@@ -10,7 +10,7 @@ SRCDIR ?= .
 OUT ?= $(SRCDIR)/tests/fuzz/build
 FUZZ_CXX ?= clang++-19
 
-TARGETS := spec state process resources args dbus
+TARGETS := spec state process resources args dbus reference
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CXXFLAGS_FUZZ := -std=c++23 -g -O1 -Wall -Wextra $(SANITIZE) -I$(SRCDIR) -D_GNU_SOURCE \
@@ -24,7 +24,8 @@ LIB_SOURCES := \
 	runtime/cli/args.cpp runtime/cli/common.cpp runtime/cli/update.cpp \
 	runtime/container/state.cpp runtime/container/validate.cpp \
 	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/systemd.cpp runtime/linux/cgroup_resources.cpp \
-	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp runtime/linux/safe_path.cpp
+	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp runtime/linux/safe_path.cpp \
+	manager/images/reference.cpp
 LIB_OBJECTS := $(LIB_SOURCES:%.cpp=$(OUT)/obj/%.o)
 
 all: $(TARGETS:%=$(OUT)/fuzz-%)

@@ -1,0 +1,62 @@
+// `berth image SUBCOMMAND`: inspect (more to come: tag, prune...).
+#include <cstdio>
+
+#include "libutil/json.hpp"
+#include "manager/cli/args.hpp"
+#include "manager/cli/commands.hpp"
+
+namespace berth::manager {
+
+namespace {
+
+Result<json::Value> inspect_one(const GlobalOptions& g, ImageStore& db, const std::string& arg) {
+    std::string id = TRY(find_image(db, g, arg));
+    auto img = TRY(db.get(id));
+    if (!img) return Err(arg, ": image not known");
+    auto cfg = TRY_CTX(json::parse(img->config), "config ", id);
+    json::Value o = json::Value::object();
+    o.set("Id", json::Value::string(id.substr(7)));
+    o.set("Digest", json::Value::string(img->manifest_digest));
+    json::Value names = json::Value::array();
+    for (const auto& n : img->names)
+        names.push(json::Value::string(n));
+    o.set("RepoTags", std::move(names));
+    o.set("Created", json::Value::string(img->created));
+    o.set("Size", json::Value::number(img->size));
+    for (const char* k : {"architecture", "os"})
+        if (const json::Value* v = cfg.find(k)) o.set(k == std::string("os") ? "Os" : "Architecture", *v);
+    if (const json::Value* c = cfg.find("config")) o.set("Config", *c);
+    if (const json::Value* r = cfg.find("rootfs")) o.set("RootFS", *r);
+    // Where the unpacked layers are, bottom first: the overlay lower dirs.
+    json::Value layers = json::Value::array();
+    for (const auto& l : img->layers)
+        layers.push(json::Value::string(g.root + "/layers/" + l.substr(7)));
+    o.set("LayerDirs", std::move(layers));
+    return o;
+}
+
+}  // namespace
+
+int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
+    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect)"});
+    std::string sub = argv[start];
+    if (sub != "inspect") return fail(Error{0, cat("unknown command: image ", sub)});
+    auto a = parse_args(argc, argv, start + 1, {});
+    if (!a) return fail(a.error());
+    if (a->positional.empty()) return fail(Error{0, "image inspect: an image name or id is required"});
+    auto db = ImageStore::open(g.root);
+    if (!db) return fail(db.error());
+    json::Value out = json::Value::array();
+    int rc = 0;
+    for (const auto& arg : a->positional) {
+        auto o = inspect_one(g, *db, arg);
+        if (!o)
+            rc = fail(o.error());
+        else
+            out.push(std::move(*o));
+    }
+    std::printf("%s\n", json::write(out, true).c_str());
+    return rc;
+}
+
+}  // namespace berth::manager

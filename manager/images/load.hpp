@@ -1,0 +1,27 @@
+// Loads images from an archive: an OCI image layout tar (index.json,
+// blobs/sha256/...) or a docker-archive tar (manifest.json with Config,
+// RepoTags and Layers, as `docker save` writes it). Every blob is verified by
+// digest, every layer by its diff id, before an image is recorded; a failed
+// load leaves no blob, layer or metadata of its own behind.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "libutil/error.hpp"
+#include "manager/images/reference.hpp"
+
+namespace berth::manager {
+
+struct LoadedImage {
+    std::string id;
+    std::vector<std::string> names;
+};
+
+Result<std::vector<LoadedImage>> load_archive(const std::string& file, const std::string& root,
+                                              const ReferenceDefaults& defaults);
+
+// Removes an image's blobs and layers that no remaining image uses.
+Result<void> collect_garbage(const std::string& root, const std::vector<std::string>& blobs,
+                             const std::vector<std::string>& layers);
+
+}  // namespace berth::manager

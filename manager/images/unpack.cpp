@@ -1,0 +1,312 @@
+#include "manager/images/unpack.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "libutil/fd.hpp"
+#include "libutil/strings.hpp"
+#include "manager/images/blob_store.hpp"
+
+namespace berth::manager {
+
+namespace {
+
+struct ArchiveFree {
+    void operator()(archive* a) const { archive_read_free(a); }
+};
+using Archive = std::unique_ptr<archive, ArchiveFree>;
+
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+
+Result<Archive> open_archive(const std::string& path, bool raw) {
+    Archive a(archive_read_new());
+    if (!a) return Err("libarchive: out of memory");
+    archive_read_support_filter_gzip(a.get());
+    archive_read_support_filter_zstd(a.get());
+    archive_read_support_filter_none(a.get());
+    if (raw)
+        archive_read_support_format_raw(a.get());
+    else
+        archive_read_support_format_tar(a.get());
+    if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) != ARCHIVE_OK)
+        return Err(path, ": ", archive_error_string(a.get()));
+    return a;
+}
+
+// The entry's path split into clean components; "..", absolute and empty
+// paths are errors. "./a//b/" -> {"a", "b"}; "." -> {} (the layer root).
+Result<std::vector<std::string>> components(std::string_view path) {
+    if (path.starts_with("/")) return Err("absolute path");
+    std::vector<std::string> out;
+    for (auto& c : split(path, '/')) {
+        if (c.empty() || c == ".") continue;
+        if (c == "..") return Err("path has a \"..\" component");
+        out.push_back(c);
+    }
+    return out;
+}
+
+// Opens the directory `parts[0..n)` under `root`, never following a symlink;
+// missing directories are made (tar streams may leave them out) when `create`.
+Result<UniqueFd> open_parent(int root, const std::vector<std::string>& parts, size_t n, bool create) {
+    UniqueFd cur(::openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cur) return ErrnoErr("open layer dir");
+    for (size_t i = 0; i < n; ++i) {
+        const std::string& c = parts[i];
+        struct stat st;
+        if (::fstatat(cur.get(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT || !create) return ErrnoErr("parent ", c);
+            if (::mkdirat(cur.get(), c.c_str(), 0755) < 0) return ErrnoErr("mkdir ", c);
+        } else if (S_ISLNK(st.st_mode)) {
+            return Err("parent \"", c, "\" is a symlink");
+        } else if (!S_ISDIR(st.st_mode)) {
+            return Err("parent \"", c, "\" is not a directory");
+        }
+        UniqueFd next(::openat(cur.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next) return ErrnoErr("open ", c);
+        cur = std::move(next);
+    }
+    return cur;
+}
+
+// Later entries replace earlier ones, except that a directory stays a directory.
+Result<void> clear_name(int dir, const std::string& name, bool keep_dir) {
+    struct stat st;
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return {};
+    if (S_ISDIR(st.st_mode)) {
+        if (keep_dir) return {};
+        if (::unlinkat(dir, name.c_str(), AT_REMOVEDIR) < 0) return ErrnoErr("replace directory ", name);
+        return {};
+    }
+    if (::unlinkat(dir, name.c_str(), 0) < 0) return ErrnoErr("replace ", name);
+    return {};
+}
+
+Result<void> copy_data(archive* a, int fd) {
+    const void* buf;
+    size_t len;
+    la_int64_t off;
+    while (true) {
+        int r = archive_read_data_block(a, &buf, &len, &off);
+        if (r == ARCHIVE_EOF) return {};
+        if (r != ARCHIVE_OK) return Err("read: ", archive_error_string(a));
+        // Sparse entries come with holes: write at the block's offset.
+        const char* p = static_cast<const char*>(buf);
+        while (len > 0) {
+            ssize_t n = ::pwrite(fd, p, len, off);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return ErrnoErr("write");
+            }
+            p += n;
+            off += n;
+            len -= static_cast<size_t>(n);
+        }
+    }
+}
+
+// xattrs from the tarball; trusted.overlay.* ones would steer overlayfs
+// (redirects, metacopy) and are only ever set by us.
+Result<void> apply_xattrs(archive_entry* e, int fd) {
+    const char* name;
+    const void* value;
+    size_t size;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+        std::string_view n = name;
+        if (n.starts_with("trusted.overlay.")) return Err("xattr ", n, " is not allowed in a layer");
+        std::string proc = cat("/proc/self/fd/", fd);
+        if (::setxattr(proc.c_str(), name, value, size, 0) < 0) return ErrnoErr("setxattr ", n);
+    }
+    return {};
+}
+
+// Ownership, mode (after chown, which clears set-id bits), xattrs and times
+// of a created non-symlink, through an O_PATH fd of it.
+Result<void> apply_metadata(archive_entry* e, int dir, const std::string& name) {
+    UniqueFd fd(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return ErrnoErr("open ", name);
+    if (::fchownat(fd.get(), "", archive_entry_uid(e), archive_entry_gid(e), AT_EMPTY_PATH) < 0)
+        return ErrnoErr("chown");
+    std::string proc = cat("/proc/self/fd/", fd.get());
+    if (::chmod(proc.c_str(), archive_entry_mode(e) & 07777) < 0) return ErrnoErr("chmod");
+    TRY(apply_xattrs(e, fd.get()));
+    return {};
+}
+
+struct timespec_pair {
+    struct timespec t[2];
+};
+timespec_pair entry_times(archive_entry* e) {
+    timespec_pair p{};
+    p.t[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
+    p.t[0].tv_nsec = archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e) : archive_entry_mtime_nsec(e);
+    p.t[1].tv_sec = archive_entry_mtime(e);
+    p.t[1].tv_nsec = archive_entry_mtime_nsec(e);
+    return p;
+}
+
+struct DirTimes {
+    std::vector<std::string> parts;
+    timespec_pair times;
+};
+
+Result<void> extract_entry(archive* a, archive_entry* e, int root, std::vector<DirTimes>& dir_times) {
+    auto parts = TRY(components(archive_entry_pathname(e)));
+    mode_t type = archive_entry_filetype(e);
+    const char* hardlink = archive_entry_hardlink(e);
+    if (parts.empty()) {  // the layer root itself: only its metadata
+        if (type != AE_IFDIR) return Err("the layer root is not a directory");
+        dir_times.push_back({{}, entry_times(e)});
+        return apply_metadata(e, root, ".");
+    }
+    auto parent = TRY(open_parent(root, parts, parts.size() - 1, true));
+    const std::string& name = parts.back();
+    int dir = parent.get();
+
+    if (name == kOpaqueMarker) {
+        if (::fsetxattr(dir, "trusted.overlay.opaque", "y", 1, 0) < 0) return ErrnoErr("set opaque");
+        return {};
+    }
+    if (name.starts_with(kWhiteoutPrefix)) {
+        std::string hidden = name.substr(kWhiteoutPrefix.size());
+        if (hidden.empty() || hidden == "." || hidden == "..") return Err("invalid whiteout");
+        TRY(clear_name(dir, hidden, false));
+        if (::mknodat(dir, hidden.c_str(), S_IFCHR | 0, makedev(0, 0)) < 0) return ErrnoErr("whiteout ", hidden);
+        return {};
+    }
+    TRY(clear_name(dir, name, type == AE_IFDIR && !hardlink));
+    auto times = entry_times(e);
+    if (hardlink) {
+        auto target = TRY_CTX(components(hardlink), "hardlink target ", hardlink);
+        if (target.empty()) return Err("hardlink to the layer root");
+        auto tdir = TRY_CTX(open_parent(root, target, target.size() - 1, false), "hardlink target ", hardlink);
+        if (::linkat(tdir.get(), target.back().c_str(), dir, name.c_str(), 0) < 0)
+            return ErrnoErr("hardlink to ", hardlink);
+        return {};
+    }
+    switch (type) {
+        case AE_IFREG: {
+            UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            if (!fd) return ErrnoErr("create");
+            TRY(copy_data(a, fd.get()));
+            TRY(apply_metadata(e, dir, name));
+            if (::futimens(fd.get(), times.t) < 0) return ErrnoErr("set times");
+            return {};
+        }
+        case AE_IFDIR: {
+            if (::mkdirat(dir, name.c_str(), 0700) < 0 && errno != EEXIST) return ErrnoErr("mkdir");
+            TRY(apply_metadata(e, dir, name));
+            // Directory times are set last: entries added below change them.
+            dir_times.push_back({parts, times});
+            return {};
+        }
+        case AE_IFLNK: {
+            if (::symlinkat(archive_entry_symlink(e), dir, name.c_str()) < 0) return ErrnoErr("symlink");
+            if (::fchownat(dir, name.c_str(), archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
+                return ErrnoErr("chown");
+            if (::utimensat(dir, name.c_str(), times.t, AT_SYMLINK_NOFOLLOW) < 0) return ErrnoErr("set times");
+            return {};
+        }
+        case AE_IFCHR:
+        case AE_IFBLK:
+        case AE_IFIFO: {
+            if (::mknodat(dir, name.c_str(), type | 0600, archive_entry_rdev(e)) < 0) return ErrnoErr("mknod");
+            TRY(apply_metadata(e, dir, name));
+            if (::utimensat(dir, name.c_str(), times.t, AT_SYMLINK_NOFOLLOW) < 0) return ErrnoErr("set times");
+            return {};
+        }
+        default:
+            return Err("unsupported entry type");  // sockets do not belong in layers
+    }
+}
+
+Result<void> extract_all(const std::string& blob_path, int root) {
+    auto a = TRY(open_archive(blob_path, false));
+    std::vector<DirTimes> dir_times;
+    archive_entry* e;
+    int r;
+    while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        const char* p = archive_entry_pathname(e);
+        TRY_CTX(extract_entry(a.get(), e, root, dir_times), blob_path, ": entry \"", p ? p : "", "\"");
+    }
+    if (r != ARCHIVE_EOF) return Err(blob_path, ": ", archive_error_string(a.get()));
+    for (const auto& d : dir_times) {
+        auto fd = TRY(open_parent(root, d.parts, d.parts.size(), false));
+        if (::futimens(fd.get(), d.times.t) < 0) return ErrnoErr("set times of ", join(d.parts, "/"));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<DiffId> layer_diff_id(const std::string& blob_path) {
+    auto a = TRY(open_archive(blob_path, true));
+    archive_entry* e;
+    if (archive_read_next_header(a.get(), &e) != ARCHIVE_OK) return Err(blob_path, ": ", archive_error_string(a.get()));
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> guard(ctx, EVP_MD_CTX_free);
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    DiffId out;
+    char buf[64 * 1024];
+    la_ssize_t n;
+    while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
+        EVP_DigestUpdate(ctx, buf, static_cast<size_t>(n));
+        out.size += static_cast<uint64_t>(n);
+    }
+    if (n < 0) return Err(blob_path, ": ", archive_error_string(a.get()));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    out.digest = "sha256:";
+    for (unsigned i = 0; i < len; ++i) {
+        out.digest.push_back("0123456789abcdef"[md[i] >> 4]);
+        out.digest.push_back("0123456789abcdef"[md[i] & 15]);
+    }
+    return out;
+}
+
+std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
+    std::vector<std::string> out;
+    for (const auto& d : diff_ids)
+        out.push_back(out.empty() ? d : sha256_digest(out.back() + " " + d));
+    return out;
+}
+
+Result<void> unpack_layer(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id) {
+    std::string dst = path_join(layers_dir, chain_id.substr(chain_id.find(':') + 1));
+    struct stat st;
+    if (::stat(dst.c_str(), &st) == 0) return {};
+    TRY(mkdir_all(layers_dir, 0700));
+    std::string tmp = path_join(layers_dir, ".tmp-XXXXXX");
+    if (!::mkdtemp(tmp.data())) return ErrnoErr("create a temp dir in ", layers_dir);
+    UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    // mkdtemp's 0700 would become the container's "/" when the tar has no "." entry.
+    Result<void> r = !root                            ? ErrnoErr("open ", tmp)
+                     : ::fchmod(root.get(), 0755) < 0 ? ErrnoErr("chmod ", tmp)
+                                                      : extract_all(blob_path, root.get());
+    if (r && ::fsync(root.get()) < 0) r = ErrnoErr("fsync ", tmp);
+    bool lost_race = false;
+    if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) {
+        // Another berth unpacked the same chain id meanwhile: same content, keep theirs.
+        lost_race = errno == EEXIST || errno == ENOTEMPTY;
+        if (!lost_race) r = ErrnoErr("rename ", tmp, " to ", dst);
+    }
+    if (!r || lost_race) {
+        std::error_code ec;
+        std::filesystem::remove_all(tmp, ec);
+    }
+    return r;
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,35 @@
+// Unpacks one layer tarball (uncompressed, gzip or zstd) into its own
+// directory ROOT/layers/<chain id hex>/, ready to be an overlayfs lower dir:
+// AUFS-style whiteouts (.wh.NAME) become overlayfs whiteouts (char 0:0), and
+// .wh..wh..opq marks its directory opaque (trusted.overlay.opaque=y).
+//
+// Every entry is created relative to the layer dir's fd, component by
+// component with O_NOFOLLOW: an entry whose path has "..", is absolute, or
+// whose parent goes through a symlink is rejected (CVE-2019-14271-style
+// escapes), and a hardlink must point inside the layer. The layer is built in
+// a temp dir under ROOT/layers/ and renamed into place only when complete.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libutil/error.hpp"
+
+namespace berth::manager {
+
+// sha256 of the uncompressed tar stream of a (possibly compressed) layer
+// blob: the layer's diff id, as an image config lists it.
+struct DiffId {
+    std::string digest;
+    uint64_t size = 0;  // bytes of the uncompressed stream
+};
+Result<DiffId> layer_diff_id(const std::string& blob_path);
+
+// ChainID(L0) = DiffID(L0); ChainID(L0..Ln) = sha256(ChainID(L0..Ln-1) + " " + DiffID(Ln)).
+std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids);
+
+// Unpacks `blob_path` into layers_dir/<hex of chain_id>. An existing layer
+// dir is kept as it is (the chain id names its content).
+Result<void> unpack_layer(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id);
+
+}  // namespace berth::manager

@@ -1,0 +1,88 @@
+// berth: the manager (images now; containers, volumes, networks later).
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "libutil/log.hpp"
+#include "manager/cli/commands.hpp"
+
+using namespace berth;
+using namespace berth::manager;
+
+namespace {
+
+constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options] [arguments]
+
+Commands:
+  images          list images
+  image inspect   show an image's details as JSON
+  load            load an image from an OCI layout or docker-archive tar
+  rmi             remove an image name (and the image when no name is left)
+  version         print the version
+
+Global options:
+  --root DIR      where images and metadata are stored (default: /var/lib/berth)
+  --debug         log debug messages to stderr
+  --help, -h      show this help
+)";
+
+struct Verb {
+    const char* name;
+    int (*fn)(const GlobalOptions&, int, char**, int);
+};
+constexpr Verb kVerbs[] = {
+    {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
+};
+
+int usage_error(const std::string& msg) {
+    return fail(Error{0, msg});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);
+    GlobalOptions g;
+    log::Config lc;
+    lc.program = "berth";
+    // Global flags come before the verb, as with podman.
+    int i = 1;
+    for (; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.size() < 2 || a[0] != '-') break;
+        if (a == "--root" || a.starts_with("--root=")) {
+            if (a.size() > 6) {
+                g.root = a.substr(7);
+            } else {
+                if (i + 1 >= argc) return usage_error("flag needs an argument: --root");
+                g.root = argv[++i];
+            }
+            if (g.root.empty()) return usage_error("--root: must not be empty");
+        } else if (a == "--debug") {
+            g.debug = true;
+        } else if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (a == "--version" || a == "-v") {
+            std::printf("berth version %s\n", PACKAGE_VERSION);
+            return 0;
+        } else {
+            return usage_error("unknown flag: " + a);
+        }
+    }
+    lc.debug = g.debug;
+    log::configure(lc);
+    if (i >= argc) {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    std::string verb = argv[i];
+    if (verb == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    for (const auto& v : kVerbs)
+        if (verb == v.name) return v.fn(g, argc, argv, i + 1);
+    return usage_error("unknown command: " + verb);
+}
