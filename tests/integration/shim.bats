@@ -114,7 +114,23 @@ exit_field() {
 
 # cri_lines STREAM FILE: the lines of STREAM in a CRI log, P pieces joined.
 cri_lines() {
-	awk -v s="$1" '$2 == s { buf = buf substr($0, 41); if ($3 == "F") { print buf; buf = "" } }' "$2"
+	awk -v s="$1" '$2 == s { buf = buf substr($0, 41); if ($3 == "F") { sub(/\r$/, "", buf); print buf; buf = "" } }' "$2"
+}
+
+# log_has STREAM REGEX FILE: a line of STREAM (P pieces joined: a slow
+# machine splits lines between reads) matches REGEX.
+log_has() {
+	cri_lines "$1" "$3" 2>/dev/null | grep -qE -- "$2"
+}
+
+# wait_for_log STREAM REGEX FILE [SECONDS]: polls until log_has.
+wait_for_log() {
+	local i secs=${4:-20}
+	for ((i = 0; i < secs * 20; i++)); do
+		log_has "$1" "$2" "$3" && return 0
+		sleep 0.05
+	done
+	fail "no $1 line matching '$2' in $3 within ${secs}s; it has:" "$(cat "$3" 2>/dev/null)"
 }
 
 # CRI log lines: TIMESTAMP STREAM F|P TEXT
@@ -174,7 +190,7 @@ F| and the rest"
 	start_container
 	wait_for_file "$EXITS/$ID"
 	assert_equal "$(exit_field "$ID" exit_code)" 3
-	grep -q ' stdout F started$' "$LOGS/$ID.log"
+	log_has stdout '^started$' "$LOGS/$ID.log"
 }
 
 @test "shim: --log-size-max rotates the log to .1 between records" {
@@ -238,7 +254,7 @@ $log.1:0"
 	assert_output_contains detached
 	# Input before the keys got through (a ctrl-p not followed by ctrl-q too).
 	wait_for_grep ' stdout P '$'\x10''x$' "$LOGS/$ID.log"
-	grep -q ' stdout F abc$' "$LOGS/$ID.log"
+	log_has stdout '^abc$' "$LOGS/$ID.log"
 	! grep -q zzz "$LOGS/$ID.log"
 	assert_equal "$(container_status)" running
 	# A control message closes stdin; cat ends.
@@ -246,7 +262,7 @@ $log.1:0"
 	assert_success
 	wait_for_file "$EXITS/$ID"
 	assert_equal "$(exit_field "$ID" exit_code)" 4
-	grep -q ' stdout F cat-ended$' "$LOGS/$ID.log"
+	log_has stdout 'cat-ended$' "$LOGS/$ID.log"
 }
 
 @test "shim: --terminal gives a pty; resize by ctl and by attach is seen by stty size" {
@@ -259,14 +275,14 @@ $log.1:0"
 	printf 'one\n' >"$BATS_TEST_TMPDIR/in-1"
 	"$CLIENT" attach "$RUN/$ID/attach" --stdin --no-eof <"$BATS_TEST_TMPDIR/in-1" >"$BATS_TEST_TMPDIR/out-1" 3>&- &
 	track_pid $!
-	wait_for_grep '33 101' "$LOGS/$ID.log"
+	wait_for_log stdout '33 101' "$LOGS/$ID.log"
 	run bash -c 'printf "two\n" | "$0" attach "$1" --stdin --no-eof --resize 44 120 --exit-record "$2"' \
 		"$CLIENT" "$RUN/$ID/attach" "$BATS_TEST_TMPDIR/exit-2"
 	assert_success
 	assert_output_contains "44 120"
 	wait_for_file "$EXITS/$ID"
 	assert_equal "$(exit_field "$ID" exit_code)" 6
-	grep -q ' stdout F /dev/pts/' "$LOGS/$ID.log"
+	log_has stdout '^/dev/pts/' "$LOGS/$ID.log"
 	run "$CLIENT" ctl "$RUN/$ID/ctl" resize 1 2
 	assert_failure
 }
@@ -286,7 +302,7 @@ $log.1:0"
 	touch "$SHARED/go"
 	wait_for_file "$EXITS/$ID"
 	assert_equal "$(exit_field "$ID" exit_code)" 42
-	grep -q ' stdout F finishing$' "$LOGS/$ID.log"
+	log_has stdout '^finishing$' "$LOGS/$ID.log"
 }
 
 @test "shim: SIGTERM to the shim stops neither the shim nor the container" {
@@ -414,7 +430,7 @@ wait_pid_gone() {
 	assert_equal "$(jq -r .id <<<"$rec")" "$ID"
 	# The socket and pid file were gone already; the log was complete.
 	[ ! -e "$RUN/$ID/attach" ] && [ ! -e "$RUN/$ID/shim.pid" ]
-	grep -q ' stdout F bye$' "$LOGS/$ID.log"
+	log_has stdout '^bye$' "$LOGS/$ID.log"
 	[ ! -e "$RUN/$ID/shim.log" ] || fail "unexpected shim.log:" "$(cat "$RUN/$ID/shim.log")"
 }
 
@@ -522,7 +538,7 @@ add_flooding_hook() {
 	assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/e1-seen")" 9
 	assert_equal "$(jq -r .exec_id "$BATS_TEST_TMPDIR/e1-seen")" e1
 	assert_equal "$(exit_field "$ID.e1" exec_id)" e1
-	grep -q ' stdout F from-exec$' "$LOGS/$ID.e1.log"
+	log_has stdout '^from-exec$' "$LOGS/$ID.e1.log"
 	grep -q ' stderr F exec-err$' "$LOGS/$ID.e1.log"
 	assert_equal "$(container_status)" running
 	touch "$SHARED/go"
@@ -550,7 +566,7 @@ add_flooding_hook() {
 	assert_equal "$(exit_field "$ID.t1" exit_code)" 8
 	assert_equal "$(exit_field "$ID.t1" exec_id)" t1
 	assert_equal "$(jq -r .exit_code "$BATS_TEST_TMPDIR/exit-t1")" 8
-	grep -q ' stdout F got:hello' "$LOGS/$ID.t1.log"
+	log_has stdout '^got:hello' "$LOGS/$ID.t1.log" || fail "log:" "$(cat "$LOGS/$ID.t1.log")"
 	# The container itself is untouched by the exec session's end.
 	assert_equal "$(container_status)" running
 	touch "$SHARED/go"
@@ -573,7 +589,7 @@ add_flooding_hook() {
 	for i in 1 2 3 4 5 6 7 8; do
 		wait_for_file "$EXITS/$ID.q$i"
 		assert_equal "$(exit_field "$ID.q$i" exit_code)" 3
-		grep -q ' stdout F quick-exit' "$LOGS/$ID.q$i.log" || fail "exec q$i: log:" "$(cat "$LOGS/$ID.q$i.log")"
+		log_has stdout '^quick-exit' "$LOGS/$ID.q$i.log" || fail "exec q$i: log:" "$(cat "$LOGS/$ID.q$i.log")"
 	done
 	touch "$SHARED/go"
 	wait_for_file "$EXITS/$ID"
@@ -592,7 +608,7 @@ add_flooding_hook() {
 @test "shim: reopen-log (ctl) continues the log in a new file" {
 	set_cmd 'echo before; while [ ! -e /shared/go ]; do sleep 0.05; done; echo after'
 	shim_ok "$ID" --start --delete
-	wait_for_grep ' stdout F before$' "$LOGS/$ID.log"
+	wait_for_log stdout '^before$' "$LOGS/$ID.log"
 	mv "$LOGS/$ID.log" "$LOGS/$ID.log.old"
 	run "$CLIENT" ctl "$RUN/$ID/ctl" reopen-log
 	assert_success
