@@ -181,6 +181,8 @@ Result<SystemdManager> SystemdManager::connect() {
     if (::geteuid() == 0 && ::access(priv.c_str(), F_OK) == 0) {
         auto c = dbus::Connection::open(priv, false);
         if (c) {
+            // systemd sends its signals (JobRemoved) to every private
+            // connection: no Subscribe needed (seen with systemd 252).
             m.bus_ = std::move(*c);
             return m;
         }
