@@ -107,9 +107,7 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     if (systemd) {
         // slice:prefix:name: the scope's cgroup, made by systemd in place().
         auto unit = TRY(runtime::systemd_unit(want, id));
-        cg.systemd_ = true;
-        cg.systemd_slice_ = unit.slice;
-        cg.systemd_name_ = unit.name;
+        cg.scope_ = unit;
         // Connected now, so that no systemd means no clone.
         cg.systemd_bus_ = std::make_shared<SystemdManager>(TRY(SystemdManager::connect()));
         rel = unit.path;
@@ -152,7 +150,7 @@ Result<Cgroup> Cgroup::create(const oci::Spec& spec, const std::string& id, bool
     // On failure the destructor-less Cgroup is destroyed by the caller's guard;
     // here we undo what this function made before returning an error.
     auto undo = [&] { (void)cg.destroy(); };
-    if (cg.systemd_) return cg;
+    if (!cg.scope_.name.empty()) return cg;
     for (auto& dir : cg.dirs_) {
         auto made = make_dir(dir.path);
         if (!made) {
@@ -247,7 +245,7 @@ Result<void> Cgroup::apply_limits(const oci::Spec& spec) const {
 }
 
 Result<void> Cgroup::enter_self() const {
-    if (systemd_) return {};
+    if (!scope_.name.empty()) return {};
     for (auto& d : dirs_)
         if (!d.v2)
             if (auto r = write_file(d.path + "/tasks", "0"); !r) return Wrap(r.error(), "join cgroup ", d.path);
@@ -255,7 +253,7 @@ Result<void> Cgroup::enter_self() const {
 }
 
 Result<void> Cgroup::leave_self() const {
-    if (systemd_) return {};
+    if (!scope_.name.empty()) return {};
     for (size_t i = 0; i < dirs_.size(); ++i)
         if (!dirs_[i].v2 && i < own_.size())
             if (auto r = write_file(own_[i] + "/tasks", "0"); !r) return Wrap(r.error(), "return to cgroup ", own_[i]);
@@ -266,7 +264,7 @@ json::Value Cgroup::to_json() const {
     auto doc = json::Value::object();
     doc.set("layout", json::Value::string(layout_ == CgroupLayout::V2 ? "v2" : layout_ == CgroupLayout::Hybrid ? "hybrid" : "v1"));
     doc.set("default_parent", json::Value::string(default_parent_));
-    if (!systemd_unit_.empty()) doc.set("systemd_unit", json::Value::string(systemd_unit_));
+    if (scope_started_) doc.set("systemd_unit", json::Value::string(scope_.name));
     auto arr = json::Value::array();
     for (auto& d : dirs_) {
         auto o = json::Value::object();
@@ -294,8 +292,8 @@ Cgroup Cgroup::from_json(const json::Value& v) {
     std::string layout = str(v, "layout");
     cg.layout_ = layout == "v1" ? CgroupLayout::V1 : layout == "hybrid" ? CgroupLayout::Hybrid : CgroupLayout::V2;
     cg.default_parent_ = str(v, "default_parent");
-    cg.systemd_unit_ = str(v, "systemd_unit");
-    cg.systemd_ = !cg.systemd_unit_.empty();
+    cg.scope_.name = str(v, "systemd_unit");
+    cg.scope_started_ = !cg.scope_.name.empty();
     if (auto a = v.find("dirs"); a && a->is_array())
         for (auto& d : a->items())
             cg.dirs_.push_back({str(d, "hierarchy"), "", boolean(d, "v2"), str(d, "path"), boolean(d, "created"),
@@ -312,20 +310,19 @@ bool exists_error(const Error& e) {
 }  // namespace
 
 Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& id) {
-    if (!systemd_) {
+    if (scope_.name.empty()) {
         for (auto& d : dirs_)
             if (d.v2)
                 if (auto r = write_file(d.path + "/cgroup.procs", std::to_string(pid)); !r)
                     return Wrap(r.error(), "join cgroup ", d.path);
         return {};
     }
-    SystemdUnit unit{systemd_slice_, systemd_name_, ""};
     const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     // From here on delete stops the unit (a failed start included: the job
     // may have created it); but never one that was somebody else's.
-    systemd_unit_ = systemd_name_;
+    scope_started_ = true;
     auto start = [&] {
-        return systemd_bus_->start_scope(unit, pid, res, layout_ == CgroupLayout::V2, cat("berth-runtime container ", id));
+        return systemd_bus_->start_scope(scope_, pid, res, layout_ == CgroupLayout::V2, cat("berth-runtime container ", id));
     };
     auto started = start();
     // A scope of the same name that has just emptied (a container deleted
@@ -337,8 +334,8 @@ Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& 
     }
     if (!started) {
         if (exists_error(started.error())) {
-            systemd_unit_.clear();
-            return Err("linux.cgroupsPath: systemd unit ", systemd_name_, " exists already");
+            scope_started_ = false;
+            return Err("linux.cgroupsPath: systemd unit ", scope_.name, " exists already");
         }
         return std::unexpected(started.error());
     }
@@ -361,9 +358,9 @@ Result<void> Cgroup::place(pid_t pid, const oci::Spec& spec, const std::string& 
 }
 
 Result<void> Cgroup::update(const oci::Spec& spec) const {
-    if (!systemd_unit_.empty() && spec.linux && spec.linux->resources) {
+    if (scope_started_ && spec.linux && spec.linux->resources) {
         auto sd = TRY(SystemdManager::connect());
-        TRY(sd.set_properties(systemd_unit_, *spec.linux->resources, layout_ == CgroupLayout::V2));
+        TRY(sd.set_properties(scope_.name, *spec.linux->resources, layout_ == CgroupLayout::V2));
     }
     return apply_limits(spec);
 }
@@ -483,7 +480,7 @@ Result<void> Cgroup::stop_scope() const {
     if (scope_busy()) {
         auto bus = systemd_bus_;
         if (!bus) bus = std::make_shared<SystemdManager>(TRY(SystemdManager::connect()));
-        TRY(bus->stop_unit(systemd_unit_));
+        TRY(bus->stop_unit(scope_.name));
     }
     // Wait for systemd to remove its cgroups (with what the container made
     // below them: the scope is delegated), so that a delete leaves nothing.
@@ -495,11 +492,11 @@ Result<void> Cgroup::stop_scope() const {
         struct timespec ts {0, 5'000'000};
         ::nanosleep(&ts, nullptr);
     }
-    return Err("systemd did not remove the cgroups of unit ", systemd_unit_);
+    return Err("systemd did not remove the cgroups of unit ", scope_.name);
 }
 
 Result<void> Cgroup::destroy() const {
-    if (!systemd_unit_.empty()) TRY(stop_scope());
+    if (scope_started_) TRY(stop_scope());
     for (auto& d : dirs_) {
         if (!d.created) continue;
         // Sub-cgroups first (children before parents), then the

@@ -13,11 +13,11 @@
 #include "libutil/fd.hpp"
 #include "libutil/json.hpp"
 #include "libutil/oci/spec.hpp"
+#include "runtime/linux/systemd.hpp"
 
 namespace berth::runtime {
 
 enum class CgroupLayout { V1, Hybrid, V2 };
-class SystemdManager;
 
 struct CgroupDir {
     std::string hierarchy;   // dir under /sys/fs/cgroup ("memory", "systemd", "unified"; "" on pure v2)
@@ -83,8 +83,6 @@ public:
     Result<void> destroy() const;
 
     const std::vector<CgroupDir>& dirs() const { return dirs_; }
-    // The systemd scope holding the container ("" with the cgroupfs driver).
-    const std::string& systemd_unit() const { return systemd_unit_; }
     CgroupLayout layout() const { return layout_; }
 
 private:
@@ -95,10 +93,8 @@ private:
     std::vector<CgroupDir> dirs_;
     std::string default_parent_;  // relative path of /berth-runtime, when the default was used
     std::vector<std::string> own_;  // our own cgroup dir in each v1 hierarchy, parallel to dirs_
-    bool systemd_ = false;          // the systemd driver places the init
-    std::string systemd_slice_;     // the scope's slice (before place)
-    std::string systemd_unit_;      // the scope, once asked of systemd
-    std::string systemd_name_;      // the scope's name (before place)
+    SystemdUnit scope_;           // the systemd driver's scope (name "": the cgroupfs driver)
+    bool scope_started_ = false;  // asked of systemd: delete must stop it
     std::shared_ptr<SystemdManager> systemd_bus_;  // connected at create, before the clone
     UniqueFd unified_fd_;
 };

@@ -16,8 +16,6 @@
 
 namespace berth::runtime {
 
-enum class CgroupLayout;
-
 struct SystemdUnit {
     std::string slice;  // "system.slice"
     std::string name;   // "berth-runtime-ID.scope"
