@@ -19,6 +19,8 @@ Commands:
   image inspect   show an image's details as JSON
   load            load an image from an OCI layout or docker-archive tar
   rmi             remove an image name (and the image when no name is left)
+  save            write images to a docker-archive, oci-archive or OCI layout dir
+  tag, untag      add or remove names of an image
   version         print the version
 
 Global options:
@@ -33,6 +35,7 @@ struct Verb {
 };
 constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
+    {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
 };
 
 int usage_error(const std::string& msg) {

@@ -26,6 +26,10 @@ int cmd_load(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_images(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_image(const GlobalOptions& g, int argc, char** argv, int start);
+// Local image verbs: tag.cpp, save.cpp, import.cpp, history.cpp, rmi.cpp (prune).
+int cmd_tag(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_untag(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_save(const GlobalOptions& g, int argc, char** argv, int start);
 
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".

@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# berth's local image verbs: tag/untag, save, load from stdin, import,
+# history, image prune, rmi -f/-a, concurrent load/rmi, layer size limits.
+# Every test has its own --root; the busybox image is the one
+# tools/make-oci-image builds offline from Debian's busybox-static.
+
+# shellcheck disable=SC2154
+load helpers
+
+BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
+
+setup_file() {
+	"$BERTH_SRCDIR/tools/make-oci-image" "$BATS_FILE_TMPDIR/busybox.tar" busybox >/dev/null
+}
+
+setup() {
+	ROOT=$BATS_TEST_TMPDIR/root
+	IMAGE=$BATS_FILE_TMPDIR/busybox.tar
+}
+
+berth() {
+	"$BERTH" --root "$ROOT" "$@"
+}
+
+# Nothing of an image is left under --root: no blob, no layer, no temp file
+# (the database and the lock file stay).
+assert_root_empty() {
+	local left
+	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -name storage.lock ! -type d 2>/dev/null || true)
+	left+=$(find "$ROOT/layers" "$ROOT/blobs/sha256" "$ROOT/blobs/ingest" -mindepth 1 2>/dev/null || true)
+	[ -z "$left" ] || fail "left under $ROOT:" "$left"
+}
+
+@test "tag: adds names to an image; image tag is the same verb" {
+	berth load -i "$IMAGE" >/dev/null
+	run berth tag busybox bb:1 localhost:5000/team/bb:2
+	assert_success
+	assert_output ""
+	berth image tag busybox:latest bb:3
+	run berth image inspect bb:1
+	assert_success
+	[ "$(jq -c '.[0].RepoTags' <<<"$output")" = \
+		'["localhost/bb:1","localhost/bb:3","localhost/busybox:latest","localhost:5000/team/bb:2"]' ] ||
+		fail "names: $output"
+	[ "$(berth images -q | wc -l)" -eq 1 ]
+}
+
+@test "tag: an unknown source, a bad target or a digest target is an error, nothing is added" {
+	berth load -i "$IMAGE" >/dev/null
+	run berth tag nosuch bb:1
+	assert_failure 125
+	assert_output "berth: nosuch: image not known"
+	run berth tag busybox ok:1 Bad:2
+	assert_failure 125
+	assert_output_contains 'berth: invalid reference "Bad:2"'
+	run berth tag busybox "bb@sha256:$(printf '%064d' 0)"
+	assert_failure 125
+	assert_output_contains "a digest cannot be a tag"
+	run berth tag busybox
+	assert_failure 125
+	assert_output "berth: tag: SOURCE and at least one TARGET are required"
+	[ "$(berth image inspect busybox | jq -c '.[0].RepoTags')" = '["localhost/busybox:latest"]' ]
+}
+
+@test "untag: removes the given names or all of them; the image stays" {
+	berth load -i "$IMAGE" >/dev/null
+	berth tag busybox bb:1 bb:2
+	run berth untag busybox bb:1
+	assert_success
+	[ "$(berth image inspect busybox | jq -c '.[0].RepoTags')" = '["localhost/bb:2","localhost/busybox:latest"]' ]
+	run berth untag bb:2 bb:9
+	assert_failure 125
+	assert_output "berth: bb:9: tag not known"
+	run berth untag bb:2
+	assert_success
+	run berth images --format json
+	[ "$(jq -c '.[0].Names' <<<"$output")" = '[]' ]
+	run berth images
+	assert_output_contains "<none>"
+}
+
+# podman with a private store under the test's temp dir: PM load|images|...
+PM() {
+	local pm=$BATS_TEST_TMPDIR/podman
+	mkdir -p "$pm/tmp"
+	podman --root "$pm/root" --runroot "$pm/runroot" --storage-driver vfs --tmpdir "$pm/tmp" "$@"
+}
+
+@test "save: docker-archive (the default) round-trips: same id, same names" {
+	berth load -i "$IMAGE" >/dev/null
+	berth tag busybox bb:2
+	local id
+	id=$(berth images --format json | jq -r '.[0].Id')
+	run berth save -o "$BATS_TEST_TMPDIR/out.tar" busybox bb:2
+	assert_success
+	assert_output ""
+	# One image, written once, with both names.
+	tar -xOf "$BATS_TEST_TMPDIR/out.tar" manifest.json >"$BATS_TEST_TMPDIR/m.json"
+	[ "$(jq -c '[length, .[0].RepoTags]' "$BATS_TEST_TMPDIR/m.json")" = '[1,["localhost/busybox:latest","localhost/bb:2"]]' ] ||
+		fail "manifest.json: $(cat "$BATS_TEST_TMPDIR/m.json")"
+	ROOT=$BATS_TEST_TMPDIR/root2
+	run berth load -i "$BATS_TEST_TMPDIR/out.tar"
+	assert_success
+	assert_output_contains "Loaded image: localhost/busybox:latest" "Loaded image: localhost/bb:2"
+	run berth images --format json
+	[ "$(jq -r '.[0].Id' <<<"$output")" = "$id" ]
+	[ "$(jq -c '.[0].Names' <<<"$output")" = '["localhost/bb:2","localhost/busybox:latest"]' ]
+	local layer
+	layer=$(berth image inspect busybox | jq -r '.[0].LayerDirs[0]')
+	[ -x "$layer/bin/busybox" ]
+}
+
+@test "save: oci-archive and oci-dir round-trip" {
+	berth load -i "$IMAGE" >/dev/null
+	local id
+	id=$(berth images --format json | jq -r '.[0].Id')
+	berth save --format oci-archive -o "$BATS_TEST_TMPDIR/oci.tar" busybox
+	berth save --format oci-dir -o "$BATS_TEST_TMPDIR/dir" busybox
+	[ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$BATS_TEST_TMPDIR/dir/index.json")" = \
+		localhost/busybox:latest ]
+	[ -f "$BATS_TEST_TMPDIR/dir/blobs/sha256/$id" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/dir/oci-layout")" = '{"imageLayoutVersion":"1.0.0"}' ]
+	ROOT=$BATS_TEST_TMPDIR/root2
+	run berth load -i "$BATS_TEST_TMPDIR/oci.tar"
+	assert_success
+	assert_output "Loaded image: localhost/busybox:latest"
+	[ "$(berth images --format json | jq -r '.[0].Id')" = "$id" ]
+	# The directory tarred up is the same layout.
+	ROOT=$BATS_TEST_TMPDIR/root3
+	tar -C "$BATS_TEST_TMPDIR/dir" -cf "$BATS_TEST_TMPDIR/dir.tar" .
+	run berth load -i "$BATS_TEST_TMPDIR/dir.tar"
+	assert_success
+	[ "$(berth images --format json | jq -r '.[0].Id')" = "$id" ]
+}
+
+@test "save: several images in one docker-archive" {
+	berth load -i "$IMAGE" >/dev/null
+	printf 'hello\n' >"$BATS_TEST_TMPDIR/hello"
+	tar -C "$BATS_TEST_TMPDIR" -cf "$BATS_TEST_TMPDIR/rootfs.tar" hello
+	berth import "$BATS_TEST_TMPDIR/rootfs.tar" other:1 >/dev/null
+	berth save -o "$BATS_TEST_TMPDIR/two.tar" busybox other:1
+	ROOT=$BATS_TEST_TMPDIR/root2
+	run berth load -i "$BATS_TEST_TMPDIR/two.tar"
+	assert_success
+	assert_output_contains "Loaded image: localhost/busybox:latest" "Loaded image: localhost/other:1"
+	[ "$(berth images -q | wc -l)" -eq 2 ]
+}
+
+@test "save: the archives load in podman and skopeo reads them" {
+	command -v podman >/dev/null || skip "podman is not installed"
+	command -v skopeo >/dev/null || skip "skopeo is not installed"
+	berth load -i "$IMAGE" >/dev/null
+	local id
+	id=$(berth images --format json | jq -r '.[0].Id')
+	berth save -o "$BATS_TEST_TMPDIR/d.tar" busybox
+	berth save --format oci-archive -o "$BATS_TEST_TMPDIR/o.tar" busybox
+	run skopeo inspect --config "docker-archive:$BATS_TEST_TMPDIR/d.tar"
+	assert_success
+	[ "$(jq -r '.rootfs.diff_ids | length' <<<"$output")" = 1 ]
+	run skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/o.tar"
+	assert_success
+	[ "$(jq -r '.Layers | length' <<<"$output")" = 1 ]
+	run PM load -i "$BATS_TEST_TMPDIR/d.tar"
+	assert_success
+	run PM images --format '{{.Id}} {{.Repository}}:{{.Tag}}' --no-trunc
+	assert_success
+	assert_output "$id localhost/busybox:latest"
+	PM rmi -a -f >/dev/null
+	run PM load -i "$BATS_TEST_TMPDIR/o.tar"
+	assert_success
+	run PM images --format '{{.Id}} {{.Repository}}:{{.Tag}}' --no-trunc
+	assert_output "$id localhost/busybox:latest"
+	PM rmi -a -f >/dev/null
+}
+
+@test "save: refuses a terminal, an unknown format or image; a failed save leaves no file" {
+	berth load -i "$IMAGE" >/dev/null
+	run berth save --format tar busybox
+	assert_failure 125
+	assert_output 'berth: unsupported --format "tar" (docker-archive, oci-archive or oci-dir)'
+	run berth save -o "$BATS_TEST_TMPDIR/x.tar" busybox nosuch
+	assert_failure 125
+	assert_output "berth: nosuch: image not known"
+	run berth save --format oci-dir busybox
+	assert_failure 125
+	assert_output "berth: save: --format oci-dir needs -o DIR"
+	# A layer blob gone from the store: the save fails and leaves nothing.
+	rm "$ROOT/blobs/sha256/$(berth image inspect busybox | jq -r '.[0].RootFS.diff_ids[0][7:]')"
+	run berth save -o "$BATS_TEST_TMPDIR/x.tar" busybox
+	assert_failure 125
+	assert_output_contains "berth: " "No such file or directory"
+	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep x.tar)" ] || fail "left: $(ls "$BATS_TEST_TMPDIR")"
+	if command -v script >/dev/null; then
+		run script -qec "$BERTH --root $ROOT save busybox" /dev/null
+		assert_output_contains "refusing to write an archive to a terminal"
+	fi
+}
+
+@test "save: to stdout when it is not a terminal" {
+	berth load -i "$IMAGE" >/dev/null
+	berth save busybox >"$BATS_TEST_TMPDIR/s.tar"
+	tar -tf "$BATS_TEST_TMPDIR/s.tar" | grep -qx manifest.json
+}
+
+@test "load: from stdin without -i, with -i -, and gzip-compressed" {
+	run berth load <"$IMAGE"
+	assert_success
+	assert_output "Loaded image: localhost/busybox:latest"
+	berth rmi busybox >/dev/null
+	run bash -c "gzip -c '$IMAGE' | '$BERTH' --root '$ROOT' load -i -"
+	assert_success
+	assert_output "Loaded image: localhost/busybox:latest"
+	local layer
+	layer=$(berth image inspect busybox | jq -r '.[0].LayerDirs[0]')
+	[ -x "$layer/bin/busybox" ]
+}
+
+@test "load: junk on stdin is named stdin, nothing is left" {
+	run bash -c "head -c 4096 /dev/urandom | '$BERTH' --root '$ROOT' load"
+	assert_failure 125
+	assert_output_contains "berth: stdin: "
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+	assert_root_empty
+}
