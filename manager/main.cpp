@@ -16,6 +16,7 @@ constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options
 
 Commands:
   images          list images
+  import          make a one-layer image from a rootfs tarball
   image inspect   show an image's details as JSON
   load            load an image from an OCI layout or docker-archive tar
   rmi             remove an image name (and the image when no name is left)
@@ -36,6 +37,7 @@ struct Verb {
 constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
+    {"import", cmd_import},
 };
 
 int usage_error(const std::string& msg) {

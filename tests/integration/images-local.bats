@@ -135,8 +135,7 @@ PM() {
 
 @test "save: several images in one docker-archive" {
 	berth load -i "$IMAGE" >/dev/null
-	printf 'hello\n' >"$BATS_TEST_TMPDIR/hello"
-	tar -C "$BATS_TEST_TMPDIR" -cf "$BATS_TEST_TMPDIR/rootfs.tar" hello
+	rootfs_tar "$BATS_TEST_TMPDIR/rootfs.tar"
 	berth import "$BATS_TEST_TMPDIR/rootfs.tar" other:1 >/dev/null
 	berth save -o "$BATS_TEST_TMPDIR/two.tar" busybox other:1
 	ROOT=$BATS_TEST_TMPDIR/root2
@@ -221,4 +220,92 @@ PM() {
 	assert_output_contains "berth: stdin: "
 	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
 	assert_root_empty
+}
+
+# rootfs_tar OUT [COMPRESS]: a small rootfs tarball (etc/hello), optionally compressed.
+rootfs_tar() {
+	local d=$BATS_TEST_TMPDIR/rootfs
+	mkdir -p "$d/etc"
+	printf 'hello\n' >"$d/etc/hello"
+	case ${2:-} in
+	gzip) tar -C "$d" -czf "$1" . ;;
+	zstd) tar -C "$d" --zstd -cf "$1" . ;;
+	*) tar -C "$d" -cf "$1" . ;;
+	esac
+}
+
+@test "import: a rootfs tarball becomes a one-layer image with the changes; the id is printed" {
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar.gz" gzip
+	run berth import --change 'CMD=["/bin/cat","/etc/hello"]' -c 'ENV FOO=bar' -c EXPOSE=8080 -c LABEL=a=b \
+		-c USER=1000 -c WORKDIR=/etc -m "from a test" "$BATS_TEST_TMPDIR/r.tar.gz" imp:1
+	assert_success
+	[[ $output =~ ^[0-9a-f]{64}$ ]] || fail "output: $output"
+	local id=$output
+	run berth image inspect imp:1
+	assert_success
+	[ "$(jq -r '.[0].Id' <<<"$output")" = "$id" ]
+	[ "$(jq -c '.[0].Config' <<<"$output")" = \
+		'{"Cmd":["/bin/cat","/etc/hello"],"Env":["FOO=bar"],"ExposedPorts":{"8080/tcp":{}},"Labels":{"a":"b"},"User":"1000","WorkingDir":"/etc"}' ] ||
+		fail "config: $output"
+	[ "$(jq -r '.[0].Os' <<<"$output")" = linux ]
+	local arch
+	arch=$(dpkg --print-architecture)
+	[ "$(jq -r '.[0].Architecture' <<<"$output")" = "$arch" ]
+	# The layer is stored uncompressed: its digest is its diff id.
+	local diff
+	diff=$(jq -r '.[0].RootFS.diff_ids[0][7:]' <<<"$output")
+	[ "$(gzip -dc "$BATS_TEST_TMPDIR/r.tar.gz" | sha256sum | cut -d' ' -f1)" = "$diff" ]
+	[ "$(cat "$(jq -r '.[0].LayerDirs[0]' <<<"$output")/etc/hello")" = hello ]
+	[ "$(jq -r '.history[0].comment' "$ROOT/blobs/sha256/$id")" = "from a test" ]
+}
+
+@test "import: zstd and plain tarballs, from stdin, without a name" {
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar.zst" zstd
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
+	run berth import "$BATS_TEST_TMPDIR/r.tar.zst" z:1
+	assert_success
+	run berth import -m second - <"$BATS_TEST_TMPDIR/r.tar"
+	assert_success
+	run berth images --format json
+	[ "$(jq -r 'map(.Names | length) | sort | join(",")' <<<"$output")" = "0,1" ] || fail "$output"
+	# Same layer content, one unpacked layer.
+	[ "$(find "$ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l)" -eq 1 ]
+}
+
+@test "import: a bad --change, junk or an escaping tarball is an error, nothing is left" {
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
+	run berth import -c FROM=scratch "$BATS_TEST_TMPDIR/r.tar"
+	assert_failure 125
+	assert_output 'berth: --change "FROM=scratch": unknown instruction FROM (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR)'
+	head -c 5000 /dev/urandom >"$BATS_TEST_TMPDIR/junk"
+	run berth import "$BATS_TEST_TMPDIR/junk" j:1
+	assert_failure 125
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+	assert_output_contains "berth: $BATS_TEST_TMPDIR/junk: "
+	python3 -c '
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("../escape"); data = b"x"; i.size = len(data)
+    t.addfile(i, io.BytesIO(data))' "$BATS_TEST_TMPDIR/evil.tar"
+	run berth import "$BATS_TEST_TMPDIR/evil.tar" evil:1
+	assert_failure 125
+	assert_output_contains 'entry "../escape"' 'path has a ".." component'
+	[ ! -e "$ROOT/../escape" ]
+	run berth import "$BATS_TEST_TMPDIR/nosuch.tar"
+	assert_failure 125
+	assert_output_contains "nosuch.tar"
+	run berth images -q
+	assert_output ""
+	assert_root_empty
+}
+
+@test "tag: a name moves from the image it named before" {
+	berth load -i "$IMAGE" >/dev/null
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
+	berth import -c CMD=true "$BATS_TEST_TMPDIR/r.tar" other:1 >/dev/null
+	berth tag other:1 busybox
+	[ "$(berth image inspect busybox | jq -r '.[0].Config.Cmd[2]')" = true ]
+	run berth images --format json
+	# busybox's image lost its only name: it is dangling, not gone.
+	[ "$(jq -r 'map(.Names | length) | sort | join(",")' <<<"$output")" = "0,2" ] || fail "$output"
 }
