@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options] [arguments]
 
 Commands:
+  history         show the history of an image
   images          list images
   import          make a one-layer image from a rootfs tarball
   image inspect   show an image's details as JSON
@@ -37,7 +38,7 @@ struct Verb {
 constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
-    {"import", cmd_import},
+    {"import", cmd_import},   {"history", cmd_history},
 };
 
 int usage_error(const std::string& msg) {

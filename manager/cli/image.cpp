@@ -65,7 +65,7 @@ int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
     static constexpr Sub kSubs[] = {
         {"inspect", cmd_image_inspect}, {"tag", cmd_tag}, {"untag", cmd_untag},
         {"load", cmd_load},             {"rm", cmd_rmi},      {"save", cmd_save},
-        {"import", cmd_import},
+        {"import", cmd_import},         {"history", cmd_history},
     };
     if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect)"});
     std::string sub = argv[start];

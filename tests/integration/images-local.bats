@@ -309,3 +309,76 @@ with tarfile.open(sys.argv[1], "w") as t:
 	# busybox's image lost its only name: it is dangling, not gone.
 	[ "$(jq -r 'map(.Names | length) | sort | join(",")' <<<"$output")" = "0,2" ] || fail "$output"
 }
+
+# store_blob DIR FILE: moves FILE into DIR/blobs/sha256 under its digest, prints the hex.
+store_blob() {
+	local d
+	d=$(sha256sum "$2" | cut -d' ' -f1)
+	mv "$2" "$1/blobs/sha256/$d"
+	echo "$d"
+}
+
+# with_history OUT.tar: the busybox image with a history of one layer entry
+# and one empty_layer entry (a config change).
+with_history() {
+	local x=$BATS_TEST_TMPDIR/hx manifest config
+	mkdir "$x"
+	tar -C "$x" -xf "$IMAGE"
+	manifest=$(jq -r '.manifests[0].digest[7:]' "$x/index.json")
+	config=$(jq -r '.config.digest[7:]' "$x/blobs/sha256/$manifest")
+	jq -c '.created = "2024-01-02T00:00:00Z" | .history = [
+		{"created":"2024-01-01T00:00:00Z","created_by":"/bin/sh -c #(nop) ADD file:busybox in / ","comment":"the rootfs"},
+		{"created":"2024-01-02T00:00:00Z","created_by":"/bin/sh -c #(nop)  CMD [\"sh\"]","empty_layer":true}]' \
+		"$x/blobs/sha256/$config" >"$x/config.json"
+	rm "$x/blobs/sha256/$config"
+	config=$(store_blob "$x" "$x/config.json")
+	jq -c --arg c "sha256:$config" --argjson s "$(stat -c %s "$x/blobs/sha256/$config")" \
+		'.config.digest = $c | .config.size = $s' "$x/blobs/sha256/$manifest" >"$x/manifest.json"
+	rm "$x/blobs/sha256/$manifest"
+	manifest=$(store_blob "$x" "$x/manifest.json")
+	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" \
+		'.manifests[0].digest = $m | .manifests[0].size = $s' "$x/index.json" >"$x/index.new"
+	mv "$x/index.new" "$x/index.json"
+	tar -C "$x" -cf "$1" .
+}
+
+@test "history: newest first, empty layers 0 B, sizes from the store; -q, --no-trunc, --format json" {
+	with_history "$BATS_TEST_TMPDIR/h.tar"
+	berth load -i "$BATS_TEST_TMPDIR/h.tar" >/dev/null
+	local id size
+	id=$(berth images --format json | jq -r '.[0].Id')
+	size=$(stat -c %s "$(find "$ROOT/blobs/sha256" -size +1M)")
+	run berth history busybox
+	assert_success
+	[ "${lines[0]}" = "$(printf '%-14s %-22s %-45s %-10s %s' ID CREATED 'CREATED BY' SIZE COMMENT)" ] ||
+		fail "header: ${lines[0]}"
+	[[ ${lines[1]} == "${id:0:12}   "*"ago"*'/bin/sh -c #(nop)  CMD ["sh"]'*" 0 B "* ]] || fail "row 1: ${lines[1]}"
+	[[ ${lines[2]} == "<missing>      "*"/bin/sh -c #(nop) ADD file:busybox in /"*" MB "*"the rootfs" ]] ||
+		fail "row 2: ${lines[2]}"
+	run berth history -q busybox
+	assert_output "${id:0:12}
+<missing>"
+	run berth history -q --no-trunc busybox
+	assert_output "$id
+<missing>"
+	run berth history --format json busybox
+	assert_success
+	[ "$(jq -c 'map(.size)' <<<"$output")" = "[0,$size]" ] || fail "$output"
+	[ "$(jq -c '.[0].tags' <<<"$output")" = '["localhost/busybox:latest"]' ]
+	[ "$(jq -r '.[1].comment' <<<"$output")" = "the rootfs" ]
+	run berth image history nosuch
+	assert_failure 125
+	assert_output "berth: nosuch: image not known"
+}
+
+@test "history: agrees with podman's for the same archive" {
+	command -v podman >/dev/null || skip "podman is not installed"
+	with_history "$BATS_TEST_TMPDIR/h.tar"
+	berth load -i "$BATS_TEST_TMPDIR/h.tar" >/dev/null
+	PM load -i "$BATS_TEST_TMPDIR/h.tar" >/dev/null 2>&1
+	local ours theirs
+	ours=$(berth history --format json busybox | jq -c 'map([.id[0:12], .CreatedBy, .size, .comment])')
+	theirs=$(PM history --format json localhost/busybox | jq -c 'map([.id[0:12], .CreatedBy, .size, .comment])')
+	PM rmi -a -f >/dev/null
+	assert_equal "$ours" "$theirs"
+}
