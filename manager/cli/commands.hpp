@@ -32,6 +32,7 @@ int cmd_untag(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_save(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_import(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_history(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start);
 
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".

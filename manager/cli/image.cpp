@@ -66,8 +66,9 @@ int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
         {"inspect", cmd_image_inspect}, {"tag", cmd_tag}, {"untag", cmd_untag},
         {"load", cmd_load},             {"rm", cmd_rmi},      {"save", cmd_save},
         {"import", cmd_import},         {"history", cmd_history},
+        {"prune", cmd_image_prune},
     };
-    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect)"});
+    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect, history, prune, tag, ...)"});
     std::string sub = argv[start];
     for (const auto& s : kSubs)
         if (sub == s.name) return s.fn(g, argc, argv, start + 1);

@@ -382,3 +382,61 @@ with_history() {
 	PM rmi -a -f >/dev/null
 	assert_equal "$ours" "$theirs"
 }
+
+@test "rmi: an id with several names needs --force; -f on a name removes every name" {
+	berth load -i "$IMAGE" >/dev/null
+	berth tag busybox bb:1 bb:2
+	local id
+	id=$(berth images --format json | jq -r '.[0].Id')
+	run berth rmi "${id:0:12}"
+	assert_failure 125
+	assert_output "berth: unable to delete image $id by ID with more than one name (localhost/bb:1, localhost/bb:2, localhost/busybox:latest): use --force"
+	run berth rmi bb:1
+	assert_success
+	assert_output "Untagged: localhost/bb:1"
+	run berth rmi -f bb:2
+	assert_success
+	assert_output "Untagged: localhost/bb:2
+Untagged: localhost/busybox:latest
+Deleted: $id"
+	assert_root_empty
+}
+
+@test "rmi -a: removes every image; with names it is a usage error" {
+	berth load -i "$IMAGE" >/dev/null
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
+	berth import "$BATS_TEST_TMPDIR/r.tar" >/dev/null
+	run berth rmi -a busybox
+	assert_failure 125
+	assert_output "berth: rmi: --all takes no image names or ids"
+	run berth rmi -a
+	assert_success
+	[ "$(grep -c '^Deleted: ' <<<"$output")" -eq 2 ] || fail "$output"
+	run berth images -q
+	assert_output ""
+	assert_root_empty
+}
+
+@test "image prune: removes dangling images only; -a removes all; without -f it asks" {
+	berth load -i "$IMAGE" >/dev/null
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
+	local dangling
+	dangling=$(berth import "$BATS_TEST_TMPDIR/r.tar")
+	run berth image prune <<<"n"
+	assert_success
+	assert_output_contains "WARNING! This command removes all dangling images."
+	[ "$(berth images -q | wc -l)" -eq 2 ]
+	run berth image prune <<<"y"
+	assert_success
+	assert_output_contains "$dangling"
+	run berth images --format json
+	[ "$(jq -r '.[0].Names[0]' <<<"$output")" = localhost/busybox:latest ]
+	[ "$(jq -r 'length' <<<"$output")" = 1 ]
+	run berth image prune -f
+	assert_success
+	assert_output ""
+	run berth image prune -a -f
+	assert_success
+	[[ $output =~ ^[0-9a-f]{64}$ ]] || fail "output: $output"
+	assert_root_empty
+}
