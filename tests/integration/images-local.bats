@@ -318,28 +318,35 @@ store_blob() {
 	echo "$d"
 }
 
-# with_history OUT.tar: the busybox image with a history of one layer entry
-# and one empty_layer entry (a config change).
-with_history() {
-	local x=$BATS_TEST_TMPDIR/hx manifest config
-	mkdir "$x"
+# variant OUT.tar NAME JQ: the busybox image named NAME with its config changed
+# by the jq filter JQ: another image with the same layer.
+variant() {
+	local x manifest config
+	x=$(mktemp -d "$BATS_TEST_TMPDIR/variant.XXXXXX")
 	tar -C "$x" -xf "$IMAGE"
 	manifest=$(jq -r '.manifests[0].digest[7:]' "$x/index.json")
 	config=$(jq -r '.config.digest[7:]' "$x/blobs/sha256/$manifest")
-	jq -c '.created = "2024-01-02T00:00:00Z" | .history = [
-		{"created":"2024-01-01T00:00:00Z","created_by":"/bin/sh -c #(nop) ADD file:busybox in / ","comment":"the rootfs"},
-		{"created":"2024-01-02T00:00:00Z","created_by":"/bin/sh -c #(nop)  CMD [\"sh\"]","empty_layer":true}]' \
-		"$x/blobs/sha256/$config" >"$x/config.json"
+	jq -c "$3" "$x/blobs/sha256/$config" >"$x/config.json"
 	rm "$x/blobs/sha256/$config"
 	config=$(store_blob "$x" "$x/config.json")
 	jq -c --arg c "sha256:$config" --argjson s "$(stat -c %s "$x/blobs/sha256/$config")" \
 		'.config.digest = $c | .config.size = $s' "$x/blobs/sha256/$manifest" >"$x/manifest.json"
 	rm "$x/blobs/sha256/$manifest"
 	manifest=$(store_blob "$x" "$x/manifest.json")
-	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" \
-		'.manifests[0].digest = $m | .manifests[0].size = $s' "$x/index.json" >"$x/index.new"
+	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" --arg n "$2" \
+		'.manifests[0].digest = $m | .manifests[0].size = $s |
+		 .manifests[0].annotations = {"io.containerd.image.name": $n, "org.opencontainers.image.ref.name": $n}' "$x/index.json" >"$x/index.new"
 	mv "$x/index.new" "$x/index.json"
 	tar -C "$x" -cf "$1" .
+	rm -rf "$x"
+}
+
+# with_history OUT.tar: the busybox image with a history of one layer entry
+# and one empty_layer entry (a config change).
+with_history() {
+	variant "$1" localhost/busybox:latest '.created = "2024-01-02T00:00:00Z" | .history = [
+		{"created":"2024-01-01T00:00:00Z","created_by":"/bin/sh -c #(nop) ADD file:busybox in / ","comment":"the rootfs"},
+		{"created":"2024-01-02T00:00:00Z","created_by":"/bin/sh -c #(nop)  CMD [\"sh\"]","empty_layer":true}]'
 }
 
 @test "history: newest first, empty layers 0 B, sizes from the store; -q, --no-trunc, --format json" {
@@ -438,5 +445,46 @@ Deleted: $id"
 	run berth image prune -a -f
 	assert_success
 	[[ $output =~ ^[0-9a-f]{64}$ ]] || fail "output: $output"
+	assert_root_empty
+}
+
+# Every image's blobs (config, manifest, layers) and unpacked layers are there.
+assert_images_intact() {
+	local img id manifest layer dir
+	for img in $(berth images --format json | jq -r '.[] | "\(.Id),\(.Digest)"'); do
+		id=${img%,*}
+		manifest=${img#*,}
+		[ -f "$ROOT/blobs/sha256/$id" ] || fail "config blob of $id is gone"
+		[ -f "$ROOT/blobs/sha256/${manifest#sha256:}" ] || fail "manifest blob of $id is gone"
+		for layer in $(jq -r '.layers[].digest[7:]' "$ROOT/blobs/sha256/${manifest#sha256:}"); do
+			[ -f "$ROOT/blobs/sha256/$layer" ] || fail "layer blob $layer of $id is gone"
+		done
+		for dir in $(berth image inspect "$id" | jq -r '.[0].LayerDirs[]'); do
+			[ -x "$dir/bin/busybox" ] || fail "layer dir $dir of $id is gone"
+		done
+	done
+}
+
+@test "store: concurrent loads and an rmi of images sharing a layer lose nothing and leave nothing" {
+	local i
+	variant "$BATS_TEST_TMPDIR/a.tar" localhost/a:1 '.created = "2024-01-01T00:00:00Z"'
+	variant "$BATS_TEST_TMPDIR/b.tar" localhost/b:1 '.created = "2024-01-02T00:00:00Z"'
+	variant "$BATS_TEST_TMPDIR/c.tar" localhost/c:1 '.created = "2024-01-03T00:00:00Z"'
+	for i in $(seq 12); do
+		berth rmi -a >/dev/null
+		berth load -i "$BATS_TEST_TMPDIR/c.tar" >/dev/null
+		# c goes while a and b come, all three with the same layer blob and layer.
+		berth load -i "$BATS_TEST_TMPDIR/a.tar" >"$BATS_TEST_TMPDIR/a.out" 2>&1 &
+		local pa=$!
+		berth load -i "$BATS_TEST_TMPDIR/b.tar" >"$BATS_TEST_TMPDIR/b.out" 2>&1 &
+		local pb=$!
+		berth rmi c:1 >"$BATS_TEST_TMPDIR/c.out" 2>&1 || fail "round $i: rmi: $(cat "$BATS_TEST_TMPDIR/c.out")"
+		wait "$pa" || fail "round $i: load a: $(cat "$BATS_TEST_TMPDIR/a.out")"
+		wait "$pb" || fail "round $i: load b: $(cat "$BATS_TEST_TMPDIR/b.out")"
+		[ "$(berth images --format json | jq -c 'map(.Names[0]) | sort')" = '["localhost/a:1","localhost/b:1"]' ] ||
+			fail "round $i: images: $(berth images)"
+		assert_images_intact
+	done
+	berth rmi -a >/dev/null
 	assert_root_empty
 }
