@@ -62,7 +62,7 @@ Result<size_t> LayerReader::read(char* buf, size_t len) {
     la_ssize_t n = archive_read_data(a_.get(), buf, len);
     if (n < 0) return Err(name_, ": ", archive_error_string(a_.get()));
     total_ += static_cast<uint64_t>(n);
-    if (total_ > limit_) return std::unexpected(layer_too_big(limit_));
+    if (total_ > limit_) return Wrap(layer_too_big(limit_), name_);
     return static_cast<size_t>(n);
 }
 

@@ -251,7 +251,7 @@ Result<ImageRecord> prepare(const Candidate& c, BlobStore& store, const std::str
         const std::string& ld = c.layer_digests[i];
         if (!store.has(ld)) return Err("layer ", ld, ": not in the archive");
         // The diff id names the unpacked content that layers are shared by.
-        auto diff = TRY(layer_diff_id(store.path(ld)));
+        auto diff = TRY_CTX(layer_diff_id(store.path(ld)), "layer ", ld);
         if (diff.digest != diff_ids[i])
             return Err("layer ", ld, ": diff id mismatch: expected ", diff_ids[i], ", got ", diff.digest);
         std::string dir = path_join(layers_dir, chains[i].substr(7));

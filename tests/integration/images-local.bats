@@ -488,3 +488,24 @@ assert_images_intact() {
 	berth rmi -a >/dev/null
 	assert_root_empty
 }
+
+@test "layer limit: a layer bigger than BERTH_MAX_LAYER_SIZE is refused, naming it; nothing is left" {
+	local id layer
+	layer=$(tar -xOf "$IMAGE" ./index.json | jq -r '.manifests[0].digest[7:]')
+	layer=$(tar -xOf "$IMAGE" "./blobs/sha256/$layer" | jq -r '.layers[0].digest')
+	BERTH_MAX_LAYER_SIZE=1M run berth load -i "$IMAGE"
+	assert_failure 125
+	assert_output "berth: layer $layer: uncompressed size exceeds the limit of 1048576 bytes (BERTH_MAX_LAYER_SIZE)"
+	assert_root_empty
+	# A gzip bomb: 64 MiB of zeros in a ~64 KiB tarball.
+	mkdir "$BATS_TEST_TMPDIR/bomb"
+	head -c 64M /dev/zero >"$BATS_TEST_TMPDIR/bomb/zeros"
+	tar -C "$BATS_TEST_TMPDIR/bomb" -czf "$BATS_TEST_TMPDIR/bomb.tar.gz" zeros
+	BERTH_MAX_LAYER_SIZE=8M run berth import "$BATS_TEST_TMPDIR/bomb.tar.gz" bomb:1
+	assert_failure 125
+	assert_output "berth: $BATS_TEST_TMPDIR/bomb.tar.gz: uncompressed size exceeds the limit of 8388608 bytes (BERTH_MAX_LAYER_SIZE)"
+	assert_root_empty
+	# Under the limit all is well.
+	BERTH_MAX_LAYER_SIZE=100M run berth load -i "$IMAGE"
+	assert_success
+}
