@@ -259,10 +259,13 @@ Result<void> save_images(const std::string& root, const std::vector<SaveItem>& i
                          const std::string& dir) {
     BlobStore store(root);
     std::unique_ptr<Sink> sink;
-    if (format == SaveFormat::OciDir)
+    if (format == SaveFormat::OciDir) {
+        TRY(mkdir_all(dir, 0755));
         sink = std::make_unique<DirSink>(dir);
-    else
+    }
+    else {
         sink = std::make_unique<TarSink>(fd);
+    }
     if (format == SaveFormat::DockerArchive)
         TRY(save_docker(*sink, store, items));
     else

@@ -8,6 +8,8 @@
 //     berth.db (ImageStore::add). Adders do not block each other. Work that
 //     relies on nothing stored (downloading into ROOT/blobs/ingest) needs no lock,
 //     so a pull may download first and take the lock only to commit and record.
+//   readers that need blobs to stay while they read them (save, history)
+//     hold it shared too.
 //   collectors (rmi, image prune, a failed adder cleaning up): hold
 //     StoreLock::exclusive() while they read what berth.db uses and remove
 //     what it does not (collect_garbage).

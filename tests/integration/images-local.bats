@@ -509,3 +509,38 @@ assert_images_intact() {
 	BERTH_MAX_LAYER_SIZE=100M run berth load -i "$IMAGE"
 	assert_success
 }
+
+@test "save: a gzip layer goes uncompressed into a docker-archive and as it is into an oci-archive" {
+	local x=$BATS_TEST_TMPDIR/gz manifest layer gz id
+	mkdir "$x"
+	tar -C "$x" -xf "$IMAGE"
+	manifest=$(jq -r '.manifests[0].digest[7:]' "$x/index.json")
+	layer=$(jq -r '.layers[0].digest[7:]' "$x/blobs/sha256/$manifest")
+	gzip -c "$x/blobs/sha256/$layer" >"$x/layer.gz"
+	rm "$x/blobs/sha256/$layer"
+	gz=$(store_blob "$x" "$x/layer.gz")
+	jq -c --arg d "sha256:$gz" --argjson s "$(stat -c %s "$x/blobs/sha256/$gz")" \
+		'.layers[0] = {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":$d,"size":$s}' \
+		"$x/blobs/sha256/$manifest" >"$x/manifest.json"
+	rm "$x/blobs/sha256/$manifest"
+	manifest=$(store_blob "$x" "$x/manifest.json")
+	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" \
+		'.manifests[0].digest = $m | .manifests[0].size = $s' "$x/index.json" >"$x/index.new"
+	mv "$x/index.new" "$x/index.json"
+	tar -C "$x" -cf "$BATS_TEST_TMPDIR/gz.tar" .
+	berth load -i "$BATS_TEST_TMPDIR/gz.tar" >/dev/null
+	id=$(berth images --format json | jq -r '.[0].Id')
+	berth save -o "$BATS_TEST_TMPDIR/d.tar" busybox
+	berth save --format oci-archive -o "$BATS_TEST_TMPDIR/o.tar" busybox
+	# docker-archive: the layer is the uncompressed tar, named by its diff id.
+	[ "$(tar -xOf "$BATS_TEST_TMPDIR/d.tar" "$layer.tar" | sha256sum | cut -d' ' -f1)" = "$layer" ]
+	tar -tf "$BATS_TEST_TMPDIR/o.tar" | grep -qx "blobs/sha256/$gz"
+	run berth history --format json busybox
+	[ "$(jq -r '.[0].size' <<<"$output")" = "$(tar -xOf "$IMAGE" "./blobs/sha256/$layer" | wc -c)" ]
+	local r
+	for r in d o; do
+		ROOT=$BATS_TEST_TMPDIR/root-$r
+		berth load -i "$BATS_TEST_TMPDIR/$r.tar" >/dev/null
+		[ "$(berth images --format json | jq -r '.[0].Id')" = "$id" ]
+	done
+}
