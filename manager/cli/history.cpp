@@ -1,11 +1,12 @@
 // `berth history [--no-trunc] [--format json] [-q] IMAGE`, as podman prints it.
+#include "manager/images/history.hpp"
+
 #include <cstdio>
 
 #include "libutil/json.hpp"
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
 #include "manager/images/blob_store.hpp"
-#include "manager/images/history.hpp"
 #include "manager/images/layer_stream.hpp"
 #include "manager/images/store_lock.hpp"
 

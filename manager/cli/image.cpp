@@ -63,9 +63,14 @@ int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
         int (*fn)(const GlobalOptions&, int, char**, int);
     };
     static constexpr Sub kSubs[] = {
-        {"inspect", cmd_image_inspect}, {"tag", cmd_tag}, {"untag", cmd_untag},
-        {"load", cmd_load},             {"rm", cmd_rmi},      {"save", cmd_save},
-        {"import", cmd_import},         {"history", cmd_history},
+        {"inspect", cmd_image_inspect},
+        {"tag", cmd_tag},
+        {"untag", cmd_untag},
+        {"load", cmd_load},
+        {"rm", cmd_rmi},
+        {"save", cmd_save},
+        {"import", cmd_import},
+        {"history", cmd_history},
         {"prune", cmd_image_prune},
     };
     if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect, history, prune, tag, ...)"});

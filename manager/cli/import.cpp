@@ -1,9 +1,10 @@
 // `berth import [--change INSTR=VALUE]... [-m MSG] FILE|- [REF]`
+#include "manager/images/import.hpp"
+
 #include <cstdio>
 
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
-#include "manager/images/import.hpp"
 
 namespace berth::manager {
 

@@ -41,8 +41,7 @@ Result<void> delete_image(ImageStore& db, const ImageRecord& img, Removed& remov
 // ARG a name: that name goes, and the image with its last name (with
 // --force: with all its names). ARG an id: the image with every name, which
 // needs --force when it has more than one (as podman).
-Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg, bool force,
-                        Removed& removed) {
+Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg, bool force, Removed& removed) {
     std::string id = TRY(find_image(db, g, arg));
     auto img = TRY(db.get(id));
     if (!img) return Err(arg, ": image not known");

@@ -1,6 +1,8 @@
 // `berth save [-o FILE] [--format docker-archive|oci-archive|oci-dir] IMAGE...`
 // The archive goes to FILE through a temp file renamed into place (a failed
 // save leaves nothing), or to stdout when that is not a terminal.
+#include "manager/images/save.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +15,6 @@
 #include "libutil/strings.hpp"
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
-#include "manager/images/save.hpp"
 #include "manager/images/store_lock.hpp"
 
 namespace berth::manager {
@@ -97,7 +98,8 @@ int cmd_save(const GlobalOptions& g, int argc, char** argv, int start) {
         auto it = save_item(g, *db, arg);
         if (!it) return fail(it.error());
         // An image named twice is written once, with both names (as podman).
-        auto same = std::find_if(items.begin(), items.end(), [&](const SaveItem& x) { return x.image.id == it->image.id; });
+        auto same =
+            std::find_if(items.begin(), items.end(), [&](const SaveItem& x) { return x.image.id == it->image.id; });
         if (same == items.end()) {
             items.push_back(std::move(*it));
             continue;

@@ -21,8 +21,7 @@ int cmd_tag(const GlobalOptions& g, int argc, char** argv, int start) {
     for (size_t i = 1; i < a->positional.size(); ++i) {
         auto ref = parse_reference(a->positional[i], g.refs);
         if (!ref) return fail(ref.error());
-        if (!ref->digest.empty())
-            return fail(Error{0, cat("tag: ", a->positional[i], ": a digest cannot be a tag")});
+        if (!ref->digest.empty()) return fail(Error{0, cat("tag: ", a->positional[i], ": a digest cannot be a tag")});
         names.push_back(ref->str());
     }
     for (const auto& n : names)

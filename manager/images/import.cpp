@@ -156,8 +156,7 @@ json::Value descriptor(const char* media, const std::string& digest, uint64_t si
     return d;
 }
 
-Result<std::string> import(const std::string& file, const std::string& root, const ImportOptions& opts,
-                           Added& added) {
+Result<std::string> import(const std::string& file, const std::string& root, const ImportOptions& opts, Added& added) {
     // Changes are checked before anything is read or stored.
     json::Value changes = json::Value::object();
     for (const auto& c : opts.changes)
@@ -229,8 +228,8 @@ Result<std::string> import_rootfs(const std::string& file, const std::string& ro
     auto r = import(file, root, opts, added);
     if (r) return r;
     // Not recorded: what this import stored goes again, unless another image uses it.
-    auto gc = collect_garbage(root, {added.blobs.begin(), added.blobs.end()},
-                              {added.layers.begin(), added.layers.end()});
+    auto gc =
+        collect_garbage(root, {added.blobs.begin(), added.blobs.end()}, {added.layers.begin(), added.layers.end()});
     (void)gc;
     return r;
 }

@@ -15,11 +15,24 @@ std::optional<uint64_t> parse_size(std::string_view s) {
     uint64_t mult = 1;
     if (!s.empty()) {
         switch (s.back()) {
-            case 'K': case 'k': mult = 1ULL << 10; break;
-            case 'M': case 'm': mult = 1ULL << 20; break;
-            case 'G': case 'g': mult = 1ULL << 30; break;
-            case 'T': case 't': mult = 1ULL << 40; break;
-            default: break;
+            case 'K':
+            case 'k':
+                mult = 1ULL << 10;
+                break;
+            case 'M':
+            case 'm':
+                mult = 1ULL << 20;
+                break;
+            case 'G':
+            case 'g':
+                mult = 1ULL << 30;
+                break;
+            case 'T':
+            case 't':
+                mult = 1ULL << 40;
+                break;
+            default:
+                break;
         }
         if (mult != 1) s.remove_suffix(1);
     }

@@ -262,8 +262,7 @@ Result<void> save_images(const std::string& root, const std::vector<SaveItem>& i
     if (format == SaveFormat::OciDir) {
         TRY(mkdir_all(dir, 0755));
         sink = std::make_unique<DirSink>(dir);
-    }
-    else {
+    } else {
         sink = std::make_unique<TarSink>(fd);
     }
     if (format == SaveFormat::DockerArchive)

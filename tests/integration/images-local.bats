@@ -4,7 +4,8 @@
 # Every test has its own --root; the busybox image is the one
 # tools/make-oci-image builds offline from Debian's busybox-static.
 
-# shellcheck disable=SC2154
+# ROOT is set per test (bats runs each test in a subshell).
+# shellcheck disable=SC2154,SC2030,SC2031
 load helpers
 
 BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
@@ -188,7 +189,7 @@ PM() {
 	run berth save -o "$BATS_TEST_TMPDIR/x.tar" busybox
 	assert_failure 125
 	assert_output_contains "berth: " "No such file or directory"
-	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep x.tar)" ] || fail "left: $(ls "$BATS_TEST_TMPDIR")"
+	[ -z "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'x.tar*')" ] || fail "left: $(ls "$BATS_TEST_TMPDIR")"
 	if command -v script >/dev/null; then
 		run script -qec "$BERTH --root $ROOT save busybox" /dev/null
 		assert_output_contains "refusing to write an archive to a terminal"
@@ -212,6 +213,13 @@ PM() {
 	local layer
 	layer=$(berth image inspect busybox | jq -r '.[0].LayerDirs[0]')
 	[ -x "$layer/bin/busybox" ]
+}
+
+@test "load: a terminal on stdin is refused" {
+	command -v script >/dev/null || skip "script (bsdutils) is not installed"
+	run script -qec "$BERTH --root $ROOT load" /dev/null
+	assert_output_contains "berth: load: cannot read an archive from a terminal; use -i FILE or redirect stdin"
+	assert_root_empty
 }
 
 @test "load: junk on stdin is named stdin, nothing is left" {
