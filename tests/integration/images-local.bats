@@ -171,6 +171,16 @@ PM() {
 	run PM images --format '{{.Id}} {{.Repository}}:{{.Tag}}' --no-trunc
 	assert_output "$id localhost/busybox:latest"
 	PM rmi -a -f >/dev/null
+	# Two images in one docker-archive.
+	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
+	berth import "$BATS_TEST_TMPDIR/r.tar" other:1 >/dev/null
+	berth save -o "$BATS_TEST_TMPDIR/two.tar" busybox other:1
+	run PM load -i "$BATS_TEST_TMPDIR/two.tar"
+	assert_success
+	[ "$(PM images --format '{{.Id}} {{.Repository}}:{{.Tag}}' --no-trunc | sort)" = \
+		"$(berth images --format json | jq -r '.[] | "\(.Id) \(.Names[0])"' | sort)" ] ||
+		fail "podman: $(PM images)"
+	PM rmi -a -f >/dev/null
 }
 
 @test "save: refuses a terminal, an unknown format or image; a failed save leaves no file" {
