@@ -15,10 +15,14 @@ namespace {
 constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options] [arguments]
 
 Commands:
+  history         show the history of an image
   images          list images
+  import          make a one-layer image from a rootfs tarball
   image inspect   show an image's details as JSON
   load            load an image from an OCI layout or docker-archive tar
   rmi             remove an image name (and the image when no name is left)
+  save            write images to a docker-archive, oci-archive or OCI layout dir
+  tag, untag      add or remove names of an image
   version         print the version
 
 Global options:
@@ -33,6 +37,8 @@ struct Verb {
 };
 constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
+    {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
+    {"import", cmd_import},   {"history", cmd_history},
 };
 
 int usage_error(const std::string& msg) {

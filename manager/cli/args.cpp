@@ -36,6 +36,7 @@ Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<
             return Err("flag does not take a value: ", a);
         }
         out.values[spec->name] = value;
+        out.all[spec->name].push_back(value);
     }
     return out;
 }

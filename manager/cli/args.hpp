@@ -19,11 +19,16 @@ struct FlagSpec {
 struct Args {
     std::map<std::string, std::string> values;  // flags given, by long name ("" for booleans)
     std::vector<std::string> positional;
+    std::map<std::string, std::vector<std::string>> all;  // every value of a repeated flag, in order
 
     bool has(const std::string& name) const { return values.count(name) != 0; }
     std::string get(const std::string& name, std::string def = "") const {
         auto it = values.find(name);
         return it == values.end() ? def : it->second;
+    }
+    std::vector<std::string> get_all(const std::string& name) const {
+        auto it = all.find(name);
+        return it == all.end() ? std::vector<std::string>{} : it->second;
     }
 };
 

@@ -26,10 +26,20 @@ int cmd_load(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_images(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_image(const GlobalOptions& g, int argc, char** argv, int start);
+// Local image verbs: tag.cpp, save.cpp, import.cpp, history.cpp, rmi.cpp (prune).
+int cmd_tag(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_untag(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_save(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_import(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_history(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start);
 
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".
 Result<std::string> find_image(ImageStore& db, const GlobalOptions& g, const std::string& arg);
+// "4.41 MB" (decimal units, as podman) and "3 days ago" from an RFC 3339 time.
+std::string human_size(int64_t bytes);
+std::string human_age(const std::string& created);
 // The first 12 hex digits of an id.
 std::string short_id(const std::string& id);
 

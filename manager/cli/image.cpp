@@ -1,4 +1,4 @@
-// `berth image SUBCOMMAND`: inspect (more to come: tag, prune...).
+// `berth image SUBCOMMAND`: inspect here; the others are the top-level verbs.
 #include <cstdio>
 
 #include "libutil/json.hpp"
@@ -35,13 +35,8 @@ Result<json::Value> inspect_one(const GlobalOptions& g, ImageStore& db, const st
     return o;
 }
 
-}  // namespace
-
-int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
-    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect)"});
-    std::string sub = argv[start];
-    if (sub != "inspect") return fail(Error{0, cat("unknown command: image ", sub)});
-    auto a = parse_args(argc, argv, start + 1, {});
+int cmd_image_inspect(const GlobalOptions& g, int argc, char** argv, int start) {
+    auto a = parse_args(argc, argv, start, {});
     if (!a) return fail(a.error());
     if (a->positional.empty()) return fail(Error{0, "image inspect: an image name or id is required"});
     auto db = ImageStore::open(g.root);
@@ -57,6 +52,32 @@ int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
     }
     std::printf("%s\n", json::write(out, true).c_str());
     return rc;
+}
+
+}  // namespace
+
+int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
+    // `image VERB` is the same as the top-level verb, as in podman.
+    struct Sub {
+        const char* name;
+        int (*fn)(const GlobalOptions&, int, char**, int);
+    };
+    static constexpr Sub kSubs[] = {
+        {"inspect", cmd_image_inspect},
+        {"tag", cmd_tag},
+        {"untag", cmd_untag},
+        {"load", cmd_load},
+        {"rm", cmd_rmi},
+        {"save", cmd_save},
+        {"import", cmd_import},
+        {"history", cmd_history},
+        {"prune", cmd_image_prune},
+    };
+    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect, history, prune, tag, ...)"});
+    std::string sub = argv[start];
+    for (const auto& s : kSubs)
+        if (sub == s.name) return s.fn(g, argc, argv, start + 1);
+    return fail(Error{0, cat("unknown command: image ", sub)});
 }
 
 }  // namespace berth::manager

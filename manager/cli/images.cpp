@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <ctime>
 
 #include "libutil/json.hpp"
 #include "manager/cli/args.hpp"
@@ -8,38 +7,6 @@
 namespace berth::manager {
 
 namespace {
-
-// "4.41 MB", in decimal units as podman prints sizes.
-std::string human_size(int64_t bytes) {
-    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1000 && u < 4) {
-        v /= 1000;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g %s", v, units[u]);
-    return buf;
-}
-
-// "3 days ago" from an RFC 3339 time; "unknown" when the config has none.
-std::string human_age(const std::string& created) {
-    struct tm tm {};
-    if (created.empty() || !::strptime(created.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "unknown";
-    long secs = static_cast<long>(std::time(nullptr) - ::timegm(&tm));
-    struct {
-        long size;
-        const char* unit;
-    } steps[] = {{365L * 86400, "year"}, {30L * 86400, "month"}, {7L * 86400, "week"},
-                 {86400, "day"},         {3600, "hour"},         {60, "minute"}};
-    for (const auto& s : steps)
-        if (secs >= s.size) {
-            long n = secs / s.size;
-            return cat(n, " ", s.unit, n == 1 ? "" : "s", " ago");
-        }
-    return "less than a minute ago";
-}
 
 // "localhost/busybox:latest" -> {"localhost/busybox", "latest"}.
 std::pair<std::string, std::string> split_name(const std::string& n) {

@@ -11,9 +11,10 @@ int cmd_load(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, {{"input", 'i', true}, {"quiet", 'q', false}});
     if (!a) return fail(a.error());
     if (!a->positional.empty()) return fail(Error{0, cat("load: unexpected argument: ", a->positional[0])});
-    // Reading an image from stdin needs a spool file; not there yet.
-    if (!a->has("input")) return fail(Error{0, "load: -i FILE is required"});
-    auto loaded = load_archive(a->get("input"), g.root, g.refs);
+    // Without -i (or with -i -) the archive comes from stdin, as in podman.
+    std::string input = a->get("input", "-");
+    if (input.empty()) return fail(Error{0, "load: -i must not be empty"});
+    auto loaded = load_archive(input, g.root, g.refs);
     if (!loaded) return fail(loaded.error());
     if (!a->has("quiet"))
         for (const auto& img : *loaded) {

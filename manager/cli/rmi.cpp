@@ -1,5 +1,11 @@
-#include <cstdio>
+// `berth rmi [-f] [-a] IMAGE...` and `berth image prune [-a] [-f]`.
+#include <unistd.h>
 
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "libutil/strings.hpp"
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
 #include "manager/images/load.hpp"
@@ -8,39 +14,104 @@ namespace berth::manager {
 
 namespace {
 
-// Removes the name ARG, or the image with every name when ARG is an id; the
-// image, and its blobs and layers no other image uses, go with its last name.
-Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg) {
+// What the removed images used; collected once at the end.
+struct Removed {
+    std::set<std::string> blobs, layers;
+    void add(const ImageRecord& img) {
+        blobs.insert(img.blobs.begin(), img.blobs.end());
+        layers.insert(img.layers.begin(), img.layers.end());
+    }
+    Result<void> collect(const std::string& root) const {
+        return collect_garbage(root, {blobs.begin(), blobs.end()}, {layers.begin(), layers.end()});
+    }
+};
+
+// Removes the image with all its names.
+// When containers exist, an image a container uses is refused here (without
+// --force) before anything is removed.
+Result<void> delete_image(ImageStore& db, const ImageRecord& img, Removed& removed) {
+    for (const auto& n : img.names)
+        std::printf("Untagged: %s\n", n.c_str());
+    TRY(db.remove(img.id));
+    removed.add(img);
+    std::printf("Deleted: %s\n", img.id.substr(7).c_str());
+    return {};
+}
+
+// ARG a name: that name goes, and the image with its last name (with
+// --force: with all its names). ARG an id: the image with every name, which
+// needs --force when it has more than one (as podman).
+Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg, bool force, Removed& removed) {
     std::string id = TRY(find_image(db, g, arg));
     auto img = TRY(db.get(id));
     if (!img) return Err(arg, ": image not known");
     auto ref = parse_reference(arg, g.refs);
     bool by_name = ref && TRY(db.resolve(ref->str(), false)) == id;
-    if (by_name) {
+    if (by_name && !force && img->names.size() > 1) {
         TRY(db.untag(ref->str()));
         std::printf("Untagged: %s\n", ref->str().c_str());
-        if (img->names.size() > 1) return {};
-    } else {
-        for (const auto& n : img->names)
-            std::printf("Untagged: %s\n", n.c_str());
+        return {};
     }
-    TRY(db.remove(id));
-    TRY(collect_garbage(g.root, img->blobs, img->layers));
-    std::printf("Deleted: %s\n", id.substr(7).c_str());
-    return {};
+    if (!by_name && !force && img->names.size() > 1)
+        return Err("unable to delete image ", id.substr(7), " by ID with more than one name (", join(img->names, ", "),
+                   "): use --force");
+    return delete_image(db, *img, removed);
 }
 
 }  // namespace
 
 int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start) {
-    auto a = parse_args(argc, argv, start, {});
+    auto a = parse_args(argc, argv, start, {{"force", 'f', false}, {"all", 'a', false}});
     if (!a) return fail(a.error());
-    if (a->positional.empty()) return fail(Error{0, "rmi: an image name or id is required"});
+    bool all = a->has("all"), force = a->has("force");
+    if (all && !a->positional.empty()) return fail(Error{0, "rmi: --all takes no image names or ids"});
+    if (!all && a->positional.empty()) return fail(Error{0, "rmi: an image name or id is required"});
     auto db = ImageStore::open(g.root);
     if (!db) return fail(db.error());
     int rc = 0;
+    Removed removed;
+    if (all) {
+        auto images = db->list();
+        if (!images) return fail(images.error());
+        for (const auto& img : *images)
+            if (auto r = delete_image(*db, img, removed); !r) rc = fail(r.error());
+    }
     for (const auto& arg : a->positional)
-        if (auto r = remove_one(g, *db, arg); !r) rc = fail(r.error());
+        if (auto r = remove_one(g, *db, arg, force, removed); !r) rc = fail(r.error());
+    if (auto r = removed.collect(g.root); !r) rc = fail(r.error());
+    return rc;
+}
+
+int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start) {
+    auto a = parse_args(argc, argv, start, {{"force", 'f', false}, {"all", 'a', false}});
+    if (!a) return fail(a.error());
+    if (!a->positional.empty()) return fail(Error{0, cat("image prune: unexpected argument: ", a->positional[0])});
+    bool all = a->has("all");
+    if (!a->has("force")) {
+        std::printf("WARNING! This command removes all %s.\nAre you sure you want to continue? [y/N] ",
+                    all ? "images without at least one container associated with them" : "dangling images");
+        std::fflush(stdout);
+        std::string answer;
+        if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) return 0;
+    }
+    auto db = ImageStore::open(g.root);
+    if (!db) return fail(db.error());
+    auto images = db->list();
+    if (!images) return fail(images.error());
+    Removed removed;
+    int rc = 0;
+    for (const auto& img : *images) {
+        // Dangling: no name. With --all, every image no container uses; there are
+        // no containers yet, so that is every image. Containers will be consulted here.
+        if (!all && !img.names.empty()) continue;
+        if (auto r = db->remove(img.id); !r) {
+            rc = fail(r.error());
+            continue;
+        }
+        removed.add(img);
+        std::printf("%s\n", img.id.substr(7).c_str());
+    }
+    if (auto r = removed.collect(g.root); !r) rc = fail(r.error());
     return rc;
 }
 

@@ -229,6 +229,12 @@ Result<std::optional<std::string>> ImageStore::resolve(const std::string& name_o
     return std::optional<std::string>(found[0]);
 }
 
+Result<void> ImageStore::tag(const std::string& id, const std::string& name) {
+    Query q(db_, "INSERT OR REPLACE INTO names (name, image_id) VALUES (?,?)");
+    TRY_CTX(q.bind(name).bind(id).run("add name"), path_);
+    return {};
+}
+
 Result<bool> ImageStore::untag(const std::string& name) {
     Query q(db_, "DELETE FROM names WHERE name = ?");
     TRY_CTX(q.bind(name).run("remove name"), path_);

@@ -41,6 +41,8 @@ public:
     Result<std::optional<ImageRecord>> get(const std::string& id);
     // The image a name, a full id or a unique id prefix (>= 3 hex) refers to.
     Result<std::optional<std::string>> resolve(const std::string& name_or_id, bool by_id);
+    // Points `name` at image `id`, moving it from the image it named before.
+    Result<void> tag(const std::string& id, const std::string& name);
     // Removes one name; returns false when there was no such name.
     Result<bool> untag(const std::string& name);
     // Removes the image (its names too).

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -14,6 +15,7 @@
 #include "libutil/strings.hpp"
 #include "manager/images/blob_store.hpp"
 #include "manager/images/image_store.hpp"
+#include "manager/images/store_lock.hpp"
 #include "manager/images/unpack.hpp"
 
 namespace berth::manager {
@@ -89,15 +91,19 @@ Result<void> stage_member(archive* a, archive_entry* e, const std::string& path,
 }
 
 Result<void> stage(const std::string& file, BlobStore& store, Staged& st) {
+    // "-" is stdin: the archive is read once, front to back, so a pipe will do.
+    bool is_stdin = file == "-";
+    const std::string name = is_stdin ? "stdin" : file;
     struct stat sb;
-    if (::stat(file.c_str(), &sb) < 0) return ErrnoErr(file);
+    if (!is_stdin && ::stat(file.c_str(), &sb) < 0) return ErrnoErr(file);
     std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
     archive_read_support_filter_gzip(a.get());
     archive_read_support_filter_zstd(a.get());
     archive_read_support_filter_none(a.get());
     archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), file.c_str(), 64 * 1024) != ARCHIVE_OK)
-        return Err(file, ": ", archive_error_string(a.get()));
+    int rc = is_stdin ? archive_read_open_fd(a.get(), STDIN_FILENO, 64 * 1024)
+                      : archive_read_open_filename(a.get(), file.c_str(), 64 * 1024);
+    if (rc != ARCHIVE_OK) return Err(name, ": ", archive_error_string(a.get()));
     archive_entry* e;
     int r;
     while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
@@ -113,9 +119,9 @@ Result<void> stage(const std::string& file, BlobStore& store, Staged& st) {
             continue;
         }
         if (archive_entry_filetype(e) != AE_IFREG) continue;
-        TRY_CTX(stage_member(a.get(), e, path, store, st), file, ": ", path);
+        TRY_CTX(stage_member(a.get(), e, path, store, st), name, ": ", path);
     }
-    if (r != ARCHIVE_EOF) return Err(file, ": ", archive_error_string(a.get()));
+    if (r != ARCHIVE_EOF) return Err(name, ": ", archive_error_string(a.get()));
     return {};
 }
 
@@ -245,7 +251,7 @@ Result<ImageRecord> prepare(const Candidate& c, BlobStore& store, const std::str
         const std::string& ld = c.layer_digests[i];
         if (!store.has(ld)) return Err("layer ", ld, ": not in the archive");
         // The diff id names the unpacked content that layers are shared by.
-        auto diff = TRY(layer_diff_id(store.path(ld)));
+        auto diff = TRY_CTX(layer_diff_id(store.path(ld)), "layer ", ld);
         if (diff.digest != diff_ids[i])
             return Err("layer ", ld, ": diff id mismatch: expected ", diff_ids[i], ", got ", diff.digest);
         std::string dir = path_join(layers_dir, chains[i].substr(7));
@@ -297,6 +303,7 @@ Result<std::vector<LoadedImage>> load(const std::string& file, const std::string
 
 Result<void> collect_garbage(const std::string& root, const std::vector<std::string>& blobs,
                              const std::vector<std::string>& layers) {
+    auto lock = TRY(StoreLock::exclusive(root));
     auto db = TRY(ImageStore::open(root));
     auto used_blobs = TRY(db.used_blobs());
     auto used_layers = TRY(db.used_layers());
@@ -315,11 +322,16 @@ Result<void> collect_garbage(const std::string& root, const std::vector<std::str
 
 Result<std::vector<LoadedImage>> load_archive(const std::string& file, const std::string& root,
                                               const ReferenceDefaults& defaults) {
+    if (file == "-" && ::isatty(STDIN_FILENO))
+        return Err("load: cannot read an archive from a terminal; use -i FILE or redirect stdin");
     BlobStore store(root);
     auto db = TRY(ImageStore::open(root));
     Staged st;
     std::set<std::string> added_layers;
-    auto r = load(file, root, defaults, store, db, st, added_layers);
+    auto r = [&]() -> Result<std::vector<LoadedImage>> {
+        auto lock = TRY(StoreLock::shared(root));
+        return load(file, root, defaults, store, db, st, added_layers);
+    }();
     // Blobs of ours no image uses (a failed load's, or archive extras) go again.
     auto gc = collect_garbage(
         root, {st.added.begin(), st.added.end()},

@@ -17,10 +17,12 @@ struct LoadedImage {
     std::vector<std::string> names;
 };
 
+// `file` "-" reads stdin (a pipe is fine: the archive is read once).
 Result<std::vector<LoadedImage>> load_archive(const std::string& file, const std::string& root,
                                               const ReferenceDefaults& defaults);
 
-// Removes an image's blobs and layers that no remaining image uses.
+// Removes an image's blobs and layers that no remaining image uses, under
+// the exclusive StoreLock (the caller must not hold the shared one).
 Result<void> collect_garbage(const std::string& root, const std::vector<std::string>& blobs,
                              const std::vector<std::string>& layers);
 

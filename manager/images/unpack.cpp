@@ -15,6 +15,7 @@
 #include "libutil/fd.hpp"
 #include "libutil/strings.hpp"
 #include "manager/images/blob_store.hpp"
+#include "manager/images/layer_stream.hpp"
 
 namespace berth::manager {
 
@@ -96,10 +97,13 @@ Result<void> copy_data(archive* a, int fd) {
     const void* buf;
     size_t len;
     la_int64_t off;
+    const uint64_t limit = max_layer_size();
     while (true) {
         int r = archive_read_data_block(a, &buf, &len, &off);
         if (r == ARCHIVE_EOF) return {};
         if (r != ARCHIVE_OK) return Err("read: ", archive_error_string(a));
+        // Bytes of the uncompressed tar so far: a decompression bomb stops here.
+        if (static_cast<uint64_t>(archive_filter_bytes(a, 0)) > limit) return std::unexpected(layer_too_big(limit));
         // Sparse entries come with holes: write at the block's offset.
         const char* p = static_cast<const char*>(buf);
         while (len > 0) {
@@ -260,9 +264,11 @@ Result<DiffId> layer_diff_id(const std::string& blob_path) {
     DiffId out;
     char buf[64 * 1024];
     la_ssize_t n;
+    const uint64_t limit = max_layer_size();
     while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
         EVP_DigestUpdate(ctx, buf, static_cast<size_t>(n));
         out.size += static_cast<uint64_t>(n);
+        if (out.size > limit) return std::unexpected(layer_too_big(limit));
     }
     if (n < 0) return Err(blob_path, ": ", archive_error_string(a.get()));
     unsigned char md[EVP_MAX_MD_SIZE];

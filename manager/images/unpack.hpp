@@ -18,7 +18,8 @@
 namespace berth::manager {
 
 // sha256 of the uncompressed tar stream of a (possibly compressed) layer
-// blob: the layer's diff id, as an image config lists it.
+// blob: the layer's diff id, as an image config lists it. Both this and
+// unpack_layer stop once the uncompressed stream passes max_layer_size().
 struct DiffId {
     std::string digest;
     uint64_t size = 0;  // bytes of the uncompressed stream
