@@ -41,12 +41,13 @@ std::optional<uint64_t> parse_size(std::string_view s) {
     return *n * mult;
 }
 
-uint64_t max_layer_size() {
+Result<uint64_t> max_layer_size() {
     constexpr uint64_t kDefault = 64ULL << 30;
     const char* env = std::getenv("BERTH_MAX_LAYER_SIZE");
     if (!env || !*env) return kDefault;
     auto n = parse_size(env);
-    return n ? *n : kDefault;
+    if (!n || *n == 0) return Err("BERTH_MAX_LAYER_SIZE: invalid size \"", env, "\" (bytes, or a number with K, M, G or T)");
+    return *n;
 }
 
 Error layer_too_big(uint64_t limit) {
@@ -56,7 +57,7 @@ Error layer_too_big(uint64_t limit) {
 Result<LayerReader> LayerReader::open(const std::string& path) {
     LayerReader r;
     r.name_ = path == "-" ? "stdin" : path;
-    r.limit_ = max_layer_size();
+    r.limit_ = TRY(max_layer_size());
     r.a_.reset(archive_read_new());
     if (!r.a_) return Err("libarchive: out of memory");
     archive_read_support_filter_gzip(r.a_.get());

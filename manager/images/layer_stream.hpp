@@ -16,7 +16,8 @@ namespace berth::manager {
 
 // BERTH_MAX_LAYER_SIZE (bytes, or with a K/M/G/T suffix, powers of 1024), else
 // 64 GiB: far above any real layer, far below what a small bomb expands to.
-uint64_t max_layer_size();
+// A value that is not a size is an error naming it (never silently ignored).
+Result<uint64_t> max_layer_size();
 // "1024", "64G" -> bytes; nullopt for anything else.
 std::optional<uint64_t> parse_size(std::string_view s);
 // The limit error every reader gives:

@@ -97,7 +97,7 @@ Result<void> copy_data(archive* a, int fd) {
     const void* buf;
     size_t len;
     la_int64_t off;
-    const uint64_t limit = max_layer_size();
+    const uint64_t limit = TRY(max_layer_size());
     while (true) {
         int r = archive_read_data_block(a, &buf, &len, &off);
         if (r == ARCHIVE_EOF) return {};
@@ -264,7 +264,7 @@ Result<DiffId> layer_diff_id(const std::string& blob_path) {
     DiffId out;
     char buf[64 * 1024];
     la_ssize_t n;
-    const uint64_t limit = max_layer_size();
+    const uint64_t limit = TRY(max_layer_size());
     while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
         EVP_DigestUpdate(ctx, buf, static_cast<size_t>(n));
         out.size += static_cast<uint64_t>(n);

@@ -44,9 +44,18 @@ struct EnvLimit {
 }  // namespace
 
 TEST_CASE("layer limit: 64 GiB unless BERTH_MAX_LAYER_SIZE says otherwise") {
-    CHECK(max_layer_size() == 64ULL << 30);
-    EnvLimit e("1M");
-    CHECK(max_layer_size() == 1u << 20);
+    CHECK(*max_layer_size() == 64ULL << 30);
+    {
+        EnvLimit e("1M");
+        CHECK(*max_layer_size() == 1u << 20);
+    }
+    for (const char* bad : {"1X", "lots", "0", "-5"}) {
+        EnvLimit e(bad);
+        auto r = max_layer_size();
+        REQUIRE_FALSE(r);
+        CHECK(std::string(r.error().what()) ==
+              "BERTH_MAX_LAYER_SIZE: invalid size \"" + std::string(bad) + "\" (bytes, or a number with K, M, G or T)");
+    }
 }
 
 TEST_CASE("layer limit: diff id, unpack and the layer reader refuse a bigger layer, leaving nothing") {
