@@ -17,6 +17,8 @@ constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options
 Commands:
   images          list images
   image inspect   show an image's details as JSON
+  image mount     mount images read-only (no IMAGE: list the mounted ones)
+  image unmount   unmount images (-a: all, -f: whatever the mount count)
   load            load an image from an OCI layout or docker-archive tar
   rmi             remove an image name (and the image when no name is left)
   version         print the version
@@ -33,6 +35,7 @@ struct Verb {
 };
 constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
+    {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 
 int usage_error(const std::string& msg) {

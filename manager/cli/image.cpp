@@ -38,8 +38,10 @@ Result<json::Value> inspect_one(const GlobalOptions& g, ImageStore& db, const st
 }  // namespace
 
 int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
-    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect)"});
+    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect, mount, unmount)"});
     std::string sub = argv[start];
+    if (sub == "mount") return cmd_image_mount(g, argc, argv, start + 1);
+    if (sub == "unmount" || sub == "umount") return cmd_image_unmount(g, argc, argv, start + 1);
     if (sub != "inspect") return fail(Error{0, cat("unknown command: image ", sub)});
     auto a = parse_args(argc, argv, start + 1, {});
     if (!a) return fail(a.error());
