@@ -70,6 +70,12 @@ RootfsRecord rootfs_row(sqlite3_stmt* s) {
     return {column_text(s, 0), column_text(s, 1), column_text(s, 2), sqlite3_column_int64(s, 3)};
 }
 
+// A repair that fails must not stop the command that triggered it (`rootfs
+// rm` of the broken rootfs, say): it is reported and tried again next time.
+void warn_on_error(const Result<void>& r, const std::string& what) {
+    if (!r) log::warn(cat(what, ": cleanup: ", r.error().what()));
+}
+
 constexpr const char* kSetRootfsCount = "UPDATE rootfs SET mount_count = ?2 WHERE id = ?1";
 constexpr const char* kSetImageCount =
     "INSERT INTO image_mounts (image_id, mount_count) VALUES (?1, ?2) "
@@ -305,14 +311,15 @@ Result<void> RootfsStore::cleanup_rootfs() {
             TRY_CTX(q.bind(r.id).run("remove rootfs"), "berth.db");
         } else if (r.mount_count > 0 && !is_mount_point(merged_dir(r.id))) {
             log::warn(cat("rootfs ", r.id, ": mounted ", r.mount_count, " times but not mounted; mounting it again"));
-            TRY_CTX(mount_rootfs(r), "rootfs ", r.id);
+            warn_on_error(mount_rootfs(r), "rootfs " + r.id);
         }
     }
     for (const auto& name : dir_entries(path_join(root_, "containers"))) {
         if (known.count(name) || !is_hex64(name)) continue;
         log::warn(cat("rootfs ", name, ": no record; removing its directory"));
-        TRY(unmount_path(merged_dir(name), false));
-        TRY(remove_tree(dir(name)));
+        auto gone = unmount_path(merged_dir(name), false);
+        if (gone) gone = remove_tree(dir(name));
+        warn_on_error(gone, "rootfs " + name);
     }
     return {};
 }
@@ -323,14 +330,16 @@ Result<void> RootfsStore::cleanup_image_mounts() {
         known.insert(hex_of(m.image_id));
         if (!is_mount_point(m.path)) {
             log::warn(cat("image ", m.image_id, ": mounted ", m.mount_count, " times but not mounted; mounting it again"));
-            TRY(mount_image_at(m.image_id, m.path));
+            warn_on_error(mount_image_at(m.image_id, m.path), "image " + m.image_id);
         }
     }
     for (const auto& name : dir_entries(path_join(root_, "image-mounts"))) {
         if (known.count(name) || !is_hex64(name)) continue;
         std::string path = path_join(path_join(root_, "image-mounts"), name);
-        TRY(unmount_path(path, false));
-        ::rmdir(path.c_str());
+        if (auto r = unmount_path(path, false); r)
+            ::rmdir(path.c_str());
+        else
+            warn_on_error(r, "image mount " + name);
     }
     return {};
 }

@@ -22,11 +22,11 @@ berth() {
 }
 
 # Nothing of an image is left under --root: no blob, no layer, no temp file
-# (the database itself stays).
+# (the database and the storage lock file stay).
 assert_root_empty() {
 	local left
 	# find fails on the dirs a test never made: that is fine.
-	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -type d 2>/dev/null || true)
+	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -name storage.lock ! -type d 2>/dev/null || true)
 	left+=$(find "$ROOT/layers" "$ROOT/blobs/sha256" "$ROOT/blobs/ingest" -mindepth 1 2>/dev/null || true)
 	[ -z "$left" ] || fail "left under $ROOT:" "$left"
 }

@@ -380,3 +380,45 @@ assert_no_storage_left() {
 	assert_equal "$m" "$ROOT/containers/$id/merged"
 	assert_no_storage_left
 }
+
+@test "rootfs: ten concurrent mounts make one mount with a count of ten" {
+	berth load -i "$IMAGE" >/dev/null
+	local id m i pids=()
+	id=$(berth rootfs create busybox)
+	for i in $(seq 10); do
+		berth rootfs mount "$id" >"$BATS_TEST_TMPDIR/m$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i"
+	done
+	m=$ROOT/containers/$id/merged
+	assert_equal "$(cat "$BATS_TEST_TMPDIR"/m* | sort -u)" "$m"
+	assert_equal "$(mounts_under "$m" | wc -l)" 1
+	run berth rootfs ls
+	assert_output "$id $(berth images -q) 10 $m"
+	berth rootfs rm "$id"
+	assert_no_storage_left
+}
+
+@test "rootfs: an unknown image or rootfs is named, nothing is left" {
+	berth load -i "$IMAGE" >/dev/null
+	run berth rootfs create nosuch
+	assert_failure 125
+	assert_output "berth: nosuch: image not known"
+	run berth rootfs ls
+	assert_output ""
+	local id=0123456789012345678901234567890123456789012345678901234567890123
+	for verb in mount unmount rm; do
+		run berth rootfs "$verb" "$id"
+		assert_failure 125
+		assert_output "berth: rootfs $id: not known"
+	done
+	run berth rootfs diff "$id" -o "$BATS_TEST_TMPDIR/x"
+	assert_failure 125
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	run berth rootfs nosuch
+	assert_failure 125
+	assert_output "berth: unknown command: rootfs nosuch"
+	assert_no_storage_left
+}
