@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -180,6 +182,38 @@ TEST_CASE("rootfs: an image without layers gets an empty lower dir") {
     CHECK(fs::is_empty(*m));
     REQUIRE(write_file(*m + "/f", "x"));
     CHECK(*read_file(s->upper_dir(*id) + "/f") == "x");
+    REQUIRE(s->remove(*id));
+}
+
+TEST_CASE("rootfs: 120 layers mount through fsconfig lowerdir+, past mount(2)'s one-page options") {
+    TempDir t;
+    auto s = RootfsStore::open(t.path);
+    REQUIRE(s);
+    ImageRecord r;
+    r.id = "sha256:" + std::string(64, 'c');
+    r.manifest_digest = r.id;
+    r.config = "{}";
+    for (int i = 0; i < 120; ++i) {
+        char hex[65];
+        std::snprintf(hex, sizeof hex, "%064x", i);
+        r.layers.push_back(cat("sha256:", hex));
+        fs::create_directories(layer_dir(t.path, r.layers.back()));
+        REQUIRE(write_file(layer_dir(t.path, r.layers.back()) + "/f", std::to_string(i)));
+        REQUIRE(write_file(layer_dir(t.path, r.layers.back()) + "/only" + std::to_string(i), ""));
+    }
+    REQUIRE(s->images().add(r, {}));
+    auto id = s->create(r.id);
+    REQUIRE(id);
+    ::setenv("BERTH_OVERLAY_MOUNT_API", "legacy", 1);
+    auto legacy = s->mount(*id);
+    ::unsetenv("BERTH_OVERLAY_MOUNT_API");
+    REQUIRE_FALSE(legacy);
+    CHECK(legacy.error().message.find("Linux 6.8") != std::string::npos);
+    CHECK(count_of(*s, *id) == 0);
+    auto m = s->mount(*id);
+    REQUIRE(m);
+    CHECK(*read_file(*m + "/f") == "119");  // the top layer wins
+    CHECK(fs::exists(*m + "/only0"));       // the bottom one is there too
     REQUIRE(s->remove(*id));
 }
 
