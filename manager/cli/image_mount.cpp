@@ -42,8 +42,7 @@ int cmd_image_unmount(const GlobalOptions& g, int argc, char** argv, int start) 
     auto a = parse_args(argc, argv, start, {{"all", 'a', false}, {"force", 'f', false}});
     if (!a) return fail(a.error());
     bool all = a->has("all"), force = a->has("force");
-    if (all == !a->positional.empty())
-        return fail(Error{0, "image unmount: give image names or ids, or --all"});
+    if (all == !a->positional.empty()) return fail(Error{0, "image unmount: give image names or ids, or --all"});
     auto s = open_storage(g);
     if (!s) return fail(s.error());
     std::vector<std::string> ids;

@@ -36,7 +36,8 @@ Result<void> diff(RootfsStore& s, const std::string& id, const std::string& out)
 Result<void> run(const GlobalOptions& g, const std::string& sub, const Args& a) {
     auto s = TRY(open_storage(g));
     auto need = [&](size_t n) -> Result<void> {
-        if (a.positional.size() != n) return Err("rootfs ", sub, ": ", n == 1 ? "one argument" : "no argument", " expected");
+        if (a.positional.size() != n)
+            return Err("rootfs ", sub, ": ", n == 1 ? "one argument" : "no argument", " expected");
         return {};
     };
     if (sub == "create") {

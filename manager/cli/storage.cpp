@@ -20,8 +20,7 @@ Result<void> release_image_users(const GlobalOptions& g, const std::string& imag
     auto s = TRY(open_storage(g));
     auto u = TRY(s.users(image_id));
     if (!force) {
-        if (!u.rootfs.empty())
-            return Err(arg, ": image used by ", u.rootfs[0], ": image is in use by a container");
+        if (!u.rootfs.empty()) return Err(arg, ": image used by ", u.rootfs[0], ": image is in use by a container");
         if (u.mounted) return Err(arg, ": image is mounted: unmount it first (berth image unmount)");
         return {};
     }

@@ -145,8 +145,8 @@ private:
         if (S_ISSOCK(st.st_mode)) return {};  // a socket is a running process's, not the image's
 
         UniqueFd fd(::openat(dir, name.c_str(),
-                             (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? O_RDONLY : O_PATH) | O_NOFOLLOW |
-                                 O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+                             (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? O_RDONLY : O_PATH) | O_NOFOLLOW | O_CLOEXEC |
+                                 O_NOCTTY | O_NONBLOCK));
         if (!fd) return ErrnoErr("open");
         Entry e(archive_entry_new());
         archive_entry_copy_stat(e.get(), &st);

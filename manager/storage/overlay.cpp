@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "libutil/fd.hpp"
+#include "libutil/log.hpp"
 #include "libutil/strings.hpp"
 
 namespace berth::manager {
@@ -74,7 +75,15 @@ Result<NewApi> mount_new_api(const OverlaySpec& spec, const std::string& target)
         TRY(set(o[0], o[1]));
     TRY(set("source", "overlay"));
     if (sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
+        int err = errno;
         auto msg = fs_context_message(fs.get());
+        // Before 6.5 overlay took options through the kernel's legacy adapter,
+        // which accepts any key and lets the mount itself reject "lowerdir+".
+        if (err == EINVAL) {
+            log::debug(cat("overlay: new mount API refused (", msg, "); trying mount(2)"));
+            return NewApi::Unsupported;
+        }
+        errno = err;
         return ErrnoErr("create overlay", msg.empty() ? "" : " (", msg, msg.empty() ? "" : ")");
     }
     unsigned attrs = MOUNT_ATTR_NODEV | (spec.read_only ? MOUNT_ATTR_RDONLY : 0);
@@ -120,7 +129,8 @@ Result<void> mount_overlay(const OverlaySpec& spec, const std::string& target) {
     }
     auto opts = TRY_CTX(overlay_legacy_options(spec), "mount ", target);
     unsigned long flags = MS_NODEV | (spec.read_only ? MS_RDONLY : 0);
-    if (::mount("overlay", target.c_str(), "overlay", flags, opts.c_str()) < 0) return ErrnoErr("mount overlay on ", target);
+    if (::mount("overlay", target.c_str(), "overlay", flags, opts.c_str()) < 0)
+        return ErrnoErr("mount overlay on ", target);
     return {};
 }
 

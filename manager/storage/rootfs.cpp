@@ -26,7 +26,8 @@ std::string hex_of(const std::string& digest) {
 }
 
 bool is_hex64(std::string_view s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
+    return s.size() == 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
 }
 
 Result<std::string> random_id() {
@@ -329,7 +330,8 @@ Result<void> RootfsStore::cleanup_image_mounts() {
     for (const auto& m : TRY(image_mounts())) {
         known.insert(hex_of(m.image_id));
         if (!is_mount_point(m.path)) {
-            log::warn(cat("image ", m.image_id, ": mounted ", m.mount_count, " times but not mounted; mounting it again"));
+            log::warn(
+                cat("image ", m.image_id, ": mounted ", m.mount_count, " times but not mounted; mounting it again"));
             warn_on_error(mount_image_at(m.image_id, m.path), "image " + m.image_id);
         }
     }
