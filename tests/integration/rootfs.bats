@@ -364,20 +364,26 @@ assert_no_storage_left() {
 	assert_no_storage_left
 }
 
-@test "cleanup: berth killed with SIGKILL while holding a mount leaves a state the next command handles" {
+@test "rootfs: a berth killed with SIGKILL while it waits for the storage lock changes nothing" {
 	berth load -i "$IMAGE" >/dev/null
-	local id m
+	local id m pid
 	id=$(berth rootfs create busybox)
-	# A berth that mounts and is killed right after: the count stays 1.
 	m=$(berth rootfs mount "$id")
-	"$BERTH" --root "$ROOT" rootfs mount "$id" >/dev/null &
-	local pid=$!
-	kill -9 "$pid" 2>/dev/null || true
+	# Hold the lock, so the next mount is surely blocked when it is killed.
+	exec 9>"$ROOT/storage.lock"
+	flock 9
+	"$BERTH" --root "$ROOT" rootfs mount "$id" >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.3
+	grep -q '^State:.*S (sleeping)' "/proc/$pid/status" || fail "berth is not waiting"
+	kill -9 "$pid"
 	wait "$pid" || true
-	# Whatever it got to, one rm leaves nothing.
-	run berth rootfs rm "$id"
-	assert_success
-	assert_equal "$m" "$ROOT/containers/$id/merged"
+	flock -u 9
+	exec 9>&-
+	run berth rootfs ls
+	assert_output "$id $(berth images -q) 1 $m"
+	assert_equal "$(mounts_under "$m" | wc -l)" 1
+	berth rootfs rm "$id"
 	assert_no_storage_left
 }
 
