@@ -353,7 +353,8 @@ assert_no_storage_left() {
 	local id
 	id=$(berth rootfs create busybox)
 	rm -r "$ROOT/containers/$id"
-	local stray=$ROOT/containers/$(printf '%064d' 7)
+	local stray
+	stray=$ROOT/containers/$(printf '%064d' 7)
 	mkdir -p "$stray/merged" "$stray/upper"
 	mount -t tmpfs tmpfs "$stray/merged"
 	run berth rootfs ls
