@@ -19,6 +19,8 @@ Commands:
   images          list images
   import          make a one-layer image from a rootfs tarball
   image inspect   show an image's details as JSON
+  image mount     mount images read-only (no IMAGE: list the mounted ones)
+  image unmount   unmount images (-a: all, -f: whatever the mount count)
   load            load an image from an OCI layout or docker-archive tar
   rmi             remove an image name (and the image when no name is left)
   save            write images to a docker-archive, oci-archive or OCI layout dir
@@ -39,6 +41,7 @@ constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
     {"import", cmd_import},   {"history", cmd_history},
+    {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 
 int usage_error(const std::string& msg) {

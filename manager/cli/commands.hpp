@@ -7,6 +7,7 @@
 #include "libutil/error.hpp"
 #include "manager/images/image_store.hpp"
 #include "manager/images/reference.hpp"
+#include "manager/storage/rootfs.hpp"
 
 namespace berth::manager {
 
@@ -33,6 +34,16 @@ int cmd_save(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_import(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_history(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_image_mount(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_image_unmount(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_rootfs(const GlobalOptions& g, int argc, char** argv, int start);
+
+// The rootfs storage, after cleanup() repaired what an interrupted berth left.
+Result<RootfsStore> open_storage(const GlobalOptions& g);
+// Before rmi deletes an image: an error naming the rootfs or the read-only
+// mount that uses it; with `force`, those are removed or unmounted instead.
+Result<void> release_image_users(const GlobalOptions& g, const std::string& image_id, const std::string& arg,
+                                 bool force);
 
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".

@@ -72,8 +72,11 @@ int cmd_image(const GlobalOptions& g, int argc, char** argv, int start) {
         {"import", cmd_import},
         {"history", cmd_history},
         {"prune", cmd_image_prune},
+        {"mount", cmd_image_mount},
+        {"unmount", cmd_image_unmount},
+        {"umount", cmd_image_unmount},
     };
-    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect, history, prune, tag, ...)"});
+    if (start >= argc) return fail(Error{0, "image: a subcommand is required (inspect, history, mount, prune, tag, ...)"});
     std::string sub = argv[start];
     for (const auto& s : kSubs)
         if (sub == s.name) return s.fn(g, argc, argv, start + 1);

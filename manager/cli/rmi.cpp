@@ -26,10 +26,12 @@ struct Removed {
     }
 };
 
-// Removes the image with all its names.
-// When containers exist, an image a container uses is refused here (without
-// --force) before anything is removed.
-Result<void> delete_image(ImageStore& db, const ImageRecord& img, Removed& removed) {
+// Removes the image with all its names. An image a rootfs uses or that is
+// mounted is refused (ARG names it in the error) before anything is removed;
+// with --force those go first (release_image_users).
+Result<void> delete_image(const GlobalOptions& g, ImageStore& db, const ImageRecord& img, const std::string& arg,
+                          bool force, Removed& removed) {
+    TRY(release_image_users(g, img.id, arg, force));
     for (const auto& n : img.names)
         std::printf("Untagged: %s\n", n.c_str());
     TRY(db.remove(img.id));
@@ -55,7 +57,7 @@ Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::strin
     if (!by_name && !force && img->names.size() > 1)
         return Err("unable to delete image ", id.substr(7), " by ID with more than one name (", join(img->names, ", "),
                    "): use --force");
-    return delete_image(db, *img, removed);
+    return delete_image(g, db, *img, arg, force, removed);
 }
 
 }  // namespace
@@ -74,7 +76,7 @@ int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start) {
         auto images = db->list();
         if (!images) return fail(images.error());
         for (const auto& img : *images)
-            if (auto r = delete_image(*db, img, removed); !r) rc = fail(r.error());
+            if (auto r = delete_image(g, *db, img, short_id(img.id), force, removed); !r) rc = fail(r.error());
     }
     for (const auto& arg : a->positional)
         if (auto r = remove_one(g, *db, arg, force, removed); !r) rc = fail(r.error());
@@ -104,6 +106,10 @@ int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start) {
         // Dangling: no name. With --all, every image no container uses; there are
         // no containers yet, so that is every image. Containers will be consulted here.
         if (!all && !img.names.empty()) continue;
+        // An image a rootfs uses or that is mounted stays, as podman's prune
+        // keeps images containers use.
+        auto busy = release_image_users(g, img.id, short_id(img.id), false);
+        if (!busy) continue;
         if (auto r = db->remove(img.id); !r) {
             rc = fail(r.error());
             continue;

@@ -11,8 +11,6 @@
 
 namespace berth::manager {
 
-namespace {
-
 std::string hex_digest(EVP_MD_CTX* ctx) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -25,6 +23,8 @@ std::string hex_digest(EVP_MD_CTX* ctx) {
     }
     return out;
 }
+
+namespace {
 
 Result<void> fsync_dir(const std::string& dir) {
     UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

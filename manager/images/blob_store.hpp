@@ -60,6 +60,8 @@ private:
     std::string root_;
 };
 
+// Finishes a sha256 context: "sha256:<hex>".
+std::string hex_digest(EVP_MD_CTX* ctx);
 // sha256 of `data` as "sha256:<hex>".
 std::string sha256_digest(std::string_view data);
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "libutil/strings.hpp"
+#include "manager/images/sqlite.hpp"
 
 namespace berth::manager {
 
@@ -35,18 +36,29 @@ CREATE TABLE IF NOT EXISTS names (
 );
 )";
 
+// Migrations from version N to N+1, in order: kMigrations[N - 1].
+constexpr const char* kMigrations[] = {
+    // 2: container rootfs (manager/storage/rootfs.hpp) and read-only image
+    // mounts. No ON DELETE CASCADE: an image a rootfs or a mount uses cannot be
+    // deleted, even by a command that skipped the check.
+    R"(
+CREATE TABLE rootfs (
+    id TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    created TEXT NOT NULL,
+    mount_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX rootfs_image ON rootfs(image_id);
+CREATE TABLE image_mounts (
+    image_id TEXT PRIMARY KEY REFERENCES images(id),
+    mount_count INTEGER NOT NULL
+);
+)",
+};
+static_assert(std::size(kMigrations) == ImageStore::kSchemaVersion - 1);
+
 // Several berth commands may run at once; a writer waits this long for another.
 constexpr int kBusyTimeoutMs = 10000;
-
-struct StmtFree {
-    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFree>;
-
-std::string column_text(sqlite3_stmt* s, int i) {
-    const unsigned char* t = sqlite3_column_text(s, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-}
 
 }  // namespace
 
@@ -84,13 +96,19 @@ Result<ImageStore> ImageStore::open(const std::string& root) {
         if (sqlite3_prepare_v2(s.db_, "SELECT version FROM schema_version", -1, &raw, nullptr) != SQLITE_OK)
             return std::unexpected(s.db_error("read schema version"));
         Stmt st(raw);
+        int v = 1;
         if (sqlite3_step(st.get()) == SQLITE_ROW) {
-            int v = sqlite3_column_int(st.get(), 0);
+            v = sqlite3_column_int(st.get(), 0);
             if (v > kSchemaVersion)
                 return Err(s.path_, ": schema version ", v, " is newer than this berth's (", kSchemaVersion, ")");
-            return {};
+            if (v == kSchemaVersion) return {};
+        } else {
+            TRY(s.exec("INSERT INTO schema_version (version) VALUES (1)"));
         }
-        return s.exec("INSERT INTO schema_version (version) VALUES (1)");
+        st.reset();
+        for (; v < kSchemaVersion; ++v)
+            TRY_CTX(s.exec(kMigrations[v - 1]), "migrate the schema to version ", v + 1);
+        return s.exec(cat("UPDATE schema_version SET version = ", kSchemaVersion).c_str());
     }();
     if (!schema) {
         (void)s.exec("ROLLBACK");
@@ -100,45 +118,17 @@ Result<ImageStore> ImageStore::open(const std::string& root) {
     return s;
 }
 
-namespace {
-
-// A prepared statement with its arguments bound, run to completion or stepped.
-class Query {
-public:
-    Query(sqlite3* db, const char* sql) : db_(db) {
-        sqlite3_stmt* raw = nullptr;
-        ok_ = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) == SQLITE_OK;
-        st_.reset(raw);
+Result<void> ImageStore::transaction(const std::function<Result<void>()>& body) {
+    TRY(exec("BEGIN IMMEDIATE"));
+    if (auto r = body(); !r) {
+        (void)exec("ROLLBACK");
+        return r;
     }
-    Query& bind(const std::string& v) {
-        if (ok_) ok_ = sqlite3_bind_text(st_.get(), ++n_, v.c_str(), -1, SQLITE_TRANSIENT) == SQLITE_OK;
-        return *this;
-    }
-    Query& bind(int64_t v) {
-        if (ok_) ok_ = sqlite3_bind_int64(st_.get(), ++n_, v) == SQLITE_OK;
-        return *this;
-    }
-    // SQLITE_ROW, SQLITE_DONE, or an error code.
-    int step() { return ok_ ? sqlite3_step(st_.get()) : SQLITE_ERROR; }
-    sqlite3_stmt* get() { return st_.get(); }
-    Result<void> run(std::string_view what) {
-        int rc = step();
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Err(what, ": ", sqlite3_errmsg(db_));
-        return {};
-    }
-
-private:
-    sqlite3* db_;
-    Stmt st_;
-    bool ok_ = false;
-    int n_ = 0;
-};
-
-}  // namespace
+    return exec("COMMIT");
+}
 
 Result<void> ImageStore::add(const ImageRecord& img, const std::vector<std::string>& names) {
-    TRY(exec("BEGIN IMMEDIATE"));
-    auto body = [&]() -> Result<void> {
+    return transaction([&]() -> Result<void> {
         Query q(db_, "INSERT OR IGNORE INTO images (id, manifest_digest, created, size, config) VALUES (?,?,?,?,?)");
         TRY_CTX(
             q.bind(img.id).bind(img.manifest_digest).bind(img.created).bind(img.size).bind(img.config).run("add image"),
@@ -156,12 +146,7 @@ Result<void> ImageStore::add(const ImageRecord& img, const std::vector<std::stri
             TRY_CTX(l.bind(n).bind(img.id).run("add name"), path_);
         }
         return {};
-    }();
-    if (!body) {
-        (void)exec("ROLLBACK");
-        return body;
-    }
-    return exec("COMMIT");
+    });
 }
 
 Result<std::optional<ImageRecord>> ImageStore::get(const std::string& id) {

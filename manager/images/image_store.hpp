@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,12 +52,18 @@ public:
     Result<std::set<std::string>> used_blobs();
     Result<std::set<std::string>> used_layers();
 
-    static constexpr int kSchemaVersion = 1;
+    // Runs `body` in one write transaction (BEGIN IMMEDIATE), rolled back on an error.
+    Result<void> transaction(const std::function<Result<void>()>& body);
+    // For the stores that keep their tables in the same database (rootfs).
+    sqlite3* handle() const { return db_; }
+    Error db_error(std::string_view what) const;
+
+    // 1: images, layers, blobs, names; 2: rootfs and image mounts.
+    static constexpr int kSchemaVersion = 2;
 
 private:
     ImageStore() = default;
     Result<void> exec(const char* sql);
-    Error db_error(std::string_view what) const;
     sqlite3* db_ = nullptr;
     std::string path_;
 };
