@@ -7,6 +7,7 @@
 #include "libutil/error.hpp"
 #include "manager/images/image_store.hpp"
 #include "manager/images/reference.hpp"
+#include "manager/registry/config.hpp"
 
 namespace berth::manager {
 
@@ -16,6 +17,9 @@ struct GlobalOptions {
     // Until a registries configuration exists, short names resolve to
     // "localhost/", as podman names the images it builds or loads locally.
     ReferenceDefaults refs{"localhost", ""};
+    // registries.conf (--registries-conf, $BERTH_REGISTRIES_CONF); its
+    // default-registry replaces "localhost" above.
+    registry::RegistriesConfig registries;
 };
 
 // podman's exit code for an error in the engine itself, usage errors included.
@@ -26,6 +30,13 @@ int cmd_load(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_images(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_image(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_login(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_logout(const GlobalOptions& g, int argc, char** argv, int start);
+
+struct Args;
+// --tls-verify[=BOOL]: nullopt when not given.
+Result<std::optional<bool>> tls_verify_flag(const Args& a);
 
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".
