@@ -27,7 +27,7 @@ Error RegistryClient::status_error(const HttpResponse& r, const std::string& wha
                 if (const json::Value* c = e.find("code"); c && c->is_string()) msg = c->as_string();
         }
     if (msg.empty()) msg = r.status == 401 ? "authentication required" : "unexpected answer";
-    return Error{0, cat(what, ": ", msg, " (", r.status, ")")};
+    return Error{0, what.empty() ? cat(msg, " (", r.status, ")") : cat(what, ": ", msg, " (", r.status, ")")};
 }
 
 Result<std::string> RegistryClient::fetch_token(const Challenge& c) {
@@ -131,7 +131,8 @@ Result<Manifest> RegistryClient::get_manifest(const std::string& ref) {
     req.url = cat("/v2/", path_, "/manifests/", ref);
     req.headers.push_back(kManifestAccept);
     auto r = TRY(request(std::move(req)));
-    if (r.status != 200) return std::unexpected(status_error(r, "manifest " + ref));
+    // The reference is in the caller's context: "pull HOST/NAME:TAG: manifest unknown (404)".
+    if (r.status != 200) return std::unexpected(status_error(r, ""));
     Manifest m;
     m.body = std::move(r.body);
     m.digest = sha256_digest(m.body);
