@@ -37,8 +37,8 @@ struct Verb {
     int (*fn)(const GlobalOptions&, int, char**, int);
 };
 constexpr Verb kVerbs[] = {
-    {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
-    {"pull", cmd_pull},       {"login", cmd_login},     {"logout", cmd_logout},
+    {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi},
+    {"image", cmd_image},     {"pull", cmd_pull}, {"login", cmd_login},   {"logout", cmd_logout},
 };
 
 int usage_error(const std::string& msg) {

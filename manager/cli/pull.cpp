@@ -26,9 +26,9 @@ Result<PulledImage> run_pull(const GlobalOptions& g, const Args& a) {
     o.authfile = a.get("authfile");
     if (a.has("creds")) o.creds = TRY(registry::parse_creds(a.get("creds")));
     if (a.has("platform")) o.platform = TRY(parse_platform(a.get("platform")));
-    PullProgress::Mode mode = a.has("quiet")        ? PullProgress::Mode::Quiet
-                              : ::isatty(2) == 1    ? PullProgress::Mode::Terminal
-                                                    : PullProgress::Mode::Plain;
+    PullProgress::Mode mode = a.has("quiet")     ? PullProgress::Mode::Quiet
+                              : ::isatty(2) == 1 ? PullProgress::Mode::Terminal
+                                                 : PullProgress::Mode::Plain;
     PullProgress progress(mode);
     progress.message(cat("Trying to pull ", ref.str(), "..."));
     return TRY_CTX(pull_image(ref, g.root, g.registries, o, progress), "pull ", ref.str());

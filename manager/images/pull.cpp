@@ -217,8 +217,8 @@ Result<void> run_jobs(PullContext& ctx, std::vector<LayerJob>& jobs, unsigned pa
             if (ctx.cancel.load()) return;
             LayerJob& job = jobs[i];
             auto r = run_job(ctx, job);
-            ctx.progress.finish(job.line, r ? (job.need_blob || job.need_layer ? "done" : "skipped: already exists")
-                                            : "failed");
+            ctx.progress.finish(job.line,
+                                r ? (job.need_blob || job.need_layer ? "done" : "skipped: already exists") : "failed");
             if (!r) {
                 std::lock_guard lk(mu);
                 if (!first) first = r.error();
@@ -269,8 +269,7 @@ Result<PulledImage> pull(const Reference& ref, const std::string& root, const re
         log::debug(cat("pull: ", want.str(), " is ", d.digest));
         m = TRY(fetch_manifest(client, d.digest, d.digest));
     }
-    if (!is_image_manifest(m.media_type))
-        return Err("manifest ", m.digest, ": unsupported type ", quote(m.media_type));
+    if (!is_image_manifest(m.media_type)) return Err("manifest ", m.digest, ": unsupported type ", quote(m.media_type));
     auto doc = TRY_CTX(json::parse(m.body), "manifest ", m.digest);
     const json::Value* cfgv = doc.find("config");
     const json::Value* layersv = doc.find("layers");
@@ -428,8 +427,8 @@ Result<PulledImage> pull_image(const Reference& ref, const std::string& root, co
     progress.stop();
     if (r) return r;
     // What this pull stored and no image uses goes again.
-    auto gc = collect_garbage(root, {added.blobs.begin(), added.blobs.end()},
-                              {added.layers.begin(), added.layers.end()});
+    auto gc =
+        collect_garbage(root, {added.blobs.begin(), added.blobs.end()}, {added.layers.begin(), added.layers.end()});
     if (!gc) log::warn(cat("pull: cleaning up: ", gc.error().what()));
     return r;
 }

@@ -30,11 +30,11 @@ Platform host_platform();
 std::optional<int> platform_score(const Platform& want, const Platform& have);
 
 struct PullOptions {
-    std::optional<Platform> platform;      // default: the host's
-    std::optional<bool> tls_verify;        // default: registries.conf's insecure, else true
-    std::string authfile;                  // default: registry::default_auth_file()
+    std::optional<Platform> platform;  // default: the host's
+    std::optional<bool> tls_verify;    // default: registries.conf's insecure, else true
+    std::string authfile;              // default: registry::default_auth_file()
     std::optional<registry::Credentials> creds;
-    unsigned parallel = 3;                 // layers at a time
+    unsigned parallel = 3;  // layers at a time
 };
 
 struct PulledImage {

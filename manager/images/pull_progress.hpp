@@ -24,8 +24,8 @@ public:
     size_t add(const std::string& kind, const std::string& digest, uint64_t size);
     void bytes(size_t i, uint64_t n) { lines_[i].done.fetch_add(n, std::memory_order_relaxed); }
     void finish(size_t i, const char* how);  // "done", "skipped: already exists", "failed"
-    void message(const std::string& s);       // a plain line ("Writing manifest ...")
-    void start();                             // the terminal redraw thread
+    void message(const std::string& s);      // a plain line ("Writing manifest ...")
+    void start();                            // the terminal redraw thread
     void stop();
 
 private:

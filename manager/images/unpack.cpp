@@ -376,14 +376,7 @@ Result<DiffId> layer_diff_id(const std::string& blob_path) {
         out.size += static_cast<uint64_t>(n);
     }
     if (n < 0) return Err(blob_path, ": ", archive_error_string(a.get()));
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx, md, &len);
-    out.digest = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-        out.digest.push_back("0123456789abcdef"[md[i] >> 4]);
-        out.digest.push_back("0123456789abcdef"[md[i] & 15]);
-    }
+    out.digest = hex_final(ctx);
     return out;
 }
 
@@ -404,10 +397,10 @@ Result<void> unpack_layer(const std::string& blob_path, const std::string& layer
     UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     // mkdtemp's 0700 would become the container's "/" when the tar has no "." entry.
     // The lock tells a cleaner of interrupted pulls' temp dirs that this one is in use.
-    Result<void> r = !root                                 ? ErrnoErr("open ", tmp)
-                     : ::flock(root.get(), LOCK_EX) < 0    ? ErrnoErr("lock ", tmp)
-                     : ::fchmod(root.get(), 0755) < 0      ? ErrnoErr("chmod ", tmp)
-                                                      : extract_all(blob_path, root.get());
+    Result<void> r = !root                              ? ErrnoErr("open ", tmp)
+                     : ::flock(root.get(), LOCK_EX) < 0 ? ErrnoErr("lock ", tmp)
+                     : ::fchmod(root.get(), 0755) < 0   ? ErrnoErr("chmod ", tmp)
+                                                        : extract_all(blob_path, root.get());
     if (r && ::fsync(root.get()) < 0) r = ErrnoErr("fsync ", tmp);
     bool lost_race = false;
     if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) {

@@ -30,8 +30,7 @@ Result<json::Value> read_auth_file(const std::string& file) {
     if (trim(*text).empty()) return json::Value::object();
     auto v = TRY_CTX(json::parse(*text), file);
     if (!v.is_object()) return Err(file, ": not a JSON object");
-    if (const json::Value* a = v.find("auths"); a && !a->is_object())
-        return Err(file, ": auths: not a JSON object");
+    if (const json::Value* a = v.find("auths"); a && !a->is_object()) return Err(file, ": auths: not a JSON object");
     return v;
 }
 
@@ -54,13 +53,15 @@ Result<Challenge> parse_challenge(std::string_view h) {
     std::string_view rest = h.substr(sp + 1);
     size_t i = 0;
     while (i < rest.size()) {
-        while (i < rest.size() && (rest[i] == ' ' || rest[i] == ',')) ++i;
+        while (i < rest.size() && (rest[i] == ' ' || rest[i] == ','))
+            ++i;
         if (i >= rest.size()) break;
         auto eq = rest.find('=', i);
         if (eq == std::string_view::npos) return Err("WWW-Authenticate: expected NAME=VALUE in ", quote(h));
         std::string name = lower(trim(rest.substr(i, eq - i)));
         i = eq + 1;
-        while (i < rest.size() && rest[i] == ' ') ++i;
+        while (i < rest.size() && rest[i] == ' ')
+            ++i;
         std::string value;
         if (i < rest.size() && rest[i] == '"') {
             ++i;
@@ -97,8 +98,10 @@ std::optional<std::string> base64_decode(std::string_view s) {
     if (n < 0) return std::nullopt;
     // EVP_DecodeBlock counts the padding as zero bytes.
     size_t len = static_cast<size_t>(n);
-    if (s.ends_with("==")) len -= 2;
-    else if (s.ends_with("=")) len -= 1;
+    if (s.ends_with("=="))
+        len -= 2;
+    else if (s.ends_with("="))
+        len -= 1;
     out.resize(len);
     return out;
 }
@@ -112,7 +115,8 @@ std::string default_auth_file() {
 
 Result<Credentials> parse_creds(std::string_view s) {
     auto colon = s.find(':');
-    Credentials c{std::string(s.substr(0, colon)), colon == std::string_view::npos ? "" : std::string(s.substr(colon + 1))};
+    Credentials c{std::string(s.substr(0, colon)),
+                  colon == std::string_view::npos ? "" : std::string(s.substr(colon + 1))};
     if (c.username.empty()) return Err("--creds: the user name must not be empty");
     return c;
 }

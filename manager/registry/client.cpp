@@ -42,11 +42,13 @@ Result<std::string> RegistryClient::fetch_token(const Challenge& c) {
     if (!service.empty()) req.url += "service=" + url_escape(service) + "&";
     if (!scope.empty()) req.url += "scope=" + url_escape(scope);
     if (req.url.back() == '&' || req.url.back() == '?') req.url.pop_back();
-    if (creds_) req.headers.push_back("Authorization: Basic " + base64_encode(creds_->username + ":" + creds_->password));
+    if (creds_)
+        req.headers.push_back("Authorization: Basic " + base64_encode(creds_->username + ":" + creds_->password));
     req.max_body = 1 << 20;
     auto r = TRY(http_->perform(req));
     if (r.status == 401 || r.status == 403)
-        return std::unexpected(Error{0, cat(domain_, ": token server ", realm, ": invalid username or password (", r.status, ")")});
+        return std::unexpected(
+            Error{0, cat(domain_, ": token server ", realm, ": invalid username or password (", r.status, ")")});
     if (r.status != 200) return std::unexpected(status_error(r, cat(domain_, ": token server ", realm)));
     auto v = TRY_CTX(json::parse(r.body), domain_, ": token server ", realm);
     for (const char* k : {"token", "access_token"})
@@ -85,8 +87,7 @@ Result<HttpResponse> RegistryClient::request(HttpRequest req) {
         if (std::string a = auth_header(); !a.empty()) req.headers.push_back(a);
         auto r = TRY(http_->perform(req));
         if (r.status != 401 || attempt > 0) {
-            if (r.status == 401 && creds_)
-                return Err(domain_, ": invalid username or password (401)");
+            if (r.status == 401 && creds_) return Err(domain_, ": invalid username or password (401)");
             return r;
         }
         // A token expired or is for another scope: one new one.

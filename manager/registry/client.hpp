@@ -55,8 +55,8 @@ private:
     std::string domain_, path_;
     std::optional<Credentials> creds_;
     std::mutex mu_;
-    std::string base_;         // "https://host:port"
-    std::string auth_;         // "Authorization: ..." or ""
+    std::string base_;  // "https://host:port"
+    std::string auth_;  // "Authorization: ..." or ""
 };
 
 }  // namespace berth::manager::registry

@@ -20,11 +20,20 @@ Result<std::string> parse_string(std::string_view v) {
         }
         if (++i >= v.size()) break;
         switch (v[i]) {
-            case '"': out.push_back('"'); break;
-            case '\\': out.push_back('\\'); break;
-            case 'n': out.push_back('\n'); break;
-            case 't': out.push_back('\t'); break;
-            default: return Err("unsupported escape \\", v[i]);
+            case '"':
+                out.push_back('"');
+                break;
+            case '\\':
+                out.push_back('\\');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            default:
+                return Err("unsupported escape \\", v[i]);
         }
     }
     if (i >= v.size()) return Err("unterminated string");
@@ -66,8 +75,8 @@ Result<void> check_location(std::string_view loc) {
 const RegistryEntry* RegistriesConfig::find(std::string_view repository) const {
     const RegistryEntry* best = nullptr;
     for (const auto& r : registries) {
-        bool match = repository == r.location ||
-                     (repository.starts_with(r.location) && repository[r.location.size()] == '/');
+        bool match =
+            repository == r.location || (repository.starts_with(r.location) && repository[r.location.size()] == '/');
         if (match && (!best || r.location.size() > best->location.size())) best = &r;
     }
     return best;

@@ -180,8 +180,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     CURLcode rc = curl_easy_perform(h);
     if (t.sink_failed) return std::unexpected(t.sink_error);
     if (t.too_big) return Err(req.method, " ", req.url, ": response larger than ", req.max_body, " bytes");
-    if (rc != CURLE_OK)
-        return Err(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (rc != CURLE_OK) return Err(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     log::debug(cat("http: ", req.method, " ", req.url, ": ", resp.status));
     return resp;

@@ -34,8 +34,8 @@ struct HttpRequest {
 
 struct HttpResponse {
     long status = 0;
-    std::string body;                                          // when no sink took it (and error bodies)
-    std::multimap<std::string, std::string> headers;           // lowercase names, of the final response
+    std::string body;                                         // when no sink took it (and error bodies)
+    std::multimap<std::string, std::string> headers;          // lowercase names, of the final response
     std::string header(const std::string& lower_name) const;  // first value or ""
 };
 

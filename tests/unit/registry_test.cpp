@@ -94,7 +94,8 @@ TEST_CASE("WWW-Authenticate: Bearer and Basic challenges") {
 }
 
 TEST_CASE("base64 round trip") {
-    for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "user:pa:ss", std::string("\0\xff", 2)}) {
+    for (const std::string& s :
+         std::vector<std::string>{"", "a", "ab", "abc", "user:pa:ss", std::string("\0\xff", 2)}) {
         auto d = base64_decode(base64_encode(s));
         REQUIRE(d);
         CHECK(*d == s);
@@ -106,7 +107,7 @@ TEST_CASE("base64 round trip") {
 TEST_CASE("auth file: store, look up, keep other entries, remove; 0600") {
     TempDir t;
     std::string f = t.path + "/sub/auth.json";
-    REQUIRE(write_file(t.path + "/x", "") );
+    REQUIRE(write_file(t.path + "/x", ""));
     auto none = lookup_auth(f, "127.0.0.1:5000");
     REQUIRE(none);
     CHECK_FALSE(*none);
