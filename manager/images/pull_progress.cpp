@@ -22,6 +22,18 @@ std::string human(double bytes) {
 
 }  // namespace
 
+namespace {
+int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+void PullProgress::bytes(size_t i, uint64_t n) {
+    Line& l = lines_[i];
+    if (l.done.fetch_add(n, std::memory_order_relaxed) == 0) l.started_ns.store(now_ns(), std::memory_order_relaxed);
+}
+
 size_t PullProgress::add(const std::string& kind, const std::string& digest, uint64_t size) {
     std::lock_guard lk(mu_);
     Line& l = lines_.emplace_back();
@@ -36,7 +48,8 @@ std::string PullProgress::render(const Line& l) const {
     const char* st = l.state.load();
     if (st) return s + " " + st;
     uint64_t done = l.done.load(std::memory_order_relaxed);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - l.started).count();
+    int64_t started = l.started_ns.load(std::memory_order_relaxed);
+    double secs = started ? static_cast<double>(now_ns() - started) / 1e9 : 0;
     s += cat(" ", human(static_cast<double>(done)), " / ", human(static_cast<double>(l.size)));
     if (secs > 0.2) s += cat(" (", human(static_cast<double>(done) / secs), "/s)");
     return s;

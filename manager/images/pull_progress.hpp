@@ -22,7 +22,7 @@ public:
 
     // Adds a blob line; returns its index for the calls below.
     size_t add(const std::string& kind, const std::string& digest, uint64_t size);
-    void bytes(size_t i, uint64_t n) { lines_[i].done.fetch_add(n, std::memory_order_relaxed); }
+    void bytes(size_t i, uint64_t n);
     void finish(size_t i, const char* how);  // "done", "skipped: already exists", "failed"
     void message(const std::string& s);      // a plain line ("Writing manifest ...")
     void start();                            // the terminal redraw thread
@@ -34,7 +34,8 @@ private:
         uint64_t size = 0;
         std::atomic<uint64_t> done{0};
         std::atomic<const char*> state{nullptr};
-        std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+        // When the first bytes came (a blob may wait for a free download slot).
+        std::atomic<int64_t> started_ns{0};
     };
     void redraw(bool final);
     std::string render(const Line& l) const;
