@@ -13,13 +13,14 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_registry [tls] [htpasswd FILE]
+# start_registry [tls] [htpasswd FILE] [token REALM CERT]
 start_registry() {
-	local dir=$BATS_TEST_TMPDIR/registry tls="" htpasswd="" port scheme=http i
+	local dir=$BATS_TEST_TMPDIR/registry tls="" htpasswd="" realm="" cert="" port scheme=http i
 	while [ $# -gt 0 ]; do
 		case $1 in
 		tls) tls=1 ;;
 		htpasswd) htpasswd=$2; shift ;;
+		token) realm=$2; cert=$3; shift 2 ;;
 		esac
 		shift
 	done
@@ -39,6 +40,10 @@ start_registry() {
 		fi
 		if [ -n "$htpasswd" ]; then
 			printf 'auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n' "$htpasswd"
+		fi
+		if [ -n "$realm" ]; then
+			printf 'auth:\n  token:\n    realm: %s\n    service: berth-test\n    issuer: berth-test-issuer\n    rootcertbundle: %s\n' \
+				"$realm" "$cert"
 		fi
 	} >"$dir/config.yml"
 	# The registry reads REGISTRY_* variables as configuration (REGISTRY_AUTH_FILE

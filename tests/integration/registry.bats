@@ -347,3 +347,32 @@ layer_dir() {
 	assert_failure 125
 	assert_error "berth: pull $REG/busybox:latest: $REG: invalid username or password (401)"
 }
+
+@test "login and pull with a Bearer token from the realm the registry names" {
+	local t=$BATS_TEST_TMPDIR/token
+	mkdir -p "$t"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=berth-test-token \
+		-keyout "$t/key.pem" -out "$t/cert.pem" 2>/dev/null
+	python3 "$BERTH_SRCDIR/tests/integration/registry/token-server.py" "$t/key.pem" "$t/cert.pem" \
+		berth-test-issuer alice:s3cret "$t/port" &
+	SERVER_PID=$!
+	wait_for_file "$t/port"
+	local realm=http://127.0.0.1:$(cat "$t/port")/token
+	start_registry token "$realm" "$t/cert.pem"
+	skopeo copy -q --dest-tls-verify=false --dest-creds alice:s3cret \
+		"oci-archive:$BATS_FILE_TMPDIR/busybox.tar" "docker://$REG/busybox:latest" >/dev/null
+	# Anonymous: a token without access, which the registry refuses.
+	run berth pull --tls-verify=false "$REG/busybox"
+	assert_failure 125
+	assert_error "berth: pull $REG/busybox:latest: authentication required (401)"
+	assert_root_empty
+	run berth login --tls-verify=false -u alice -p wrong "$REG"
+	assert_failure 125
+	assert_output "berth: login $REG: $REG: token server $realm: invalid username or password (401)"
+	run berth login --tls-verify=false -u alice -p s3cret "$REG"
+	assert_success
+	assert_output "Login Succeeded!"
+	run berth pull -q --tls-verify=false "$REG/busybox"
+	assert_success
+	[ -x "$(layer_dir "$REG/busybox" 0)/bin/busybox" ]
+}
