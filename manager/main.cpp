@@ -22,6 +22,7 @@ Commands:
   login           log in to a registry (stores the credentials)
   logout          remove a registry's stored credentials
   pull            pull an image from a registry
+  push            push an image to a registry
   rmi             remove an image name (and the image when no name is left)
   version         print the version
 
@@ -37,8 +38,8 @@ struct Verb {
     int (*fn)(const GlobalOptions&, int, char**, int);
 };
 constexpr Verb kVerbs[] = {
-    {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi},
-    {"image", cmd_image},     {"pull", cmd_pull}, {"login", cmd_login},   {"logout", cmd_logout},
+    {"version", cmd_version}, {"load", cmd_load},   {"images", cmd_images}, {"rmi", cmd_rmi},   {"image", cmd_image},
+    {"pull", cmd_pull},       {"login", cmd_login}, {"logout", cmd_logout}, {"push", cmd_push},
 };
 
 int usage_error(const std::string& msg) {

@@ -31,6 +31,7 @@ int cmd_images(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_image(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_push(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_login(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_logout(const GlobalOptions& g, int argc, char** argv, int start);
 

@@ -1,5 +1,9 @@
 #include "manager/registry/client.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "libutil/json.hpp"
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
@@ -34,13 +38,21 @@ Result<std::string> RegistryClient::fetch_token(const Challenge& c) {
     std::string realm = c.param("realm");
     if (!realm.starts_with("https://") && !realm.starts_with("http://"))
         return Err(domain_, ": token realm ", quote(realm), " is not an http(s) URL");
-    std::string scope = c.param("scope");
-    if (scope.empty() && !path_.empty()) scope = "repository:" + path_ + ":pull";
+    // Ours (one repository: pull; pull,push to push) and the challenge's.
+    std::vector<std::string> scopes;
+    if (!path_.empty()) {
+        if (scopes_.empty()) scopes.push_back("repository:" + path_ + ":pull");
+        for (const auto& sc : scopes_)
+            scopes.push_back(sc);
+    }
+    if (std::string cs = c.param("scope"); !cs.empty() && std::find(scopes.begin(), scopes.end(), cs) == scopes.end())
+        scopes.push_back(cs);
     HttpRequest req;
     req.url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
     std::string service = c.param("service");
     if (!service.empty()) req.url += "service=" + url_escape(service) + "&";
-    if (!scope.empty()) req.url += "scope=" + url_escape(scope);
+    for (const auto& sc : scopes)
+        req.url += "scope=" + url_escape(sc) + "&";
     if (req.url.back() == '&' || req.url.back() == '?') req.url.pop_back();
     if (creds_)
         req.headers.push_back("Authorization: Basic " + base64_encode(creds_->username + ":" + creds_->password));
@@ -80,7 +92,7 @@ Result<HttpResponse> RegistryClient::request(HttpRequest req) {
         std::lock_guard lk(mu_);
         base = base_;
     }
-    req.url = base + req.url;
+    if (!req.url.starts_with("http://") && !req.url.starts_with("https://")) req.url = base + req.url;
     size_t plain_headers = req.headers.size();
     for (int attempt = 0;; ++attempt) {
         req.headers.resize(plain_headers);
@@ -164,6 +176,109 @@ Result<std::string> RegistryClient::get_small_blob(const std::string& digest, si
     auto r = TRY_CTX(request(std::move(req)), "blob ", digest);
     if (r.status != 200) return std::unexpected(status_error(r, "blob " + digest));
     return std::move(r.body);
+}
+
+Result<bool> RegistryClient::has_blob(const std::string& digest) {
+    HttpRequest req;
+    req.method = "HEAD";
+    req.url = cat("/v2/", path_, "/blobs/", digest);
+    auto r = TRY_CTX(request(std::move(req)), "blob ", digest);
+    if (r.status == 200) return true;
+    if (r.status == 404) return false;
+    return std::unexpected(status_error(r, "blob " + digest));
+}
+
+std::string RegistryClient::absolute(const std::string& location) {
+    if (location.starts_with("http://") || location.starts_with("https://")) return location;
+    std::lock_guard lk(mu_);
+    return base_ + (location.starts_with("/") ? "" : "/") + location;
+}
+
+Result<std::string> RegistryClient::start_upload(const std::string& query) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = cat("/v2/", path_, "/blobs/uploads/", query);
+    req.headers.push_back("Content-Type: application/octet-stream");
+    auto r = TRY(request(std::move(req)));
+    if (r.status == 201) return std::string();  // mounted
+    if (r.status != 202) return std::unexpected(status_error(r, "start an upload"));
+    std::string loc = r.header("location");
+    if (loc.empty()) return Err("start an upload: no Location in the answer");
+    return absolute(loc);
+}
+
+Result<bool> RegistryClient::mount_blob(const std::string& digest, const std::string& from) {
+    auto loc = TRY_CTX(start_upload(cat("?mount=", url_escape(digest), "&from=", url_escape(from))), "blob ", digest);
+    if (loc.empty()) return true;
+    // Not mounted: the registry opened an upload instead; it is left to expire.
+    return false;
+}
+
+namespace {
+
+Result<void> read_exact(int fd, std::string& buf, size_t n) {
+    buf.resize(n);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::read(fd, buf.data() + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return ErrnoErr("read");
+        if (r == 0) return Err("read: the blob is shorter than its size");
+        got += static_cast<size_t>(r);
+    }
+    return {};
+}
+
+std::string with_query(const std::string& url, const std::string& q) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + q;
+}
+
+}  // namespace
+
+Result<void> RegistryClient::upload_blob(const std::string& digest, int fd, uint64_t size, uint64_t chunk,
+                                         const std::function<void(uint64_t)>& progress) {
+    std::string loc = TRY_CTX(start_upload(""), "blob ", digest);
+    if (loc.empty()) return {};
+    std::string buf;
+    uint64_t off = 0;
+    // Chunks (PATCH) when the blob is larger than one; the last bytes go with the PUT.
+    while (size - off > chunk) {
+        TRY_CTX(read_exact(fd, buf, chunk), "blob ", digest);
+        HttpRequest req;
+        req.method = "PATCH";
+        req.url = loc;
+        req.upload = buf;
+        req.headers = {"Content-Type: application/octet-stream", cat("Content-Range: ", off, "-", off + chunk - 1),
+                       "Expect:"};
+        auto r = TRY_CTX(request(std::move(req)), "blob ", digest);
+        if (r.status != 202) return std::unexpected(status_error(r, "blob " + digest + ": upload"));
+        std::string next = r.header("location");
+        if (!next.empty()) loc = absolute(next);
+        off += chunk;
+        progress(chunk);
+    }
+    TRY_CTX(read_exact(fd, buf, size - off), "blob ", digest);
+    HttpRequest req;
+    req.method = "PUT";
+    req.url = with_query(loc, "digest=" + url_escape(digest));
+    req.upload = buf;
+    req.headers = {"Content-Type: application/octet-stream", "Expect:"};
+    auto r = TRY_CTX(request(std::move(req)), "blob ", digest);
+    if (r.status != 201) return std::unexpected(status_error(r, "blob " + digest + ": upload"));
+    progress(size - off);
+    return {};
+}
+
+Result<void> RegistryClient::put_manifest(const std::string& tag, const std::string& media_type,
+                                          const std::string& body) {
+    HttpRequest req;
+    req.method = "PUT";
+    req.url = cat("/v2/", path_, "/manifests/", tag);
+    req.upload = body;
+    req.headers = {"Content-Type: " + media_type};
+    auto r = TRY(request(std::move(req)));
+    if (r.status != 201) return std::unexpected(status_error(r, "manifest"));
+    return {};
 }
 
 }  // namespace berth::manager::registry

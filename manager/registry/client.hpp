@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "libutil/error.hpp"
 #include "manager/registry/auth.hpp"
@@ -44,6 +45,20 @@ public:
     // Reads a small blob (a config) into memory.
     Result<std::string> get_small_blob(const std::string& digest, size_t max);
 
+    // Push: the token scopes asked for ("pull" by default; "pull,push" to push,
+    // plus "pull" on a repository blobs are mounted from).
+    void set_scopes(std::vector<std::string> scopes) { scopes_ = std::move(scopes); }
+    Result<bool> has_blob(const std::string& digest);
+    // Tries a cross-repository mount of `digest` from `from` (a path on the
+    // same registry); returns true when mounted.
+    Result<bool> mount_blob(const std::string& digest, const std::string& from);
+    // Uploads a blob read from `fd` (`size` bytes): one PUT when it is at most
+    // `chunk` bytes, else PATCH chunks then the closing PUT. `progress` gets
+    // the bytes sent.
+    Result<void> upload_blob(const std::string& digest, int fd, uint64_t size, uint64_t chunk,
+                             const std::function<void(uint64_t)>& progress);
+    Result<void> put_manifest(const std::string& tag, const std::string& media_type, const std::string& body);
+
 private:
     Result<HttpResponse> request(HttpRequest req);
     Result<void> authorize(const HttpResponse& unauthorized);
@@ -57,6 +72,9 @@ private:
     std::mutex mu_;
     std::string base_;  // "https://host:port"
     std::string auth_;  // "Authorization: ..." or ""
+    std::vector<std::string> scopes_;
+    Result<std::string> start_upload(const std::string& query);
+    std::string absolute(const std::string& location);
 };
 
 }  // namespace berth::manager::registry

@@ -173,7 +173,8 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (req.method != "GET") {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.upload.data());
+        // Never NULL: curl would read the body from stdin then.
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.upload.empty() ? "" : req.upload.data());
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.upload.size()));
     }
     log::debug(cat("http: ", req.method, " ", req.url));

@@ -346,6 +346,12 @@ layer_dir() {
 	run berth pull -q --tls-verify=false --creds alice:nope "$REG/busybox"
 	assert_failure 125
 	assert_error "berth: pull $REG/busybox:latest: $REG: invalid username or password (401)"
+	# Pushing needs credentials too.
+	run berth push --tls-verify=false "$REG/busybox" "$REG/again:1"
+	assert_failure 125
+	assert_error "berth: push $REG/again:1: $REG: authentication required (401): use berth login or --creds"
+	run berth push -q --tls-verify=false --creds alice:s3cret "$REG/busybox" "$REG/again:1"
+	assert_success
 }
 
 @test "login and pull with a Bearer token from the realm the registry names" {
@@ -375,4 +381,46 @@ layer_dir() {
 	run berth pull -q --tls-verify=false "$REG/busybox"
 	assert_success
 	[ -x "$(layer_dir "$REG/busybox" 0)/bin/busybox" ]
+}
+
+@test "push: a loaded image goes to the registry; skopeo pulls and verifies it; a second push skips every blob" {
+	start_registry
+	berth load -i "$BATS_FILE_TMPDIR/busybox.tar" >/dev/null
+	run --separate-stderr berth push --tls-verify=false busybox "$REG/pushed/busybox:1"
+	assert_success
+	[[ $stderr == *"Copying blob sha256:"*" done"*"Writing manifest to image destination"* ]] || fail "stderr: $stderr"
+	# skopeo checks every digest on its way into an OCI layout.
+	skopeo copy -q --src-tls-verify=false "docker://$REG/pushed/busybox:1" "oci:$BATS_TEST_TMPDIR/out:x" >/dev/null
+	local local_manifest
+	local_manifest=$(berth image inspect busybox | jq -r '.[0].Digest')
+	[ "$(skopeo inspect --tls-verify=false "docker://$REG/pushed/busybox:1" | jq -r .Digest)" = "$local_manifest" ]
+	run --separate-stderr berth push --tls-verify=false busybox "$REG/pushed/busybox:1"
+	assert_success
+	[[ $stderr != *" done"* && $stderr == *"skipped: already exists"* ]] || fail "stderr: $stderr"
+	run berth push --tls-verify=false nosuch "$REG/x:1"
+	assert_failure 125
+	assert_output "berth: nosuch: image not known"
+}
+
+@test "push: a blob larger than a chunk goes in PATCH chunks; blobs of another repository are mounted" {
+	start_registry
+	local w=$BATS_TEST_TMPDIR/w
+	mkdir -p "$w/l"
+	head -c 34000000 /dev/urandom >"$w/l/big"
+	tar -C "$w/l" -cf "$w/l.tar" .
+	make_image "$w/oci" none "$w/l.tar"
+	tar -C "$w/oci" -cf "$w/image.tar" .
+	berth load -i "$w/image.tar" >/dev/null
+	local id
+	id=$(berth images -q)
+	run --separate-stderr "$BERTH" --root "$ROOT" --debug push --tls-verify=false "$id" "$REG/big:1"
+	assert_success
+	[[ $stderr == *"http: PATCH http://$REG/v2/big/blobs/uploads/"* ]] || fail "no PATCH in: $stderr"
+	skopeo copy -q --src-tls-verify=false "docker://$REG/big:1" "oci:$BATS_TEST_TMPDIR/out:x" >/dev/null
+	# Pulled from big, pushed to copy on the same registry: mounted, not uploaded.
+	berth pull -q --tls-verify=false "$REG/big:1" >/dev/null
+	run --separate-stderr berth push --tls-verify=false "$REG/big:1" "$REG/copy:1"
+	assert_success
+	[[ $stderr == *"mounted"* && $stderr != *" done"* ]] || fail "stderr: $stderr"
+	skopeo copy -q --src-tls-verify=false "docker://$REG/copy:1" "oci:$BATS_TEST_TMPDIR/out:y" >/dev/null
 }
