@@ -183,7 +183,10 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     if (t.too_big) return Err(req.method, " ", req.url, ": response larger than ", req.max_body, " bytes");
     if (rc != CURLE_OK) return Err(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
-    log::debug(cat("http: ", req.method, " ", req.url, ": ", resp.status));
+    long version = 0;
+    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+    log::debug(cat("http: ", req.method, " ", req.url, ": ", resp.status,
+                   version == CURL_HTTP_VERSION_2_0 ? " (HTTP/2)" : " (HTTP/1.1)"));
     return resp;
 }
 

@@ -293,9 +293,11 @@ layer_dir() {
 	assert_failure 125
 	assert_error "berth: pull $REG/busybox:latest: GET https://$REG/v2/: SSL certificate problem: self-signed certificate"
 	assert_root_empty
-	run berth pull -q --tls-verify=false "$REG/busybox"
+	run "$BERTH" --root "$ROOT" --debug pull -q --tls-verify=false "$REG/busybox"
 	assert_success
 	[ -x "$(layer_dir "$REG/busybox" 0)/bin/busybox" ]
+	# The registry offers HTTP/2 over TLS (ALPN): it is used.
+	assert_output_contains "http: GET https://$REG/v2/busybox/manifests/latest: 200 (HTTP/2)"
 }
 
 @test "registries.conf: insecure registry and default-registry for short names; errors name file and line" {
@@ -423,4 +425,23 @@ layer_dir() {
 	assert_success
 	[[ $stderr == *"mounted"* && $stderr != *" done"* ]] || fail "stderr: $stderr"
 	skopeo copy -q --src-tls-verify=false "docker://$REG/copy:1" "oci:$BATS_TEST_TMPDIR/out:y" >/dev/null
+}
+
+@test "pull: blobs redirected to another host are fetched there, without the registry's credentials" {
+	local w=$BATS_TEST_TMPDIR/w
+	mkdir -p "$w/l"
+	echo redirected >"$w/l/file"
+	tar -C "$w/l" -cf "$w/l.tar" .
+	make_image "$w/oci" gzip "$w/l.tar"
+	python3 "$BERTH_SRCDIR/tests/integration/registry/redirect-server.py" "$w/oci" alice:s3cret "$w/log" "$w/port" &
+	SERVER_PID=$!
+	wait_for_file "$w/port"
+	local reg=127.0.0.1:$(cat "$w/port")
+	run berth pull -q --tls-verify=false --creds alice:s3cret "$reg/redirect:latest"
+	assert_success
+	[ "$(cat "$(layer_dir "$reg/redirect" 0)/file")" = redirected ]
+	# Every blob came from 127.0.0.2, and no request there carried Authorization.
+	grep -q "^127.0.0.1 /v2/redirect/blobs/sha256:.* Basic " "$w/log" || fail "log: $(cat "$w/log")"
+	grep -q "^127.0.0.2 /storage/sha256:" "$w/log" || fail "log: $(cat "$w/log")"
+	if grep "^127.0.0.2 " "$w/log" | grep -qv ' -$'; then fail "credentials sent to the other host: $(cat "$w/log")"; fi
 }
