@@ -1,12 +1,14 @@
 // berth pull [-q] [--platform OS/ARCH[/VARIANT]] [--tls-verify=BOOL] [--authfile F] [--creds U[:P]] REF
 #include "manager/images/pull.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
+#include "manager/registry/http.hpp"
 
 namespace berth::manager {
 
@@ -17,6 +19,10 @@ Result<std::optional<bool>> tls_verify_flag(const Args& a) {
 }
 
 namespace {
+
+void on_interrupt(int) {
+    registry::interrupt_transfers();
+}
 
 Result<PulledImage> run_pull(const GlobalOptions& g, const Args& a) {
     if (a.positional.size() != 1) return Err("pull: exactly one image reference is required");
@@ -29,6 +35,12 @@ Result<PulledImage> run_pull(const GlobalOptions& g, const Args& a) {
     PullProgress::Mode mode = a.has("quiet")     ? PullProgress::Mode::Quiet
                               : ::isatty(2) == 1 ? PullProgress::Mode::Terminal
                                                  : PullProgress::Mode::Plain;
+    // SIGINT and SIGTERM stop the transfers; the pull then fails and cleans up
+    // like any failed pull (no temp file, blob or layer of its own is left).
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
     PullProgress progress(mode);
     progress.message(cat("Trying to pull ", ref.str(), "..."));
     return TRY_CTX(pull_image(ref, g.root, g.registries, o, progress), "pull ", ref.str());

@@ -1,5 +1,6 @@
 #include "manager/registry/http.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <cstring>
 
@@ -11,6 +12,11 @@ namespace berth::manager::registry {
 namespace {
 
 std::once_flag g_curl_init;
+std::atomic<bool> g_interrupted{false};
+
+int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return g_interrupted.load(std::memory_order_relaxed) ? 1 : 0;
+}
 
 struct Transfer {
     CURL* h;
@@ -63,6 +69,13 @@ size_t on_body(char* data, size_t size, size_t n, void* ud) {
 }
 
 }  // namespace
+
+void interrupt_transfers() {
+    g_interrupted.store(true);
+}
+bool transfers_interrupted() {
+    return g_interrupted.load();
+}
 
 std::string HttpResponse::header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
@@ -156,6 +169,8 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     // A registry that stops sending for 30 s is given up on.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
@@ -179,6 +194,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     }
     log::debug(cat("http: ", req.method, " ", req.url));
     CURLcode rc = curl_easy_perform(h);
+    if (g_interrupted.load()) return Err(req.method, " ", req.url, ": interrupted");
     if (t.sink_failed) return std::unexpected(t.sink_error);
     if (t.too_big) return Err(req.method, " ", req.url, ": response larger than ", req.max_body, " bytes");
     if (rc != CURLE_OK) return Err(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));

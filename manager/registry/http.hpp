@@ -63,6 +63,11 @@ private:
     static void unlock_cb(CURL*, curl_lock_data d, void* self);
 };
 
+// Makes every running and later transfer fail with "interrupted" (from a
+// signal handler: it only sets a flag), so an interrupted pull cleans up.
+void interrupt_transfers();
+bool transfers_interrupted();
+
 // Percent-encodes a query value.
 std::string url_escape(std::string_view s);
 

@@ -445,3 +445,29 @@ layer_dir() {
 	grep -q "^127.0.0.2 /storage/sha256:" "$w/log" || fail "log: $(cat "$w/log")"
 	if grep "^127.0.0.2 " "$w/log" | grep -qv ' -$'; then fail "credentials sent to the other host: $(cat "$w/log")"; fi
 }
+
+@test "pull: an interrupted pull (SIGINT mid-layer) stops and leaves nothing" {
+	local w=$BATS_TEST_TMPDIR/w
+	mkdir -p "$w/l"
+	head -c 2000000 /dev/urandom >"$w/l/data"
+	tar -C "$w/l" -cf "$w/l.tar" .
+	make_image "$w/oci" none "$w/l.tar"
+	python3 "$BERTH_SRCDIR/tests/integration/registry/half-blob-server.py" "$w/oci" "$w/port" stall &
+	SERVER_PID=$!
+	wait_for_file "$w/port"
+	# berth itself, not a shell function's subshell, gets the signal.
+	"$BERTH" --root "$ROOT" pull --tls-verify=false "127.0.0.1:$(cat "$w/port")/stall:latest" >"$w/out" 2>&1 &
+	local pid=$! i
+	# Half the layer is in: the blob's temp file has data.
+	for i in $(seq 100); do
+		[ -n "$(find "$ROOT/blobs/ingest" -type f -size +100k 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	[ -n "$(find "$ROOT/blobs/ingest" -type f -size +100k)" ] || fail "the download did not start: $(cat "$w/out")"
+	kill -INT "$pid"
+	local status=0
+	wait "$pid" || status=$?
+	[ "$status" = 125 ] || fail "status $status: $(cat "$w/out")"
+	[[ $(tail -1 "$w/out") == *": interrupted" ]] || fail "output: $(cat "$w/out")"
+	assert_root_empty
+}

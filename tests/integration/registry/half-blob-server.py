@@ -3,15 +3,18 @@
 blobs on 127.0.0.1, but sends only half of every layer blob (with the full
 Content-Length) and closes the connection.
 
-usage: half-blob-server.py LAYOUT_DIR PORT_FILE
+usage: half-blob-server.py LAYOUT_DIR PORT_FILE [stall]
+With "stall", it keeps the connection open after the half instead.
 Writes the port it listens on to PORT_FILE; stops after 60 s by itself."""
 import http.server
 import json
 import os
 import sys
 import threading
+import time
 
 layout, port_file = sys.argv[1], sys.argv[2]
+stall = sys.argv[3:] == ["stall"]
 index = json.load(open(os.path.join(layout, "index.json")))
 manifest_digest = index["manifests"][0]["digest"]
 
@@ -39,6 +42,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if cut:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
+            if stall:
+                time.sleep(30)
             self.close_connection = True
             return
         self.wfile.write(body)
