@@ -284,6 +284,8 @@ Result<PulledImage> pull(const Reference& ref, const std::string& root, const re
     } else {
         size_t line = progress.add("config", cfgd.digest, static_cast<uint64_t>(cfgd.size));
         config = TRY(client.get_small_blob(cfgd.digest, kMaxConfig));
+        if (config.size() != static_cast<uint64_t>(cfgd.size))
+            return Err("blob ", cfgd.digest, ": size mismatch: expected ", cfgd.size, " bytes, got ", config.size());
         TRY_CTX(store.put(config, cfgd.digest), "blob ", cfgd.digest);
         added.blobs.insert(cfgd.digest);
         progress.finish(line, "done");
