@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "libutil/log.hpp"
@@ -22,6 +23,10 @@ Commands:
   image mount     mount images read-only (no IMAGE: list the mounted ones)
   image unmount   unmount images (-a: all, -f: whatever the mount count)
   load            load an image from an OCI layout or docker-archive tar
+  login           log in to a registry (stores the credentials)
+  logout          remove a registry's stored credentials
+  pull            pull an image from a registry
+  push            push an image to a registry
   rmi             remove an image name (and the image when no name is left)
   save            write images to a docker-archive, oci-archive or OCI layout dir
   tag, untag      add or remove names of an image
@@ -29,6 +34,7 @@ Commands:
 
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
+  --registries-conf FILE  registries configuration (default: /etc/berth/registries.conf)
   --debug         log debug messages to stderr
   --help, -h      show this help
 )";
@@ -41,6 +47,7 @@ constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
     {"import", cmd_import},   {"history", cmd_history},
+    {"pull", cmd_pull},       {"login", cmd_login}, {"logout", cmd_logout}, {"push", cmd_push},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 
@@ -48,11 +55,27 @@ int usage_error(const std::string& msg) {
     return fail(Error{0, msg});
 }
 
+// registries.conf: the flag, else $BERTH_REGISTRIES_CONF, else the default
+// path (which may be missing).
+Result<void> load_registries(GlobalOptions& g, std::string file) {
+    bool missing_ok = false;
+    if (file.empty())
+        if (const char* env = std::getenv("BERTH_REGISTRIES_CONF"); env && *env) file = env;
+    if (file.empty()) {
+        file = registry::kDefaultRegistriesConf;
+        missing_ok = true;
+    }
+    g.registries = TRY(registry::load_registries_conf(file, missing_ok));
+    if (!g.registries.default_registry.empty()) g.refs.registry = g.registries.default_registry;
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     GlobalOptions g;
+    std::string registries_conf;
     log::Config lc;
     lc.program = "berth";
     // Global flags come before the verb, as with podman.
@@ -68,6 +91,14 @@ int main(int argc, char** argv) {
                 g.root = argv[++i];
             }
             if (g.root.empty()) return usage_error("--root: must not be empty");
+        } else if (a == "--registries-conf" || a.starts_with("--registries-conf=")) {
+            if (a.size() > 17) {
+                registries_conf = a.substr(18);
+            } else {
+                if (i + 1 >= argc) return usage_error("flag needs an argument: --registries-conf");
+                registries_conf = argv[++i];
+            }
+            if (registries_conf.empty()) return usage_error("--registries-conf: must not be empty");
         } else if (a == "--debug") {
             g.debug = true;
         } else if (a == "--help" || a == "-h") {
@@ -82,6 +113,7 @@ int main(int argc, char** argv) {
     }
     lc.debug = g.debug;
     log::configure(lc);
+    if (auto r = load_registries(g, registries_conf); !r) return fail(r.error());
     if (i >= argc) {
         std::fputs(kUsage, stdout);
         return 0;

@@ -32,7 +32,8 @@ Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<
         if (spec->takes_value && !has_value) {
             if (i + 1 >= argc) return Err("flag needs an argument: ", a);
             value = argv[++i];
-        } else if (!spec->takes_value && has_value) {
+        } else if (!spec->takes_value && has_value && value != "true" && value != "false") {
+            // Booleans take =true and =false, as in podman (--tls-verify=false).
             return Err("flag does not take a value: ", a);
         }
         out.values[spec->name] = value;

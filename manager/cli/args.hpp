@@ -17,11 +17,15 @@ struct FlagSpec {
 };
 
 struct Args {
-    std::map<std::string, std::string> values;  // flags given, by long name ("" for booleans)
+    std::map<std::string, std::string> values;  // flags given, by long name ("", "true" or "false" for booleans)
     std::vector<std::string> positional;
     std::map<std::string, std::vector<std::string>> all;  // every value of a repeated flag, in order
 
-    bool has(const std::string& name) const { return values.count(name) != 0; }
+    // Given, and not a boolean given as =false.
+    bool has(const std::string& name) const {
+        auto it = values.find(name);
+        return it != values.end() && it->second != "false";
+    }
     std::string get(const std::string& name, std::string def = "") const {
         auto it = values.find(name);
         return it == values.end() ? def : it->second;

@@ -8,6 +8,7 @@
 #include "manager/images/image_store.hpp"
 #include "manager/images/reference.hpp"
 #include "manager/storage/rootfs.hpp"
+#include "manager/registry/config.hpp"
 
 namespace berth::manager {
 
@@ -17,6 +18,9 @@ struct GlobalOptions {
     // Until a registries configuration exists, short names resolve to
     // "localhost/", as podman names the images it builds or loads locally.
     ReferenceDefaults refs{"localhost", ""};
+    // registries.conf (--registries-conf, $BERTH_REGISTRIES_CONF); its
+    // default-registry replaces "localhost" above.
+    registry::RegistriesConfig registries;
 };
 
 // podman's exit code for an error in the engine itself, usage errors included.
@@ -44,6 +48,14 @@ Result<RootfsStore> open_storage(const GlobalOptions& g);
 // mount that uses it; with `force`, those are removed or unmounted instead.
 Result<void> release_image_users(const GlobalOptions& g, const std::string& image_id, const std::string& arg,
                                  bool force);
+int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_push(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_login(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_logout(const GlobalOptions& g, int argc, char** argv, int start);
+
+struct Args;
+// --tls-verify[=BOOL]: nullopt when not given.
+Result<std::optional<bool>> tls_verify_flag(const Args& a);
 
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".

@@ -1,6 +1,7 @@
 #include "manager/images/blob_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +92,8 @@ Result<BlobWriter> BlobStore::writer() {
     if (fd < 0) return ErrnoErr("create a temp file in ", ingest);
     w.fd_.reset(fd);
     w.tmp_path_ = tmpl;
+    // Held while the blob is written: a cleaner removes only unlocked temp files.
+    if (::flock(fd, LOCK_EX) < 0) return ErrnoErr("lock ", tmpl);
     w.ctx_.reset(EVP_MD_CTX_new());
     if (!w.ctx_ || EVP_DigestInit_ex(w.ctx_.get(), EVP_sha256(), nullptr) != 1) return Err("sha256: cannot initialise");
     return w;

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -235,16 +236,16 @@ Result<void> extract_entry(archive* a, archive_entry* e, int root, std::vector<D
     }
 }
 
-Result<void> extract_all(const std::string& blob_path, int root) {
-    auto a = TRY(open_archive(blob_path, false));
+// Extracts every entry of the tar stream `a`; `what` names the layer in errors.
+Result<void> extract_all(archive* a, const std::string& what, int root) {
     std::vector<DirTimes> dir_times;
     archive_entry* e;
     int r;
-    while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char* p = archive_entry_pathname(e);
-        TRY_CTX(extract_entry(a.get(), e, root, dir_times), blob_path, ": entry \"", p ? p : "", "\"");
+        TRY_CTX(extract_entry(a, e, root, dir_times), what, ": entry \"", p ? p : "", "\"");
     }
-    if (r != ARCHIVE_EOF) return Err(blob_path, ": ", archive_error_string(a.get()));
+    if (r != ARCHIVE_EOF) return Err(what, ": ", archive_error_string(a));
     for (const auto& d : dir_times) {
         auto fd = TRY(open_parent(root, d.parts, d.parts.size(), false));
         if (::futimens(fd.get(), d.times.t) < 0) return ErrnoErr("set times of ", join(d.parts, "/"));
@@ -252,7 +253,117 @@ Result<void> extract_all(const std::string& blob_path, int root) {
     return {};
 }
 
+Result<void> extract_all(const std::string& blob_path, int root) {
+    auto a = TRY(open_archive(blob_path, false));
+    return extract_all(a.get(), blob_path, root);
+}
+
+// The uncompressed bytes of a layer stream, hashed as they pass: libarchive
+// decompresses (raw format) in `outer`, and the tar reader reads from it.
+struct DiffIdTap {
+    archive* outer;
+    EVP_MD_CTX* ctx;
+    uint64_t size = 0;
+    char buf[128 * 1024];
+    std::string error;
+};
+
+la_ssize_t tap_read(archive* inner, void* ud, const void** out) {
+    auto* t = static_cast<DiffIdTap*>(ud);
+    la_ssize_t n = archive_read_data(t->outer, t->buf, sizeof t->buf);
+    if (n < 0) {
+        t->error = archive_error_string(t->outer) ? archive_error_string(t->outer) : "read error";
+        archive_set_error(inner, EIO, "%s", t->error.c_str());
+        return -1;
+    }
+    EVP_DigestUpdate(t->ctx, t->buf, static_cast<size_t>(n));
+    t->size += static_cast<uint64_t>(n);
+    *out = t->buf;
+    return n;
+}
+
+std::string hex_final(EVP_MD_CTX* ctx) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    std::string out = "sha256:";
+    for (unsigned i = 0; i < len; ++i) {
+        out.push_back("0123456789abcdef"[md[i] >> 4]);
+        out.push_back("0123456789abcdef"[md[i] & 15]);
+    }
+    return out;
+}
+
 }  // namespace
+
+PendingLayer::~PendingLayer() {
+    if (tmp_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(tmp_, ec);
+}
+
+PendingLayer::PendingLayer(PendingLayer&& o) noexcept
+    : layers_dir_(std::move(o.layers_dir_)), tmp_(std::exchange(o.tmp_, "")), diff_id_(std::move(o.diff_id_)) {}
+
+Result<PendingLayer> PendingLayer::extract(int fd, const std::string& layers_dir, const std::string& what) {
+    PendingLayer p;
+    p.layers_dir_ = layers_dir;
+    TRY(mkdir_all(layers_dir, 0700));
+    std::string tmp = path_join(layers_dir, ".tmp-XXXXXX");
+    if (!::mkdtemp(tmp.data())) return ErrnoErr("create a temp dir in ", layers_dir);
+    p.tmp_ = tmp;
+    UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root) return ErrnoErr("open ", tmp);
+    // A lock on the temp dir tells a cleaner that it is being filled.
+    if (::flock(root.get(), LOCK_EX) < 0) return ErrnoErr("lock ", tmp);
+    // mkdtemp's 0700 would become the container's "/" when the tar has no "." entry.
+    if (::fchmod(root.get(), 0755) < 0) return ErrnoErr("chmod ", tmp);
+
+    Archive outer(archive_read_new());
+    Archive inner(archive_read_new());
+    if (!outer || !inner) return Err("libarchive: out of memory");
+    archive_read_support_filter_gzip(outer.get());
+    archive_read_support_filter_zstd(outer.get());
+    archive_read_support_filter_none(outer.get());
+    archive_read_support_format_raw(outer.get());
+    archive_read_support_format_empty(outer.get());
+    if (archive_read_open_fd(outer.get(), fd, 128 * 1024) != ARCHIVE_OK)
+        return Err(what, ": ", archive_error_string(outer.get()));
+    archive_entry* e;
+    if (archive_read_next_header(outer.get(), &e) != ARCHIVE_OK)
+        return Err(what, ": ", archive_error_string(outer.get()));
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+    auto tap = std::make_unique<DiffIdTap>();
+    tap->outer = outer.get();
+    tap->ctx = ctx.get();
+    archive_read_support_format_tar(inner.get());
+    archive_read_support_filter_none(inner.get());
+    if (archive_read_open(inner.get(), tap.get(), nullptr, tap_read, nullptr) != ARCHIVE_OK)
+        return Err(what, ": ", tap->error.empty() ? archive_error_string(inner.get()) : tap->error.c_str());
+    TRY(extract_all(inner.get(), what, root.get()));
+    // The tar's end may leave padding unread; the diff id covers all of it.
+    const void* buf;
+    while (true) {
+        la_ssize_t n = tap_read(inner.get(), tap.get(), &buf);
+        if (n < 0) return Err(what, ": ", tap->error);
+        if (n == 0) break;
+    }
+    if (::fsync(root.get()) < 0) return ErrnoErr("fsync ", tmp);
+    p.diff_id_ = {hex_final(ctx.get()), tap->size};
+    return p;
+}
+
+Result<void> PendingLayer::commit(const std::string& chain_id) {
+    std::string dst = path_join(layers_dir_, chain_id.substr(chain_id.find(':') + 1));
+    if (::rename(tmp_.c_str(), dst.c_str()) < 0) {
+        // Another berth unpacked the same chain id meanwhile: same content, keep theirs.
+        if (errno != EEXIST && errno != ENOTEMPTY) return ErrnoErr("rename ", tmp_, " to ", dst);
+        return {};  // the destructor removes ours
+    }
+    tmp_.clear();
+    return {};
+}
 
 Result<DiffId> layer_diff_id(const std::string& blob_path) {
     auto a = TRY(open_archive(blob_path, true));
@@ -271,14 +382,7 @@ Result<DiffId> layer_diff_id(const std::string& blob_path) {
         if (out.size > limit) return std::unexpected(layer_too_big(limit));
     }
     if (n < 0) return Err(blob_path, ": ", archive_error_string(a.get()));
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx, md, &len);
-    out.digest = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-        out.digest.push_back("0123456789abcdef"[md[i] >> 4]);
-        out.digest.push_back("0123456789abcdef"[md[i] & 15]);
-    }
+    out.digest = hex_final(ctx);
     return out;
 }
 
@@ -298,9 +402,11 @@ Result<void> unpack_layer(const std::string& blob_path, const std::string& layer
     if (!::mkdtemp(tmp.data())) return ErrnoErr("create a temp dir in ", layers_dir);
     UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     // mkdtemp's 0700 would become the container's "/" when the tar has no "." entry.
-    Result<void> r = !root                            ? ErrnoErr("open ", tmp)
-                     : ::fchmod(root.get(), 0755) < 0 ? ErrnoErr("chmod ", tmp)
-                                                      : extract_all(blob_path, root.get());
+    // The lock tells a cleaner of interrupted pulls' temp dirs that this one is in use.
+    Result<void> r = !root                              ? ErrnoErr("open ", tmp)
+                     : ::flock(root.get(), LOCK_EX) < 0 ? ErrnoErr("lock ", tmp)
+                     : ::fchmod(root.get(), 0755) < 0   ? ErrnoErr("chmod ", tmp)
+                                                        : extract_all(blob_path, root.get());
     if (r && ::fsync(root.get()) < 0) r = ErrnoErr("fsync ", tmp);
     bool lost_race = false;
     if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) {

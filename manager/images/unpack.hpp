@@ -33,4 +33,25 @@ std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids);
 // dir is kept as it is (the chain id names its content).
 Result<void> unpack_layer(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id);
 
+// A layer unpacked from a stream (a pipe from a download, or a blob file)
+// in one pass, its diff id computed on the way: it waits in a temp dir under
+// layers_dir until commit() renames it to its chain id; dropped uncommitted
+// (a digest or diff id mismatch, an error), the temp dir goes with it.
+class PendingLayer {
+public:
+    // Reads `fd` to its end. `what` names the layer in errors ("layer sha256:...").
+    static Result<PendingLayer> extract(int fd, const std::string& layers_dir, const std::string& what);
+    PendingLayer(PendingLayer&& o) noexcept;
+    PendingLayer& operator=(PendingLayer&&) = delete;
+    ~PendingLayer();
+    const DiffId& diff_id() const { return diff_id_; }
+    // An existing dir of that chain id (another berth's) is kept.
+    Result<void> commit(const std::string& chain_id);
+
+private:
+    PendingLayer() = default;
+    std::string layers_dir_, tmp_;
+    DiffId diff_id_;
+};
+
 }  // namespace berth::manager

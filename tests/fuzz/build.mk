@@ -10,12 +10,12 @@ SRCDIR ?= .
 OUT ?= $(SRCDIR)/tests/fuzz/build
 FUZZ_CXX ?= clang++-19
 
-TARGETS := spec state process resources args dbus reference
+TARGETS := spec state process resources args dbus reference registry
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CXXFLAGS_FUZZ := -std=c++23 -g -O1 -Wall -Wextra $(SANITIZE) -I$(SRCDIR) -D_GNU_SOURCE \
 	$(shell pkg-config --cflags yajl 2>/dev/null)
-LIBS := $(shell pkg-config --libs yajl 2>/dev/null || echo -lyajl) -lseccomp -lcap
+LIBS := $(shell pkg-config --libs yajl 2>/dev/null || echo -lyajl) -lseccomp -lcap -lcrypto
 
 # The project code the targets reach (instrumented for coverage).
 LIB_SOURCES := \
@@ -25,7 +25,7 @@ LIB_SOURCES := \
 	runtime/container/state.cpp runtime/container/validate.cpp \
 	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/systemd.cpp runtime/linux/cgroup_resources.cpp \
 	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp runtime/linux/safe_path.cpp \
-	manager/images/reference.cpp
+	manager/images/reference.cpp manager/registry/config.cpp manager/registry/auth.cpp
 LIB_OBJECTS := $(LIB_SOURCES:%.cpp=$(OUT)/obj/%.o)
 
 all: $(TARGETS:%=$(OUT)/fuzz-%)

@@ -23,15 +23,6 @@ berth() {
 	"$BERTH" --root "$ROOT" "$@"
 }
 
-# Nothing of an image is left under --root: no blob, no layer, no temp file
-# (the database and the lock file stay).
-assert_root_empty() {
-	local left
-	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -name storage.lock ! -type d 2>/dev/null || true)
-	left+=$(find "$ROOT/layers" "$ROOT/blobs/sha256" "$ROOT/blobs/ingest" -mindepth 1 2>/dev/null || true)
-	[ -z "$left" ] || fail "left under $ROOT:" "$left"
-}
-
 @test "tag: adds names to an image; image tag is the same verb" {
 	berth load -i "$IMAGE" >/dev/null
 	run berth tag busybox bb:1 localhost:5000/team/bb:2

@@ -21,16 +21,6 @@ berth() {
 	"$BERTH" --root "$ROOT" "$@"
 }
 
-# Nothing of an image is left under --root: no blob, no layer, no temp file
-# (the database and its storage.lock stay).
-assert_root_empty() {
-	local left
-	# find fails on the dirs a test never made: that is fine.
-	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -name storage.lock ! -type d 2>/dev/null || true)
-	left+=$(find "$ROOT/layers" "$ROOT/blobs/sha256" "$ROOT/blobs/ingest" -mindepth 1 2>/dev/null || true)
-	[ -z "$left" ] || fail "left under $ROOT:" "$left"
-}
-
 @test "berth: an unknown command or flag is a one-line usage error with status 125" {
 	run "$BERTH" nosuchverb
 	assert_failure 125

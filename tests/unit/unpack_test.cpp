@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "libutil/fd.hpp"
 #include "libutil/strings.hpp"
 #include "manager/images/blob_store.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -242,4 +244,55 @@ TEST_CASE("unpack: diff id of compressed and uncompressed layers, chain ids") {
     REQUIRE(ids.size() == 2);
     CHECK(ids[0] == a);
     CHECK(ids[1] == sha256_digest(a + " " + b));
+}
+
+namespace {
+
+Result<PendingLayer> extract_file(const std::string& path, const std::string& layers) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd);
+    return PendingLayer::extract(fd.get(), layers, "layer x");
+}
+
+}  // namespace
+
+TEST_CASE("pending layer: one pass unpacks and computes the diff id (plain, gzip, zstd); commit names it") {
+    for (const char* filter : {static_cast<const char*>(nullptr), "gzip", "zstd"}) {
+        Layer l;
+        write_tar(l.tar, {{.path = "a/b", .data = "hello"}, {.path = "c", .type = AE_IFLNK, .data = "/etc"}}, filter);
+        auto expected = layer_diff_id(l.tar);
+        REQUIRE(expected);
+        {
+            auto p = extract_file(l.tar, l.layers);
+            REQUIRE(p);
+            CHECK(p->diff_id().digest == expected->digest);
+            CHECK(p->diff_id().size == expected->size);
+            REQUIRE(p->commit(kChain));
+        }
+        CHECK(*read_file(l.dir + "/a/b") == "hello");
+        CHECK(fs::read_symlink(l.dir + "/c") == "/etc");
+        // Only the committed dir is left.
+        CHECK(std::distance(fs::directory_iterator(l.layers), fs::directory_iterator()) == 1);
+    }
+}
+
+TEST_CASE("pending layer: uncommitted, a bad entry, a truncated stream: nothing is left") {
+    Layer l;
+    write_tar(l.tar, {{.path = "f", .data = std::string(100000, 'x')}}, "gzip");
+    {
+        auto p = extract_file(l.tar, l.layers);
+        REQUIRE(p);
+    }
+    CHECK(l.layers_empty());
+    std::string data = *read_file(l.tar);
+    REQUIRE(write_file(l.tar, data.substr(0, data.size() / 2)));
+    auto t = extract_file(l.tar, l.layers);
+    REQUIRE_FALSE(t);
+    CHECK(t.error().message.starts_with("layer x"));
+    CHECK(l.layers_empty());
+    write_tar(l.tar, {{.path = "../evil", .data = "x"}});
+    auto e = extract_file(l.tar, l.layers);
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message == "layer x: entry \"../evil\": path has a \"..\" component");
+    CHECK(l.layers_empty());
 }
