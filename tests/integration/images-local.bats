@@ -3,6 +3,7 @@
 # history, image prune, rmi -f/-a, concurrent load/rmi, layer size limits.
 # Every test has its own --root; the busybox image is the one
 # tools/make-oci-image builds offline from Debian's busybox-static.
+# check-cgroupv2: not needed (no cgroup is involved; the host runs these)
 
 # ROOT is set per test (bats runs each test in a subshell).
 # shellcheck disable=SC2154,SC2030,SC2031

@@ -2,6 +2,7 @@
 # berth (the manager): load, images, image inspect, rmi. Every test has its
 # own --root; the busybox image is the one tools/make-oci-image builds
 # offline from Debian's busybox-static.
+# check-cgroupv2: not needed (no cgroup is involved; the host runs these)
 
 # shellcheck disable=SC2154
 load helpers

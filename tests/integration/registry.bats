@@ -3,6 +3,7 @@
 # on 127.0.0.1 (plain HTTP, TLS with a self-signed certificate, htpasswd
 # basic auth), images pushed by skopeo. Every test has its own --root and
 # registry; teardown stops the registry by its PID.
+# check-cgroupv2: not needed (no cgroup is involved; the host runs these)
 
 # shellcheck disable=SC2154
 load helpers
