@@ -3,7 +3,7 @@
 # and read-only image mounts: `berth rootfs ...` (internal verbs until
 # containers use it), `berth image mount/unmount`, and rmi of images in use.
 # Every test has its own --root; teardown unmounts what is mounted under it.
-# check-cgroupv2: not needed (no cgroup is involved; the host runs these)
+# check-cgroupv2: not needed (overlay storage does not depend on the cgroup layout)
 
 # shellcheck disable=SC2154
 load helpers
