@@ -60,6 +60,8 @@ Result<std::optional<bool>> tls_verify_flag(const Args& a);
 // The image ARG names: a name ("busybox", "localhost/busybox:1") or an id
 // (prefix). Names win over ids, as in podman. Errors: "ARG: image not known".
 Result<std::string> find_image(ImageStore& db, const GlobalOptions& g, const std::string& arg);
+// The same, with the image's record.
+Result<ImageRecord> find_image_record(ImageStore& db, const GlobalOptions& g, const std::string& arg);
 // "4.41 MB" (decimal units, as podman) and "3 days ago" from an RFC 3339 time.
 std::string human_size(int64_t bytes);
 std::string human_age(const std::string& created);

@@ -56,4 +56,11 @@ Result<std::string> find_image(ImageStore& db, const GlobalOptions& g, const std
     return Err(arg, ": image not known");
 }
 
+Result<ImageRecord> find_image_record(ImageStore& db, const GlobalOptions& g, const std::string& arg) {
+    std::string id = TRY(find_image(db, g, arg));
+    auto img = TRY(db.get(id));
+    if (!img) return Err(arg, ": image not known");  // removed since it was resolved
+    return std::move(*img);
+}
+
 }  // namespace berth::manager

@@ -62,20 +62,17 @@ int cmd_history(const GlobalOptions& g, int argc, char** argv, int start) {
         return fail(Error{0, cat("history: unsupported --format \"", format, "\" (table or json)")});
     auto db = ImageStore::open(g.root);
     if (!db) return fail(db.error());
-    auto id = find_image(*db, g, a->positional[0]);
-    if (!id) return fail(id.error());
-    auto img = db->get(*id);
+    auto img = find_image_record(*db, g, a->positional[0]);
     if (!img) return fail(img.error());
-    if (!*img) return fail(Error{0, cat(a->positional[0], ": image not known")});
     std::vector<uint64_t> sizes;
     {
         auto lock = StoreLock::shared(g.root);  // the blobs read must stay
         if (!lock) return fail(lock.error());
-        auto s = layer_sizes(g.root, **img);
+        auto s = layer_sizes(g.root, *img);
         if (!s) return fail(s.error());
         sizes = std::move(*s);
     }
-    auto rows = image_history(**img, sizes);
+    auto rows = image_history(*img, sizes);
     if (!rows) return fail(rows.error());
     bool full = a->has("no-trunc");
     if (format == "json") {

@@ -10,26 +10,25 @@ namespace berth::manager {
 namespace {
 
 Result<json::Value> inspect_one(const GlobalOptions& g, ImageStore& db, const std::string& arg) {
-    std::string id = TRY(find_image(db, g, arg));
-    auto img = TRY(db.get(id));
-    if (!img) return Err(arg, ": image not known");
-    auto cfg = TRY_CTX(json::parse(img->config), "config ", id);
+    auto img = TRY(find_image_record(db, g, arg));
+    const std::string& id = img.id;
+    auto cfg = TRY_CTX(json::parse(img.config), "config ", id);
     json::Value o = json::Value::object();
     o.set("Id", json::Value::string(id.substr(7)));
-    o.set("Digest", json::Value::string(img->manifest_digest));
+    o.set("Digest", json::Value::string(img.manifest_digest));
     json::Value names = json::Value::array();
-    for (const auto& n : img->names)
+    for (const auto& n : img.names)
         names.push(json::Value::string(n));
     o.set("RepoTags", std::move(names));
-    o.set("Created", json::Value::string(img->created));
-    o.set("Size", json::Value::number(img->size));
+    o.set("Created", json::Value::string(img.created));
+    o.set("Size", json::Value::number(img.size));
     for (const char* k : {"architecture", "os"})
         if (const json::Value* v = cfg.find(k)) o.set(k == std::string("os") ? "Os" : "Architecture", *v);
     if (const json::Value* c = cfg.find("config")) o.set("Config", *c);
     if (const json::Value* r = cfg.find("rootfs")) o.set("RootFS", *r);
     // Where the unpacked layers are, bottom first: the overlay lower dirs.
     json::Value layers = json::Value::array();
-    for (const auto& l : img->layers)
+    for (const auto& l : img.layers)
         layers.push(json::Value::string(g.root + "/layers/" + l.substr(7)));
     o.set("LayerDirs", std::move(layers));
     return o;

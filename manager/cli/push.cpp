@@ -17,9 +17,7 @@ Result<void> run_push(const GlobalOptions& g, const Args& a) {
     // The image's blobs stay while they are read and sent (store_lock.hpp).
     auto held = TRY(StoreLock::shared(g.root));
     auto db = TRY(ImageStore::open(g.root));
-    std::string id = TRY(find_image(db, g, a.positional[0]));
-    auto img = TRY(db.get(id));
-    if (!img) return Err(a.positional[0], ": image not known");
+    auto img = TRY(find_image_record(db, g, a.positional[0]));
     const std::string& dest_text = a.positional.size() == 2 ? a.positional[1] : a.positional[0];
     auto dest = TRY(parse_reference(dest_text, g.refs));
     PushOptions o;
@@ -29,7 +27,7 @@ Result<void> run_push(const GlobalOptions& g, const Args& a) {
     PullProgress progress(a.has("quiet")     ? PullProgress::Mode::Quiet
                           : ::isatty(2) == 1 ? PullProgress::Mode::Terminal
                                              : PullProgress::Mode::Plain);
-    auto r = push_image(*img, dest, g.root, g.registries, o, progress);
+    auto r = push_image(img, dest, g.root, g.registries, o, progress);
     progress.stop();
     if (!r) return Wrap(r.error(), "push ", dest.str());
     return {};

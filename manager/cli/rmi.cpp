@@ -44,20 +44,19 @@ Result<void> delete_image(const GlobalOptions& g, ImageStore& db, const ImageRec
 // --force: with all its names). ARG an id: the image with every name, which
 // needs --force when it has more than one (as podman).
 Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg, bool force, Removed& removed) {
-    std::string id = TRY(find_image(db, g, arg));
-    auto img = TRY(db.get(id));
-    if (!img) return Err(arg, ": image not known");
+    auto img = TRY(find_image_record(db, g, arg));
+    const std::string id = img.id;
     auto ref = parse_reference(arg, g.refs);
     bool by_name = ref && TRY(db.resolve(ref->str(), false)) == id;
-    if (by_name && !force && img->names.size() > 1) {
+    if (by_name && !force && img.names.size() > 1) {
         TRY(db.untag(ref->str()));
         std::printf("Untagged: %s\n", ref->str().c_str());
         return {};
     }
-    if (!by_name && !force && img->names.size() > 1)
-        return Err("unable to delete image ", id.substr(7), " by ID with more than one name (", join(img->names, ", "),
+    if (!by_name && !force && img.names.size() > 1)
+        return Err("unable to delete image ", id.substr(7), " by ID with more than one name (", join(img.names, ", "),
                    "): use --force");
-    return delete_image(g, db, *img, arg, force, removed);
+    return delete_image(g, db, img, arg, force, removed);
 }
 
 }  // namespace

@@ -24,10 +24,9 @@ namespace {
 // The image ARG names, and the names to write for it: the name given, or
 // every name of the image when ARG is an id.
 Result<SaveItem> save_item(const GlobalOptions& g, ImageStore& db, const std::string& arg) {
-    std::string id = TRY(find_image(db, g, arg));
-    auto img = TRY(db.get(id));
-    if (!img) return Err(arg, ": image not known");
-    SaveItem it{std::move(*img), {}};
+    auto img = TRY(find_image_record(db, g, arg));
+    const std::string id = img.id;
+    SaveItem it{std::move(img), {}};
     auto ref = parse_reference(arg, g.refs);
     if (ref && TRY(db.resolve(ref->str(), false)) == id)
         it.names.push_back(ref->str());

@@ -35,20 +35,17 @@ int cmd_untag(const GlobalOptions& g, int argc, char** argv, int start) {
     if (a->positional.empty()) return fail(Error{0, "untag: an image name or id is required"});
     auto db = ImageStore::open(g.root);
     if (!db) return fail(db.error());
-    auto id = find_image(*db, g, a->positional[0]);
-    if (!id) return fail(id.error());
-    auto img = db->get(*id);
+    auto img = find_image_record(*db, g, a->positional[0]);
     if (!img) return fail(img.error());
-    if (!*img) return fail(Error{0, cat(a->positional[0], ": image not known")});
     std::vector<std::string> names;
     for (size_t i = 1; i < a->positional.size(); ++i) {
         auto ref = parse_reference(a->positional[i], g.refs);
         if (!ref) return fail(ref.error());
-        if (std::find((*img)->names.begin(), (*img)->names.end(), ref->str()) == (*img)->names.end())
+        if (std::find(img->names.begin(), img->names.end(), ref->str()) == img->names.end())
             return fail(Error{0, cat(a->positional[i], ": tag not known")});
         names.push_back(ref->str());
     }
-    if (a->positional.size() == 1) names = (*img)->names;
+    if (a->positional.size() == 1) names = img->names;
     for (const auto& n : names)
         if (auto r = db->untag(n); !r) return fail(r.error());
     return 0;

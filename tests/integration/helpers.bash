@@ -595,13 +595,3 @@ skip_unless_idmap_fs() {
 		skip "tmpfs ($1) has no idmapped mounts before Linux 6.3 (this is $kv)"
 	fi
 }
-
-# Nothing of an image is left under the manager's --root $ROOT: no blob, no
-# layer, no temp file (the database and the store's lock file stay; find
-# fails on the dirs a test never made, which is fine).
-assert_root_empty() {
-	local left
-	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -name storage.lock ! -type d 2>/dev/null || true)
-	left+=$(find "$ROOT/layers" "$ROOT/blobs/sha256" "$ROOT/blobs/ingest" -mindepth 1 2>/dev/null || true)
-	[ -z "$left" ] || fail "left under $ROOT:" "$left"
-}

@@ -8,20 +8,14 @@
 # ROOT is set per test (bats runs each test in a subshell).
 # shellcheck disable=SC2154,SC2030,SC2031
 load helpers
-
-BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
+load manager
 
 setup_file() {
-	"$BERTH_SRCDIR/tools/make-oci-image" "$BATS_FILE_TMPDIR/busybox.tar" busybox >/dev/null
+	make_busybox_image
 }
 
 setup() {
-	ROOT=$BATS_TEST_TMPDIR/root
-	IMAGE=$BATS_FILE_TMPDIR/busybox.tar
-}
-
-berth() {
-	"$BERTH" --root "$ROOT" "$@"
+	manager_setup
 }
 
 @test "tag: adds names to an image; image tag is the same verb" {

@@ -6,20 +6,14 @@
 
 # shellcheck disable=SC2154
 load helpers
-
-BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
+load manager
 
 setup_file() {
-	"$BERTH_SRCDIR/tools/make-oci-image" "$BATS_FILE_TMPDIR/busybox.tar" busybox >/dev/null
+	make_busybox_image
 }
 
 setup() {
-	ROOT=$BATS_TEST_TMPDIR/root
-	IMAGE=$BATS_FILE_TMPDIR/busybox.tar
-}
-
-berth() {
-	"$BERTH" --root "$ROOT" "$@"
+	manager_setup
 }
 
 @test "berth: an unknown command or flag is a one-line usage error with status 125" {

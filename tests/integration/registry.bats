@@ -7,16 +7,15 @@
 
 # shellcheck disable=SC2154
 load helpers
+load manager
 load registry
 
-BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
-
 setup_file() {
-	"$BERTH_SRCDIR/tools/make-oci-image" "$BATS_FILE_TMPDIR/busybox.tar" busybox >/dev/null
+	make_busybox_image
 }
 
 setup() {
-	ROOT=$BATS_TEST_TMPDIR/root
+	manager_setup
 	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
 	# No registries.conf of the host's steers these tests.
 	export BERTH_REGISTRIES_CONF=$BATS_TEST_TMPDIR/registries.conf
@@ -29,10 +28,6 @@ teardown() {
 		kill "$SERVER_PID" 2>/dev/null || true
 		wait "$SERVER_PID" 2>/dev/null || true
 	fi
-}
-
-berth() {
-	"$BERTH" --root "$ROOT" "$@"
 }
 
 push_busybox() {

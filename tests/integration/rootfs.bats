@@ -7,17 +7,15 @@
 
 # shellcheck disable=SC2154
 load helpers
-
-BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
+load manager
 
 setup_file() {
-	"$BERTH_SRCDIR/tools/make-oci-image" "$BATS_FILE_TMPDIR/busybox.tar" busybox >/dev/null
+	make_busybox_image
 	make_two_layer_image "$BATS_FILE_TMPDIR/two.tar"
 }
 
 setup() {
-	ROOT=$BATS_TEST_TMPDIR/root
-	IMAGE=$BATS_FILE_TMPDIR/busybox.tar
+	manager_setup
 }
 
 teardown() {
@@ -26,10 +24,6 @@ teardown() {
 	for m in $(mounts_under "$ROOT" | sort -r); do
 		umount "$m" || true
 	done
-}
-
-berth() {
-	"$BERTH" --root "$ROOT" "$@"
 }
 
 # mounts_under DIR: mount points at or below DIR.
