@@ -269,6 +269,45 @@ layer_dir() {
 	done
 }
 
+@test "pull: a failing pull never takes a layer from a pull of another image that shares it" {
+	start_registry
+	local w=$BATS_TEST_TMPDIR/w i good bad l2
+	mkdir -p "$w/shared" "$w/extra"
+	# The shared layer: busybox's rootfs, a few MiB, so the two pulls overlap.
+	RUNTIME=true "$BERTH_SRCDIR/tools/make-bundle" "$w/bundle" >/dev/null 2>&1 ||
+		RUNTIME=/usr/sbin/runc "$BERTH_SRCDIR/tools/make-bundle" "$w/bundle" >/dev/null
+	tar -C "$w/bundle/rootfs" --numeric-owner -cf "$w/shared.tar" .
+	head -c 300000 /dev/urandom >"$w/extra/blob"
+	tar -C "$w/extra" --numeric-owner -cf "$w/extra.tar" .
+	make_image "$w/good" gzip "$w/shared.tar"
+	make_image "$w/bad" gzip "$w/shared.tar" "$w/extra.tar"
+	push_image "$w/good" good:1
+	push_image "$w/bad" bad:1
+	l2=$(layout_layer "$w/bad" 1)
+	python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-100] ^= 0xff; open(p, "wb").write(b)' \
+		"$(registry_blob_file "$l2")"
+	for i in 1 2 3 4 5; do
+		ROOT=$BATS_TEST_TMPDIR/root$i
+		berth pull -q --tls-verify=false "$REG/good:1" >"$w/good.out" 2>&1 &
+		good=$!
+		berth pull -q --tls-verify=false "$REG/bad:1" >"$w/bad.out" 2>&1 &
+		bad=$!
+		wait "$good" || fail "round $i: pull good:1: $(cat "$w/good.out")"
+		if wait "$bad"; then fail "round $i: pull bad:1 succeeded"; fi
+		grep -q "digest mismatch" "$w/bad.out" || fail "round $i: bad:1: $(cat "$w/bad.out")"
+		# Everything good:1 needs is there and intact; nothing only bad:1 had is.
+		[ -x "$(layer_dir "$REG/good:1" 0)/bin/busybox" ] || fail "round $i: the shared layer is gone"
+		local b
+		for b in "$(layout_manifest "$w/good")" "$(layout_layer "$w/good" 0)"; do
+			[ "$(sha256sum "$ROOT/blobs/sha256/${b#sha256:}" | cut -d' ' -f1)" = "${b#sha256:}" ] ||
+				fail "round $i: blob $b is missing or not intact"
+		done
+		[ ! -e "$ROOT/blobs/sha256/${l2#sha256:}" ] || fail "round $i: bad:1's blob stayed"
+		run berth images -q
+		assert_equal "${#lines[@]}" 1
+	done
+}
+
 @test "pull: leftovers of an interrupted pull are removed by the next one" {
 	start_registry
 	push_busybox
