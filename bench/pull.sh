@@ -344,29 +344,42 @@ client_cmd() {
 have_time=0
 [[ -x /usr/bin/time ]] && have_time=1
 
+# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
+hz=$(getconf CLK_TCK)
+
 # pull_once CLIENT TAG: one pull into a fresh store. Sets WALL_US, RSS_KIB,
+# CPU_S (the client's user + system time, plus containerd's for ctr),
 # DAEMON_KIB (containerd's VmHWM) and DISK_MIB; returns non-zero on failure
 # with the reason in $run/err.
 pull_once() {
 	local c=$1 s=$run/store-$1-$2 rr=$runroots/$1-$2 t0 t1 rc
-	WALL_US='' RSS_KIB='' DAEMON_KIB='' DISK_MIB=''
+	local d0=0 d1=0
+	WALL_US='' RSS_KIB='' CPU_S='' DAEMON_KIB='' DISK_MIB=''
 	mkdir -p "$s" "$rr"
-	if [[ $c == ctr ]]; then start_containerd "$s" || return 1; fi
+	if [[ $c == ctr ]]; then
+		start_containerd "$s" || return 1
+		d0=$(cpu_ticks "$containerd_pid")
+	fi
 	client_cmd "$c" "$s" "$rr"
 	t0=${EPOCHREALTIME/./}
 	if ((have_time)); then
-		/usr/bin/time -f %M -o "$run/rss" "${CMD[@]}" </dev/null >"$run/err" 2>&1
+		/usr/bin/time -f '%M %U %S' -o "$run/rss" "${CMD[@]}" </dev/null >"$run/err" 2>&1
 	else
 		"${CMD[@]}" </dev/null >"$run/err" 2>&1
 	fi
 	rc=$?
 	t1=${EPOCHREALTIME/./}
 	WALL_US=$((t1 - t0))
-	((have_time)) && RSS_KIB=$(tail -n 1 "$run/rss")
 	if [[ $c == ctr ]]; then
+		d1=$(cpu_ticks "$containerd_pid")
 		DAEMON_KIB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$containerd_pid/status" 2>/dev/null)
 		stop_pid "$containerd_pid"
 		containerd_pid=
+	fi
+	if ((have_time)); then
+		read -r RSS_KIB CPU_S < <(tail -n 1 "$run/rss" |
+			awk -v d=$((d1 - d0)) -v hz="$hz" '{ printf "%s %.2f\n", $1, $2 + $3 + d / hz }')
 	fi
 	DISK_MIB=$(du -sm --one-file-system "$s" | cut -f1)
 	unmount_under "$s"
@@ -385,7 +398,7 @@ pull_once() {
 	fi
 }
 
-declare -A wall rss daemon disk failed
+declare -A wall rss cpu daemon disk failed
 bad=0
 fail() {
 	failed[$1]=1
@@ -410,6 +423,7 @@ for ((i = 1; i <= ITER; i++)); do
 		if pull_once "$c" "$i"; then
 			wall[$c]+=" $WALL_US"
 			rss[$c]+=" $RSS_KIB"
+			cpu[$c]+=" $CPU_S"
 			daemon[$c]+=" $DAEMON_KIB"
 			disk[$c]+=" $DISK_MIB"
 		else
@@ -437,14 +451,14 @@ for c in berth skopeo podman ctr; do
 	fi
 done
 echo
-fmt='%-8s %9s %7s %7s %11s %11s %9s %9s %9s\n'
+fmt='%-8s %9s %7s %7s %7s %11s %11s %8s %8s %9s\n'
 # shellcheck disable=SC2059 # the format is ours
-printf "$fmt" client "median s" "min s" "max s" "unc MiB/s" "comp MiB/s" "RSS MiB" "+daemon" "disk MiB"
-declare -A med
+printf "$fmt" client "median s" "min s" "max s" "CPU s" "unc MiB/s" "comp MiB/s" "RSS MiB" "+daemon" "disk MiB"
+declare -A med medcpu
 for c in "${clients[@]}"; do
 	if [[ -n ${failed[$c]:-} || -z ${wall[$c]:-} ]]; then
 		# shellcheck disable=SC2059
-		printf "$fmt" "$c" fail - - - - - - -
+		printf "$fmt" "$c" fail - - - - - - - -
 		continue
 	fi
 	# shellcheck disable=SC2086 # word splitting of the sample lists is intended
@@ -452,12 +466,14 @@ for c in "${clients[@]}"; do
 		m=$(median ${wall[$c]})
 		read -r lo hi <<<"$(minmax ${wall[$c]})"
 		r=$(median ${rss[$c]})
+		u=$(median ${cpu[$c]})
 		dm=$(median ${daemon[$c]})
 		dk=$(median ${disk[$c]})
 	}
 	med[$c]=$m
+	medcpu[$c]=$u
 	# shellcheck disable=SC2059
-	printf "$fmt" "$c" "$(awk -v v="$m" 'BEGIN { printf "%.2f", v / 1e6 }')" "$lo" "$hi" \
+	printf "$fmt" "$c" "$(awk -v v="$m" 'BEGIN { printf "%.2f", v / 1e6 }')" "$lo" "$hi" "${u:--}" \
 		"$(awk -v u="$unc_mib" -v v="$m" 'BEGIN { printf "%.1f", u / (v / 1e6) }')" \
 		"$(awk -v u="$comp_mib" -v v="$m" 'BEGIN { printf "%.1f", u / (v / 1e6) }')" \
 		"$([[ -n $r ]] && awk -v v="$r" 'BEGIN { printf "%.0f", v / 1024 }' || echo -)" \
@@ -471,6 +487,9 @@ for c in skopeo podman ctr; do
 done
 if [[ -n ${med[berth]:-} && -n $fastest ]]; then
 	echo "berth / fastest other ($fastest): $(awk -v a="${med[berth]}" -v b="$fm" 'BEGIN { printf "%.2f", a / b }') (below 1: berth is faster)"
+	if [[ -n ${medcpu[berth]:-} && -n ${medcpu[$fastest]:-} ]]; then
+		echo "berth CPU / $fastest CPU: $(awk -v a="${medcpu[berth]}" -v b="${medcpu[$fastest]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+	fi
 elif [[ -n $fastest ]]; then
 	echo "fastest: $fastest; no berth figures (${skipped[berth]:-berth failed})"
 fi
