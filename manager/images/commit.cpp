@@ -131,6 +131,20 @@ Result<json::Value> commit_config(const json::Value& base, const std::string& di
 
     const json::Value* h = base.find("history");
     json::Value history = h && h->is_array() ? *h : json::Value::array();
+    // History entries line up with the layers that are not empty_layer: a
+    // base with fewer (none, often) gets one per layer it lacks, so the new
+    // entry describes the new layer.
+    size_t layer_entries = 0;
+    for (const auto& e : history.items()) {
+        const json::Value* empty = e.is_object() ? e.find("empty_layer") : nullptr;
+        if (!(empty && empty->is_bool() && empty->as_bool())) ++layer_entries;
+    }
+    const json::Value* base_created = base.find("created");
+    for (size_t n = diff_ids_of(base).size(); layer_entries < n; ++layer_entries) {
+        json::Value e = json::Value::object();
+        if (base_created && base_created->is_string()) e.set("created", *base_created);
+        history.push(std::move(e));
+    }
     json::Value entry = json::Value::object();
     entry.set("created", json::Value::string(created));
     entry.set("created_by", json::Value::string("berth commit"));

@@ -46,6 +46,20 @@ TEST_CASE("commit: a base without config, rootfs or history; no message, no auth
           R"("history":[{"created":"2026-01-02T03:04:05Z","created_by":"berth commit"}]})");
 }
 
+TEST_CASE("commit: a base with fewer history entries than layers gets one per missing layer") {
+    CommitOptions o;
+    o.created = "2026-01-02T03:04:05Z";
+    auto b = json::parse(
+        R"({"created":"2020-01-01T00:00:00Z","rootfs":{"diff_ids":["sha256:a1","sha256:a2"]},)"
+        R"("history":[{"created_by":"CMD","empty_layer":true},{"created_by":"ADD"}]})");
+    REQUIRE(b);
+    auto c = commit_config(*b, "sha256:bb", o);
+    REQUIRE(c);
+    CHECK(json::write(*c->find("history")) ==
+          R"([{"created_by":"CMD","empty_layer":true},{"created_by":"ADD"},{"created":"2020-01-01T00:00:00Z"},)"
+          R"({"created":"2026-01-02T03:04:05Z","created_by":"berth commit"}])");
+}
+
 TEST_CASE("commit: a bad --change is named; a config that is not an object is an error") {
     CommitOptions o;
     o.changes = {"CMD=ok", "FROM=x"};
