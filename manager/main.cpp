@@ -16,6 +16,7 @@ namespace {
 constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options] [arguments]
 
 Commands:
+  commit          make an image from a rootfs's changes (a new layer on its image)
   history         show the history of an image
   images          list images
   import          make a one-layer image from a rootfs tarball
@@ -46,7 +47,7 @@ struct Verb {
 constexpr Verb kVerbs[] = {
     {"version", cmd_version}, {"load", cmd_load}, {"images", cmd_images}, {"rmi", cmd_rmi}, {"image", cmd_image},
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
-    {"import", cmd_import},   {"history", cmd_history},
+    {"import", cmd_import},   {"history", cmd_history}, {"commit", cmd_commit},
     {"pull", cmd_pull},       {"login", cmd_login}, {"logout", cmd_logout}, {"push", cmd_push},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };

@@ -95,15 +95,6 @@ Result<void> apply(json::Value& config, const std::string& key, std::string_view
     return {};
 }
 
-std::string now_rfc3339() {
-    std::time_t t = std::time(nullptr);
-    struct tm tm {};
-    ::gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 struct Added {
     std::set<std::string> blobs;
     std::set<std::string> layers;
@@ -146,14 +137,6 @@ json::Value make_config(const ImportOptions& opts, const DiffId& layer) {
     history.push(std::move(h));
     cfg.set("history", std::move(history));
     return cfg;
-}
-
-json::Value descriptor(const char* media, const std::string& digest, uint64_t size) {
-    json::Value d = json::Value::object();
-    d.set("mediaType", json::Value::string(media));
-    d.set("digest", json::Value::string(digest));
-    d.set("size", json::Value::number(size));
-    return d;
 }
 
 Result<std::string> import(const std::string& file, const std::string& root, const ImportOptions& opts, Added& added) {
@@ -209,6 +192,23 @@ Result<void> apply_change(json::Value& config, std::string_view change) {
     std::string_view value = trim(c.substr(sep + 1));
     TRY_CTX(apply(config, key, value), "--change \"", change, "\"");
     return {};
+}
+
+std::string now_rfc3339() {
+    std::time_t t = std::time(nullptr);
+    struct tm tm {};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+json::Value descriptor(const std::string& media, const std::string& digest, uint64_t size) {
+    json::Value d = json::Value::object();
+    d.set("mediaType", json::Value::string(media));
+    d.set("digest", json::Value::string(digest));
+    d.set("size", json::Value::number(size));
+    return d;
 }
 
 std::string host_arch() {

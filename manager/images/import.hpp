@@ -19,6 +19,12 @@ namespace berth::manager {
 //   --change "FROM x": unknown instruction FROM (CMD, ENTRYPOINT, ...)
 Result<void> apply_change(json::Value& config, std::string_view change);
 
+// The current time in UTC, RFC 3339 ("2026-01-02T03:04:05Z").
+std::string now_rfc3339();
+
+// An OCI content descriptor {mediaType, digest, size}.
+json::Value descriptor(const std::string& media, const std::string& digest, uint64_t size);
+
 // "amd64", "arm64", ... for the machine berth runs on (GOARCH names).
 std::string host_arch();
 

@@ -42,6 +42,7 @@ struct Pipeline {
     WriteArchive gz;
     WriteArchive tar;
     Error blob_error;
+    int64_t tar_size = 0;
 
     static la_ssize_t to_blob(archive*, void* self, const void* buf, size_t len) {
         auto* p = static_cast<Pipeline*>(self);
@@ -54,6 +55,7 @@ struct Pipeline {
     static la_ssize_t to_gzip(archive*, void* self, const void* buf, size_t len) {
         auto* p = static_cast<Pipeline*>(self);
         EVP_DigestUpdate(p->diff_ctx.get(), buf, len);
+        p->tar_size += static_cast<int64_t>(len);
         if (archive_write_data(p->gz.get(), buf, len) < 0) return -1;
         return static_cast<la_ssize_t>(len);
     }
@@ -242,6 +244,7 @@ Result<LayerDiff> write_layer_diff(const std::string& upper_dir, BlobStore& stor
     LayerDiff out;
     out.diff_id = hex_digest(p.diff_ctx.get());
     out.size = static_cast<int64_t>(blob.size());
+    out.diff_size = p.tar_size;
     out.digest = TRY(blob.commit("", -1));
     return out;
 }

@@ -20,6 +20,7 @@ struct LayerDiff {
     std::string digest;   // sha256 of the gzip'ed blob (the manifest's layer digest)
     int64_t size = 0;     // bytes of the blob
     std::string diff_id;  // sha256 of the uncompressed tar (the config's diff id)
+    int64_t diff_size = 0;  // bytes of the uncompressed tar
 };
 
 // Streams the tarball into the blob store (one pass: tar -> diff id hash ->

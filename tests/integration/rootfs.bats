@@ -424,3 +424,94 @@ assert_no_storage_left() {
 	assert_output "berth: unknown command: rootfs nosuch"
 	assert_no_storage_left
 }
+
+@test "commit: a rootfs's changes become a layer on its image: whiteout, opaque dir, --change, -m" {
+	berth load -i "$IMAGE" >/dev/null
+	local id m img
+	id=$(berth rootfs create busybox)
+	m=$(berth rootfs mount "$id")
+	echo added >"$m/added"
+	rm "$m/bin/ls"
+	rm -r "$m/etc"
+	mkdir "$m/etc"
+	echo only >"$m/etc/only"
+	# Committed while mounted (the upper dir is read as it is), by an id prefix.
+	run berth commit --change 'CMD=["/bin/cat","/added"]' -c ENV=COMMITTED=1 -m "a test commit" -a tester \
+		"${id:0:12}" committed:v1
+	assert_success
+	img=$output
+	[[ $img =~ ^[0-9a-f]{64}$ ]] || fail "id: $img"
+	run berth image inspect committed:v1
+	assert_success
+	assert_equal "$(jq -r '.[0].Id' <<<"$output")" "$img"
+	assert_equal "$(jq -c '.[0].Config.Cmd' <<<"$output")" '["/bin/cat","/added"]'
+	jq -e '.[0].Config.Env | index("COMMITTED=1")' <<<"$output" >/dev/null || fail "env: $output"
+	assert_equal "$(jq -r '.[0].LayerDirs | length' <<<"$output")" 2
+	# The base image's layer is shared; the new one is unpacked already.
+	assert_equal "$(jq -r '.[0].LayerDirs[0]' <<<"$output")" "$(layer_dirs busybox)"
+	[ -f "$(jq -r '.[0].LayerDirs[1]' <<<"$output")/added" ]
+	run berth history --format json committed:v1
+	assert_equal "$(jq -r '.[0].comment' <<<"$output")" "a test commit"
+	assert_equal "$(jq -r '.[0].CreatedBy' <<<"$output")" "berth commit"
+	# One row per layer: the new one on top, with its own (small) size.
+	assert_equal "$(jq -r 'length' <<<"$output")" 2
+	[ "$(jq -r '.[0].size' <<<"$output")" -lt "$(jq -r '.[1].size' <<<"$output")" ] || fail "sizes: $output"
+	berth rootfs rm "$id"
+	# A rootfs of the committed image has the changes.
+	id=$(berth rootfs create committed:v1)
+	m=$(berth rootfs mount "$id")
+	assert_equal "$(cat "$m/added")" added
+	[ ! -e "$m/bin/ls" ] || fail "bin/ls is not whited out"
+	[ -x "$m/bin/busybox" ]
+	assert_equal "$(ls -A "$m/etc")" only
+	berth rootfs rm "$id"
+	assert_no_storage_left
+}
+
+@test "commit: an unmounted, unchanged rootfs gives an empty layer; the image saves and skopeo reads it" {
+	berth load -i "$IMAGE" >/dev/null
+	local id img
+	id=$(berth rootfs create busybox)
+	img=$(berth commit -q --pause "$id")
+	run berth images --format json
+	assert_equal "$(jq -r '.[] | select(.Id == "'"$img"'") | .Names // [] | length' <<<"$output")" 0
+	local blob
+	blob=$(jq -r '.layers[1].digest[7:]' "$ROOT/blobs/sha256/$(berth image inspect "$img" | jq -r '.[0].Digest[7:]')")
+	assert_equal "$(tar -tzf "$ROOT/blobs/sha256/$blob")" ""
+	berth tag "$img" committed
+	berth save --format oci-archive -o "$BATS_TEST_TMPDIR/o.tar" committed
+	run skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/o.tar"
+	assert_success
+	assert_equal "$(jq -r '.Layers | length' <<<"$output")" 2
+	run skopeo inspect --config "oci-archive:$BATS_TEST_TMPDIR/o.tar"
+	assert_success
+	assert_equal "$(jq -r '.rootfs.diff_ids | length' <<<"$output")" 2
+	assert_equal "$(jq -r '.history[-1].created_by' <<<"$output")" "berth commit"
+	berth rootfs rm "$id"
+	assert_no_storage_left
+}
+
+@test "commit: an unknown rootfs, a bad --change or a bad name is named, nothing is left" {
+	berth load -i "$IMAGE" >/dev/null
+	local id m before
+	id=$(berth rootfs create busybox)
+	m=$(berth rootfs mount "$id")
+	echo x >"$m/x"
+	before=$(find "$ROOT/blobs" "$ROOT/layers" | sort)
+	run berth commit 0123456789012345678901234567890123456789012345678901234567890123
+	assert_failure 125
+	assert_output "berth: rootfs 0123456789012345678901234567890123456789012345678901234567890123: not known"
+	run berth commit --change "FROM=x" "$id" bad
+	assert_failure 125
+	assert_output_contains 'berth: --change "FROM=x": unknown instruction FROM'
+	run berth commit "$id" "Bad:Name"
+	assert_failure 125
+	[[ $output == "berth: "*"Bad:Name"* ]] || fail "output: $output"
+	[ "${#lines[@]}" -eq 1 ] || fail "not one line: $output"
+	run berth commit
+	assert_failure 125
+	assert_equal "$(find "$ROOT/blobs" "$ROOT/layers" | sort)" "$before"
+	assert_equal "$(berth images -q | wc -l)" 1
+	berth rootfs rm "$id"
+	assert_no_storage_left
+}
