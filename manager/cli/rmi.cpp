@@ -14,23 +14,12 @@ namespace berth::manager {
 
 namespace {
 
-// What the removed images used; collected once at the end.
-struct Removed {
-    std::set<std::string> blobs, layers;
-    void add(const ImageRecord& img) {
-        blobs.insert(img.blobs.begin(), img.blobs.end());
-        layers.insert(img.layers.begin(), img.layers.end());
-    }
-    Result<void> collect(const std::string& root) const {
-        return collect_garbage(root, {blobs.begin(), blobs.end()}, {layers.begin(), layers.end()});
-    }
-};
-
+// What the removed images used (StoreContent) is collected once at the end.
 // Removes the image with all its names. An image a rootfs uses or that is
 // mounted is refused (ARG names it in the error) before anything is removed;
 // with --force those go first (release_image_users).
 Result<void> delete_image(const GlobalOptions& g, ImageStore& db, const ImageRecord& img, const std::string& arg,
-                          bool force, Removed& removed) {
+                          bool force, StoreContent& removed) {
     TRY(release_image_users(g, img.id, arg, force));
     for (const auto& n : img.names)
         std::printf("Untagged: %s\n", n.c_str());
@@ -43,7 +32,7 @@ Result<void> delete_image(const GlobalOptions& g, ImageStore& db, const ImageRec
 // ARG a name: that name goes, and the image with its last name (with
 // --force: with all its names). ARG an id: the image with every name, which
 // needs --force when it has more than one (as podman).
-Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg, bool force, Removed& removed) {
+Result<void> remove_one(const GlobalOptions& g, ImageStore& db, const std::string& arg, bool force, StoreContent& removed) {
     auto img = TRY(find_image_record(db, g, arg));
     const std::string id = img.id;
     auto ref = parse_reference(arg, g.refs);
@@ -70,7 +59,7 @@ int cmd_rmi(const GlobalOptions& g, int argc, char** argv, int start) {
     auto db = ImageStore::open(g.root);
     if (!db) return fail(db.error());
     int rc = 0;
-    Removed removed;
+    StoreContent removed;
     if (all) {
         auto images = db->list();
         if (!images) return fail(images.error());
@@ -99,7 +88,7 @@ int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!db) return fail(db.error());
     auto images = db->list();
     if (!images) return fail(images.error());
-    Removed removed;
+    StoreContent removed;
     int rc = 0;
     for (const auto& img : *images) {
         // Dangling: no name. With --all, every image no container uses; there are

@@ -18,11 +18,6 @@ namespace {
 
 constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
 
-struct Added {
-    std::set<std::string> blobs;
-    std::set<std::string> layers;
-};
-
 // The media types of the new manifest: docker schema2 when the base image's
 // manifest is one, OCI otherwise.
 struct MediaTypes {
@@ -53,7 +48,7 @@ std::vector<std::string> diff_ids_of(const json::Value& cfg) {
 }
 
 Result<std::string> commit(const std::string& root, const std::string& upper_dir, const ImageRecord& base,
-                           const CommitOptions& opts, Added& added) {
+                           const CommitOptions& opts, StoreContent& added) {
     auto base_cfg = TRY_CTX(json::parse(base.config), "config of image ", base.id);
     // The config is checked (the --change instructions) before anything is stored.
     TRY(commit_config(base_cfg, "sha256:", opts));
@@ -79,15 +74,10 @@ Result<std::string> commit(const std::string& root, const std::string& upper_dir
     std::string cfg_text = json::write(cfg);
     std::string cfg_digest = TRY(store.put(cfg_text));
     added.blobs.insert(cfg_digest);
-    json::Value m = json::Value::object();
-    m.set("schemaVersion", json::Value::number(2));
-    m.set("mediaType", json::Value::string(media.manifest));
-    m.set("config", descriptor(media.config, cfg_digest, cfg_text.size()));
     json::Value layers = *base_layers;
     layers.push(descriptor(media.layer, layer.digest, static_cast<uint64_t>(layer.size)));
-    m.set("layers", std::move(layers));
-    std::string m_text = json::write(m);
-    std::string m_digest = TRY(store.put(m_text));
+    std::string m_digest =
+        TRY(store_manifest(store, media.manifest, descriptor(media.config, cfg_digest, cfg_text.size()), layers));
     added.blobs.insert(m_digest);
 
     ImageRecord r;
@@ -97,7 +87,7 @@ Result<std::string> commit(const std::string& root, const std::string& upper_dir
     r.size = base.size + layer.diff_size;
     r.config = cfg_text;
     r.layers = chains;
-    for (const auto& d : m.find("layers")->items())
+    for (const auto& d : layers.items())
         if (const json::Value* dg = d.find("digest"); dg && dg->is_string()) r.blobs.push_back(dg->as_string());
     r.blobs.push_back(cfg_digest);
     r.blobs.push_back(m_digest);
@@ -157,11 +147,11 @@ Result<json::Value> commit_config(const json::Value& base, const std::string& di
 
 Result<std::string> commit_rootfs(const std::string& root, const std::string& upper_dir, const ImageRecord& base,
                                   const CommitOptions& opts) {
-    Added added;
+    StoreContent added;
     auto r = commit(root, upper_dir, base, opts, added);
     if (r) return r;
     // Not recorded: what this commit stored goes again, unless another image uses it.
-    (void)collect_garbage(root, {added.blobs.begin(), added.blobs.end()}, {added.layers.begin(), added.layers.end()});
+    (void)added.collect(root);
     return r;
 }
 

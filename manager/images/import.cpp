@@ -95,13 +95,8 @@ Result<void> apply(json::Value& config, const std::string& key, std::string_view
     return {};
 }
 
-struct Added {
-    std::set<std::string> blobs;
-    std::set<std::string> layers;
-};
-
 // The layer blob: the tarball, decompressed while it is hashed.
-Result<DiffId> store_layer(const std::string& file, BlobStore& store, Added& added) {
+Result<DiffId> store_layer(const std::string& file, BlobStore& store, StoreContent& added) {
     auto in = TRY(LayerReader::open(file));
     auto w = TRY(store.writer());
     std::unique_ptr<char[]> buf(new char[256 * 1024]);
@@ -139,7 +134,7 @@ json::Value make_config(const ImportOptions& opts, const DiffId& layer) {
     return cfg;
 }
 
-Result<std::string> import(const std::string& file, const std::string& root, const ImportOptions& opts, Added& added) {
+Result<std::string> import(const std::string& file, const std::string& root, const ImportOptions& opts, StoreContent& added) {
     // Changes are checked before anything is read or stored.
     json::Value changes = json::Value::object();
     for (const auto& c : opts.changes)
@@ -159,15 +154,11 @@ Result<std::string> import(const std::string& file, const std::string& root, con
     std::string cfg_text = json::write(cfg);
     std::string cfg_digest = TRY(store.put(cfg_text));
     added.blobs.insert(cfg_digest);
-    json::Value m = json::Value::object();
-    m.set("schemaVersion", json::Value::number(2));
-    m.set("mediaType", json::Value::string("application/vnd.oci.image.manifest.v1+json"));
-    m.set("config", descriptor("application/vnd.oci.image.config.v1+json", cfg_digest, cfg_text.size()));
     json::Value layers = json::Value::array();
     layers.push(descriptor("application/vnd.oci.image.layer.v1.tar", layer.digest, layer.size));
-    m.set("layers", std::move(layers));
-    std::string m_text = json::write(m);
-    std::string m_digest = TRY(store.put(m_text));
+    std::string m_digest =
+        TRY(store_manifest(store, "application/vnd.oci.image.manifest.v1+json",
+                           descriptor("application/vnd.oci.image.config.v1+json", cfg_digest, cfg_text.size()), layers));
     added.blobs.insert(m_digest);
 
     ImageRecord r;
@@ -211,6 +202,16 @@ json::Value descriptor(const std::string& media, const std::string& digest, uint
     return d;
 }
 
+Result<std::string> store_manifest(BlobStore& store, const std::string& media_type, json::Value config,
+                                   json::Value layers) {
+    json::Value m = json::Value::object();
+    m.set("schemaVersion", json::Value::number(2));
+    m.set("mediaType", json::Value::string(media_type));
+    m.set("config", std::move(config));
+    m.set("layers", std::move(layers));
+    return store.put(json::write(m));
+}
+
 std::string host_arch() {
     struct utsname u {};
     ::uname(&u);
@@ -224,13 +225,11 @@ std::string host_arch() {
 }
 
 Result<std::string> import_rootfs(const std::string& file, const std::string& root, const ImportOptions& opts) {
-    Added added;
+    StoreContent added;
     auto r = import(file, root, opts, added);
     if (r) return r;
     // Not recorded: what this import stored goes again, unless another image uses it.
-    auto gc =
-        collect_garbage(root, {added.blobs.begin(), added.blobs.end()}, {added.layers.begin(), added.layers.end()});
-    (void)gc;
+    (void)added.collect(root);
     return r;
 }
 

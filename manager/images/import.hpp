@@ -9,6 +9,7 @@
 
 #include "libutil/error.hpp"
 #include "libutil/json.hpp"
+#include "manager/images/blob_store.hpp"
 
 namespace berth::manager {
 
@@ -24,6 +25,11 @@ std::string now_rfc3339();
 
 // An OCI content descriptor {mediaType, digest, size}.
 json::Value descriptor(const std::string& media, const std::string& digest, uint64_t size);
+
+// Stores an image manifest {schemaVersion 2, mediaType, config, layers}
+// (`layers` an array of descriptors) and returns its digest.
+Result<std::string> store_manifest(BlobStore& store, const std::string& media_type, json::Value config,
+                                   json::Value layers);
 
 // "amd64", "arm64", ... for the machine berth runs on (GOARCH names).
 std::string host_arch();

@@ -246,12 +246,8 @@ Result<Manifest> fetch_manifest(RegistryClient& client, const std::string& ref, 
     return m;
 }
 
-struct Added {
-    std::set<std::string> blobs, layers;
-};
-
 Result<PulledImage> pull(const Reference& ref, const std::string& root, const registry::RegistriesConfig& conf,
-                         const PullOptions& opts, PullProgress& progress, Added& added) {
+                         const PullOptions& opts, PullProgress& progress, StoreContent& added) {
     const registry::RegistryEntry* entry = conf.find(ref.repository());
     bool tls_verify = opts.tls_verify.value_or(!(entry && entry->insecure));
     auto creds = opts.creds;
@@ -430,13 +426,12 @@ void remove_stale_temp_files(const std::string& root) {
 Result<PulledImage> pull_image(const Reference& ref, const std::string& root, const registry::RegistriesConfig& conf,
                                const PullOptions& opts, PullProgress& progress) {
     remove_stale_temp_files(root);
-    Added added;
+    StoreContent added;
     auto r = pull(ref, root, conf, opts, progress, added);
     progress.stop();
     if (r) return r;
     // What this pull stored and no image uses goes again.
-    auto gc =
-        collect_garbage(root, {added.blobs.begin(), added.blobs.end()}, {added.layers.begin(), added.layers.end()});
+    auto gc = added.collect(root);
     if (!gc) log::warn(cat("pull: cleaning up: ", gc.error().what()));
     return r;
 }
