@@ -205,6 +205,9 @@ Result<void> extract_entry(archive* a, archive_entry* e, int root, std::vector<D
             UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!fd) return ErrnoErr("create");
             TRY(copy_data(a, fd.get()));
+            // A sparse file that ends in a hole: its last block sets no size.
+            if (archive_entry_size_is_set(e) && ::ftruncate(fd.get(), archive_entry_size(e)) < 0)
+                return ErrnoErr("truncate");
             TRY(apply_metadata(e, dir, name));
             if (::futimens(fd.get(), times.t) < 0) return ErrnoErr("set times");
             return {};

@@ -263,6 +263,22 @@ rootfs_tar() {
 	[ "$(jq -r '.history[0].comment' "$ROOT/blobs/sha256/$id")" = "from a test" ]
 }
 
+@test "import: a sparse file keeps its holes, its size and its bytes (also a trailing hole)" {
+	local w=$BATS_TEST_TMPDIR/sparse layer
+	mkdir -p "$w/rootfs"
+	printf head | dd of="$w/rootfs/disk" bs=1 conv=notrunc status=none
+	printf middle | dd of="$w/rootfs/disk" bs=1 seek=$((4 << 20)) conv=notrunc status=none
+	truncate -s 8M "$w/rootfs/disk"
+	tar -C "$w/rootfs" --sparse --numeric-owner -cf "$w/sparse.tar" .
+	run berth import "$w/sparse.tar" sparse:1
+	assert_success
+	layer=$(berth image inspect sparse:1 | jq -r '.[0].LayerDirs[0]')
+	[ "$(stat -c %s "$layer/disk")" = $((8 << 20)) ] || fail "size: $(stat -c %s "$layer/disk")"
+	cmp "$w/rootfs/disk" "$layer/disk" || fail "the bytes differ"
+	# Holes stay holes: far less than 8 MiB is allocated.
+	[ "$(du -k "$layer/disk" | cut -f1)" -lt 1024 ] || fail "allocated: $(du -k "$layer/disk")"
+}
+
 @test "import: zstd and plain tarballs, from stdin, without a name" {
 	rootfs_tar "$BATS_TEST_TMPDIR/r.tar.zst" zstd
 	rootfs_tar "$BATS_TEST_TMPDIR/r.tar"
