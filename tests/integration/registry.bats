@@ -76,6 +76,23 @@ layer_dir() {
 	[[ $stderr == *"skipped: already exists"* ]] || fail "stderr: $stderr"
 }
 
+@test "pull: on a terminal each layer's line is redrawn in place; plain lines otherwise" {
+	start_registry
+	push_busybox
+	local out=$BATS_TEST_TMPDIR/tty.out
+	# script(1) gives berth a terminal; its output file has what was drawn.
+	timeout --foreground 120 script -qec "$BERTH --root $ROOT pull --tls-verify=false $REG/busybox" "$out" >/dev/null ||
+		fail "pull on a terminal failed: $(cat "$out")"
+	# Lines are cleared and redrawn (ESC [2K), the cursor moved back over them (ESC [nA).
+	grep -q $'\x1b\[2K' "$out" || fail "no redraw: $(cat -v "$out")"
+	grep -q $'\x1b\[[0-9]*A' "$out" || fail "no cursor up: $(cat -v "$out")"
+	grep -q 'Copying blob sha256:[0-9a-f]* done' "$out" || fail "no done line: $(cat -v "$out")"
+	# Without a terminal: no escape sequences at all.
+	run --separate-stderr berth pull --tls-verify=false "$REG/busybox"
+	assert_success
+	[[ $stderr != *$'\x1b'* ]] || fail "escapes without a terminal: $stderr"
+}
+
 @test "pull: -q prints only the id; a pull by digest is verified" {
 	start_registry
 	push_busybox
