@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 
 #include "libutil/fd.hpp"
@@ -12,30 +13,14 @@
 namespace berth::manager {
 
 std::optional<uint64_t> parse_size(std::string_view s) {
+    // K, M, G, T (either case): powers of 1024.
     uint64_t mult = 1;
-    if (!s.empty()) {
-        switch (s.back()) {
-            case 'K':
-            case 'k':
-                mult = 1ULL << 10;
-                break;
-            case 'M':
-            case 'm':
-                mult = 1ULL << 20;
-                break;
-            case 'G':
-            case 'g':
-                mult = 1ULL << 30;
-                break;
-            case 'T':
-            case 't':
-                mult = 1ULL << 40;
-                break;
-            default:
-                break;
+    if (!s.empty())
+        if (auto u = std::string_view("KMGT").find(static_cast<char>(std::toupper(static_cast<unsigned char>(s.back()))));
+            u != std::string_view::npos) {
+            mult = 1ULL << (10 * (u + 1));
+            s.remove_suffix(1);
         }
-        if (mult != 1) s.remove_suffix(1);
-    }
     auto n = parse_u64(s);
     if (!n || *n > UINT64_MAX / mult) return std::nullopt;
     return *n * mult;

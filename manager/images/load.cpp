@@ -250,16 +250,19 @@ Result<ImageRecord> prepare(const Candidate& c, BlobStore& store, const std::str
     for (size_t i = 0; i < c.layer_digests.size(); ++i) {
         const std::string& ld = c.layer_digests[i];
         if (!store.has(ld)) return Err("layer ", ld, ": not in the archive");
-        // The diff id names the unpacked content that layers are shared by.
-        auto diff = TRY_CTX(layer_diff_id(store.path(ld)), "layer ", ld);
-        if (diff.digest != diff_ids[i])
-            return Err("layer ", ld, ": diff id mismatch: expected ", diff_ids[i], ", got ", diff.digest);
+        // The diff id names the unpacked content that layers are shared by:
+        // checked while unpacking (one pass), or on its own when the layer is here.
         std::string dir = path_join(layers_dir, chains[i].substr(7));
         struct stat sb;
+        DiffId diff;
         if (::stat(dir.c_str(), &sb) < 0) {
             log::debug(cat("load: unpacking layer ", ld, " into ", dir));
-            TRY_CTX(unpack_layer(store.path(ld), layers_dir, chains[i]), "layer ", ld);
+            diff = TRY_CTX(unpack_checked(store.path(ld), layers_dir, chains[i], diff_ids[i]), "layer ", ld);
             added_layers.insert(chains[i]);
+        } else {
+            diff = TRY_CTX(layer_diff_id(store.path(ld)), "layer ", ld);
+            if (diff.digest != diff_ids[i])
+                return Err("layer ", ld, ": diff id mismatch: expected ", diff_ids[i], ", got ", diff.digest);
         }
         r.size += static_cast<int64_t>(diff.size);
         r.blobs.push_back(ld);

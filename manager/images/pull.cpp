@@ -191,14 +191,10 @@ Result<void> fetch_layer(PullContext& ctx, LayerJob& job) {
 
 // The blob is here but its layer dir is not (removed, or another image's blob).
 Result<void> unpack_stored(PullContext& ctx, LayerJob& job) {
-    std::string path = ctx.store.path(job.desc.digest);
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return ErrnoErr("open ", path);
-    auto layer = TRY(PendingLayer::extract(fd.get(), ctx.layers_dir, "layer " + job.desc.digest));
-    TRY(check_diff_id(job, layer.diff_id()));
-    TRY(layer.commit(job.chain_id));
+    auto d = TRY_CTX(unpack_checked(ctx.store.path(job.desc.digest), ctx.layers_dir, job.chain_id, job.diff_id),
+                     "layer ", job.desc.digest);
     job.layer_added = true;
-    job.unpacked_size = layer.diff_id().size;
+    job.unpacked_size = d.size;
     return {};
 }
 

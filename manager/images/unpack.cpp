@@ -30,21 +30,6 @@ using Archive = std::unique_ptr<archive, ArchiveFree>;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
-Result<Archive> open_archive(const std::string& path, bool raw) {
-    Archive a(archive_read_new());
-    if (!a) return Err("libarchive: out of memory");
-    archive_read_support_filter_gzip(a.get());
-    archive_read_support_filter_zstd(a.get());
-    archive_read_support_filter_none(a.get());
-    if (raw)
-        archive_read_support_format_raw(a.get());
-    else
-        archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) != ARCHIVE_OK)
-        return Err(path, ": ", archive_error_string(a.get()));
-    return a;
-}
-
 // The entry's path split into clean components; "..", absolute and empty
 // paths are errors. "./a//b/" -> {"a", "b"}; "." -> {} (the layer root).
 Result<std::vector<std::string>> components(std::string_view path) {
@@ -241,12 +226,17 @@ Result<void> extract_entry(archive* a, archive_entry* e, int root, std::vector<D
 
 // Extracts every entry of the tar stream `a`; `what` names the layer in errors.
 Result<void> extract_all(archive* a, const std::string& what, int root) {
+    const uint64_t limit = TRY(max_layer_size());
     std::vector<DirTimes> dir_times;
     archive_entry* e;
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-        const char* p = archive_entry_pathname(e);
-        TRY_CTX(extract_entry(a, e, root, dir_times), what, ": entry \"", p ? p : "", "\"");
+        if (auto x = extract_entry(a, e, root, dir_times); !x) {
+            // Past the size limit (copy_data stopped): the layer's fault, not the entry's.
+            if (static_cast<uint64_t>(archive_filter_bytes(a, 0)) > limit) return std::unexpected(layer_too_big(limit));
+            const char* p = archive_entry_pathname(e);
+            return Wrap(std::move(x).error(), what, ": entry \"", p ? p : "", "\"");
+        }
     }
     if (r != ARCHIVE_EOF) return Err(what, ": ", archive_error_string(a));
     for (const auto& d : dir_times) {
@@ -254,11 +244,6 @@ Result<void> extract_all(archive* a, const std::string& what, int root) {
         if (::futimens(fd.get(), d.times.t) < 0) return ErrnoErr("set times of ", join(d.parts, "/"));
     }
     return {};
-}
-
-Result<void> extract_all(const std::string& blob_path, int root) {
-    auto a = TRY(open_archive(blob_path, false));
-    return extract_all(a.get(), blob_path, root);
 }
 
 // The uncompressed bytes of a layer stream, hashed as they pass: libarchive
@@ -283,18 +268,6 @@ la_ssize_t tap_read(archive* inner, void* ud, const void** out) {
     t->size += static_cast<uint64_t>(n);
     *out = t->buf;
     return n;
-}
-
-std::string hex_final(EVP_MD_CTX* ctx) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx, md, &len);
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-        out.push_back("0123456789abcdef"[md[i] >> 4]);
-        out.push_back("0123456789abcdef"[md[i] & 15]);
-    }
-    return out;
 }
 
 }  // namespace
@@ -353,7 +326,7 @@ Result<PendingLayer> PendingLayer::extract(int fd, const std::string& layers_dir
         if (n == 0) break;
     }
     if (::fsync(root.get()) < 0) return ErrnoErr("fsync ", tmp);
-    p.diff_id_ = {hex_final(ctx.get()), tap->size};
+    p.diff_id_ = {hex_digest(ctx.get()), tap->size};
     return p;
 }
 
@@ -369,24 +342,14 @@ Result<void> PendingLayer::commit(const std::string& chain_id) {
 }
 
 Result<DiffId> layer_diff_id(const std::string& blob_path) {
-    auto a = TRY(open_archive(blob_path, true));
-    archive_entry* e;
-    if (archive_read_next_header(a.get(), &e) != ARCHIVE_OK) return Err(blob_path, ": ", archive_error_string(a.get()));
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> guard(ctx, EVP_MD_CTX_free);
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    DiffId out;
+    auto in = TRY(LayerReader::open(blob_path));  // stops at max_layer_size()
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
     char buf[64 * 1024];
-    la_ssize_t n;
-    const uint64_t limit = TRY(max_layer_size());
-    while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) {
-        EVP_DigestUpdate(ctx, buf, static_cast<size_t>(n));
-        out.size += static_cast<uint64_t>(n);
-        if (out.size > limit) return std::unexpected(layer_too_big(limit));
-    }
-    if (n < 0) return Err(blob_path, ": ", archive_error_string(a.get()));
-    out.digest = hex_final(ctx);
-    return out;
+    size_t n;
+    while ((n = TRY(in.read(buf, sizeof buf))) > 0)
+        EVP_DigestUpdate(ctx.get(), buf, n);
+    return DiffId{hex_digest(ctx.get()), in.total()};
 }
 
 std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
@@ -396,32 +359,23 @@ std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {
     return out;
 }
 
+Result<DiffId> unpack_checked(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id,
+                              const std::string& expected_diff_id) {
+    UniqueFd fd(::open(blob_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return ErrnoErr("open ", blob_path);
+    auto layer = TRY(PendingLayer::extract(fd.get(), layers_dir, blob_path));
+    const DiffId& got = layer.diff_id();
+    if (!expected_diff_id.empty() && got.digest != expected_diff_id)
+        return Err("diff id mismatch: expected ", expected_diff_id, ", got ", got.digest);
+    TRY(layer.commit(chain_id));
+    return got;
+}
+
 Result<void> unpack_layer(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id) {
-    std::string dst = path_join(layers_dir, chain_id.substr(chain_id.find(':') + 1));
     struct stat st;
-    if (::stat(dst.c_str(), &st) == 0) return {};
-    TRY(mkdir_all(layers_dir, 0700));
-    std::string tmp = path_join(layers_dir, ".tmp-XXXXXX");
-    if (!::mkdtemp(tmp.data())) return ErrnoErr("create a temp dir in ", layers_dir);
-    UniqueFd root(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    // mkdtemp's 0700 would become the container's "/" when the tar has no "." entry.
-    // The lock tells a cleaner of interrupted pulls' temp dirs that this one is in use.
-    Result<void> r = !root                              ? ErrnoErr("open ", tmp)
-                     : ::flock(root.get(), LOCK_EX) < 0 ? ErrnoErr("lock ", tmp)
-                     : ::fchmod(root.get(), 0755) < 0   ? ErrnoErr("chmod ", tmp)
-                                                        : extract_all(blob_path, root.get());
-    if (r && ::fsync(root.get()) < 0) r = ErrnoErr("fsync ", tmp);
-    bool lost_race = false;
-    if (r && ::rename(tmp.c_str(), dst.c_str()) < 0) {
-        // Another berth unpacked the same chain id meanwhile: same content, keep theirs.
-        lost_race = errno == EEXIST || errno == ENOTEMPTY;
-        if (!lost_race) r = ErrnoErr("rename ", tmp, " to ", dst);
-    }
-    if (!r || lost_race) {
-        std::error_code ec;
-        std::filesystem::remove_all(tmp, ec);
-    }
-    return r;
+    if (::stat(path_join(layers_dir, chain_id.substr(chain_id.find(':') + 1)).c_str(), &st) == 0) return {};
+    TRY(unpack_checked(blob_path, layers_dir, chain_id, ""));
+    return {};
 }
 
 }  // namespace berth::manager

@@ -33,6 +33,13 @@ std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids);
 // dir is kept as it is (the chain id names its content).
 Result<void> unpack_layer(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id);
 
+// Unpacks `blob_path` in one pass (a PendingLayer) and keeps the layer only
+// when the stream's diff id is `expected_diff_id`, else nothing is left:
+//   diff id mismatch: expected sha256:..., got sha256:...
+// Returns the diff id (its size is the layer's unpacked size).
+Result<DiffId> unpack_checked(const std::string& blob_path, const std::string& layers_dir, const std::string& chain_id,
+                              const std::string& expected_diff_id);
+
 // A layer unpacked from a stream (a pipe from a download, or a blob file)
 // in one pass, its diff id computed on the way: it waits in a temp dir under
 // layers_dir until commit() renames it to its chain id; dropped uncommitted

@@ -169,13 +169,13 @@ Result<void> RegistryClient::get_blob(const std::string& digest,
 }
 
 Result<std::string> RegistryClient::get_small_blob(const std::string& digest, size_t max) {
-    HttpRequest req;
-    req.url = cat("/v2/", path_, "/blobs/", digest);
-    req.follow_redirects = true;
-    req.max_body = max;
-    auto r = TRY_CTX(request(std::move(req)), "blob ", digest);
-    if (r.status != 200) return std::unexpected(status_error(r, "blob " + digest));
-    return std::move(r.body);
+    std::string body;
+    TRY(get_blob(digest, [&](const char* p, size_t n) -> Result<void> {
+        if (body.size() + n > max) return Err("blob ", digest, ": larger than ", max, " bytes");
+        body.append(p, n);
+        return {};
+    }));
+    return body;
 }
 
 Result<bool> RegistryClient::has_blob(const std::string& digest) {
