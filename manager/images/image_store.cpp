@@ -54,6 +54,43 @@ CREATE TABLE image_mounts (
     mount_count INTEGER NOT NULL
 );
 )",
+    // 3: containers (manager/containers) and volumes (manager/volumes). A
+    // container's id is its rootfs's id. No cascade from images or volumes:
+    // an image or a volume a container uses cannot be deleted.
+    R"(
+CREATE TABLE containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    image_name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    state TEXT NOT NULL,
+    options TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0,
+    shim_pid INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER NOT NULL DEFAULT 0,
+    oom_killed INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL DEFAULT '',
+    finished_at TEXT NOT NULL DEFAULT '',
+    restart_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX containers_image ON containers(image_id);
+CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    options TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    anonymous INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL
+);
+CREATE TABLE container_volumes (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    volume TEXT NOT NULL REFERENCES volumes(name),
+    destination TEXT NOT NULL,
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX container_volumes_volume ON container_volumes(volume);
+)",
 };
 static_assert(std::size(kMigrations) == ImageStore::kSchemaVersion - 1);
 

@@ -58,8 +58,8 @@ public:
     sqlite3* handle() const { return db_; }
     Error db_error(std::string_view what) const;
 
-    // 1: images, layers, blobs, names; 2: rootfs and image mounts.
-    static constexpr int kSchemaVersion = 2;
+    // 1: images, layers, blobs, names; 2: rootfs and image mounts; 3: containers, volumes.
+    static constexpr int kSchemaVersion = 3;
 
 private:
     ImageStore() = default;
