@@ -16,9 +16,24 @@ namespace {
 constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options] [arguments]
 
 Commands:
+  attach          attach to a running container's stdio
+  container       container commands (ls, inspect, ... as below)
+  create          create a container (not started)
+  exec            run a command in a running container
+  kill            send a signal to a container
+  logs            show a container's output
+  pause, unpause  freeze and thaw a container
+  ps              list containers (-a: all)
+  restart         stop and start a container
+  rm              remove containers (-f: running ones too, -v: their anonymous volumes)
+  run             create and start a container
+  start           start created or stopped containers
+  stop            stop containers (stop signal, then SIGKILL after a timeout)
+  wait            wait for containers to exit, print their exit codes
   commit          make an image from a rootfs's changes (a new layer on its image)
   history         show the history of an image
   images          list images
+  inspect         show containers' or images' details as JSON
   import          make a one-layer image from a rootfs tarball
   image inspect   show an image's details as JSON
   image mount     mount images read-only (no IMAGE: list the mounted ones)
@@ -35,6 +50,8 @@ Commands:
 
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
+  --runroot DIR   runtime state: shim sockets, exit files, locks (default: /run/berth,
+                  or ROOT/run with --root)
   --registries-conf FILE  registries configuration (default: /etc/berth/registries.conf)
   --debug         log debug messages to stderr
   --help, -h      show this help
@@ -49,6 +66,10 @@ constexpr Verb kVerbs[] = {
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
     {"import", cmd_import},   {"history", cmd_history}, {"commit", cmd_commit},
     {"pull", cmd_pull},       {"login", cmd_login}, {"logout", cmd_logout}, {"push", cmd_push},
+    {"run", cmd_run},         {"create", cmd_create}, {"start", cmd_start}, {"stop", cmd_stop},
+    {"restart", cmd_restart}, {"kill", cmd_kill},     {"pause", cmd_pause}, {"unpause", cmd_unpause},
+    {"rm", cmd_rm},           {"wait", cmd_wait},     {"logs", cmd_logs},   {"attach", cmd_attach},
+    {"exec", cmd_exec},       {"ps", cmd_ps},         {"container", cmd_container}, {"inspect", cmd_inspect},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 
@@ -92,6 +113,14 @@ int main(int argc, char** argv) {
                 g.root = argv[++i];
             }
             if (g.root.empty()) return usage_error("--root: must not be empty");
+        } else if (a == "--runroot" || a.starts_with("--runroot=")) {
+            if (a.size() > 9) {
+                g.runroot = a.substr(10);
+            } else {
+                if (i + 1 >= argc) return usage_error("flag needs an argument: --runroot");
+                g.runroot = argv[++i];
+            }
+            if (g.runroot.empty()) return usage_error("--runroot: must not be empty");
         } else if (a == "--registries-conf" || a.starts_with("--registries-conf=")) {
             if (a.size() > 17) {
                 registries_conf = a.substr(18);
@@ -112,6 +141,7 @@ int main(int argc, char** argv) {
             return usage_error("unknown flag: " + a);
         }
     }
+    if (g.runroot.empty()) g.runroot = g.root == "/var/lib/berth" ? "/run/berth" : g.root + "/run";
     lc.debug = g.debug;
     log::configure(lc);
     if (auto r = load_registries(g, registries_conf); !r) return fail(r.error());

@@ -14,6 +14,10 @@ namespace berth::manager {
 
 struct GlobalOptions {
     std::string root = "/var/lib/berth";
+    // Runtime state on a tmpfs (shim sockets, exit files, locks, the
+    // runtime's --root): --runroot; /run/berth for the default root, else
+    // ROOT/run, so two roots never share containers' state.
+    std::string runroot;
     bool debug = false;
     // Until a registries configuration exists, short names resolve to
     // "localhost/", as podman names the images it builds or loads locally.
@@ -49,6 +53,24 @@ Result<RootfsStore> open_storage(const GlobalOptions& g);
 // mount that uses it; with `force`, those are removed or unmounted instead.
 Result<void> release_image_users(const GlobalOptions& g, const std::string& image_id, const std::string& arg,
                                  bool force);
+// Containers: container.cpp, ps.cpp.
+int cmd_run(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_create(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_start(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_stop(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_restart(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_kill(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_pause(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_unpause(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_rm(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_wait(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_logs(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_attach(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_container_inspect(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_container(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_inspect(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_push(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_login(const GlobalOptions& g, int argc, char** argv, int start);

@@ -72,7 +72,8 @@ CREATE TABLE containers (
     oom_killed INTEGER NOT NULL DEFAULT 0,
     started_at TEXT NOT NULL DEFAULT '',
     finished_at TEXT NOT NULL DEFAULT '',
-    restart_count INTEGER NOT NULL DEFAULT 0
+    restart_count INTEGER NOT NULL DEFAULT 0,
+    stop_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX containers_image ON containers(image_id);
 CREATE TABLE volumes (

@@ -119,9 +119,9 @@ Result<std::vector<std::string>> RootfsStore::lower_dirs(const std::string& imag
     return out;
 }
 
-Result<std::string> RootfsStore::create(const std::string& image_id) {
+Result<std::string> RootfsStore::create(const std::string& image_id, std::string id) {
     auto held = TRY(lock());
-    std::string id = TRY(random_id());
+    if (id.empty()) id = TRY(random_id());
     auto lowers = TRY(lower_dirs(image_id, 1));
     TRY(db_.transaction([&]() -> Result<void> {
         Query q(db_.handle(), "INSERT INTO rootfs (id, image_id, created) VALUES (?,?,?)");

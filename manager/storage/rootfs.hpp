@@ -59,8 +59,9 @@ class RootfsStore {
 public:
     static Result<RootfsStore> open(const std::string& root);
 
-    // A new, unmounted rootfs over `image_id` (a full "sha256:..." id).
-    Result<std::string> create(const std::string& image_id);
+    // A new, unmounted rootfs over `image_id` (a full "sha256:..." id), with
+    // the id given (a container's) or a random one.
+    Result<std::string> create(const std::string& image_id, std::string id = "");
     // Mounts (or counts one more user of) the rootfs; returns the merged dir.
     Result<std::string> mount(const std::string& id);
     // One user less; the last one (or `force`) unmounts. Unmounted: no error.

@@ -1,0 +1,277 @@
+// `ps` and `inspect` for containers: what the records say, brought up to
+// date with the shims' exit files first.
+#include <cstdio>
+#include <ctime>
+
+#include "libutil/json.hpp"
+#include "libutil/log.hpp"
+#include "libutil/strings.hpp"
+#include "manager/cli/args.hpp"
+#include "manager/cli/commands.hpp"
+#include "manager/cli/format.hpp"
+#include "manager/containers/lifecycle.hpp"
+#include "manager/containers/run_options.hpp"
+
+namespace berth::manager {
+
+namespace {
+
+std::time_t parse_time(const std::string& t) {
+    std::tm tm{};
+    if (t.empty() || !::strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+    return ::timegm(&tm);
+}
+
+// "5 seconds", "About a minute", "3 hours": docker's duration words.
+std::string human_duration(std::time_t secs) {
+    if (secs < 1) return "Less than a second";
+    if (secs < 60) return cat(secs, " second", secs == 1 ? "" : "s");
+    if (secs < 120) return "About a minute";
+    if (secs < 3600) return cat(secs / 60, " minutes");
+    if (secs < 7200) return "About an hour";
+    if (secs < 48 * 3600) return cat(secs / 3600, " hours");
+    return cat(secs / 86400, " days");
+}
+
+std::string status_text(const ContainerRecord& c) {
+    std::time_t now = std::time(nullptr);
+    if (c.state == "running") return "Up " + human_duration(now - parse_time(c.started_at));
+    if (c.state == "paused") return "Up " + human_duration(now - parse_time(c.started_at)) + " (Paused)";
+    if (c.state == "exited")
+        return cat("Exited (", c.exit_code, ") ", human_duration(now - parse_time(c.finished_at)), " ago");
+    if (c.state == "created") return "Created";
+    return c.state;
+}
+
+// The spec the container runs with (args, env, ...), when its bundle is there.
+json::Value bundle_spec(Engine& e, const ContainerRecord& c) {
+    auto text = read_file(e.paths.dir(c.id) + "/config.json");
+    if (!text) return json::Value::object();
+    auto v = json::parse(*text);
+    return v ? std::move(*v) : json::Value::object();
+}
+
+std::string command_of(const json::Value& spec) {
+    std::vector<std::string> args;
+    if (auto* p = spec.find("process"))
+        if (auto* a = p->find("args"); a && a->is_array())
+            for (const auto& s : a->items()) args.push_back(s.as_string());
+    return join(args, " ");
+}
+
+json::Value strings(const std::vector<std::string>& v) {
+    auto a = json::Value::array();
+    for (const auto& s : v) a.push(json::Value::string(s));
+    return a;
+}
+
+json::Value inspect_json(Engine& e, const ContainerRecord& c) {
+    auto spec = bundle_spec(e, c);
+    auto o = container_options(c).value_or(RunOptions{});
+    auto v = json::Value::object();
+    v.set("Id", json::Value::string(c.id));
+    v.set("Created", json::Value::string(c.created));
+    const json::Value* process = spec.find("process");
+    std::vector<std::string> args;
+    if (process)
+        if (auto* a = process->find("args"); a && a->is_array())
+            for (const auto& s : a->items()) args.push_back(s.as_string());
+    v.set("Path", json::Value::string(args.empty() ? "" : args[0]));
+    v.set("Args", strings(args.empty() ? args : std::vector<std::string>(args.begin() + 1, args.end())));
+    auto st = json::Value::object();
+    st.set("Status", json::Value::string(c.state));
+    st.set("Running", json::Value::boolean(c.state == "running" || c.state == "paused"));
+    st.set("Paused", json::Value::boolean(c.state == "paused"));
+    st.set("Restarting", json::Value::boolean(false));
+    st.set("OOMKilled", json::Value::boolean(c.oom_killed));
+    st.set("Dead", json::Value::boolean(false));
+    st.set("Pid", json::Value::number(c.pid));
+    st.set("ExitCode", json::Value::number(c.exit_code));
+    st.set("StartedAt", json::Value::string(c.started_at));
+    st.set("FinishedAt", json::Value::string(c.finished_at));
+    v.set("State", std::move(st));
+    v.set("Image", json::Value::string(c.image_id));
+    v.set("ImageName", json::Value::string(c.image_name));
+    v.set("Name", json::Value::string("/" + c.name));
+    v.set("RestartCount", json::Value::number(c.restart_count));
+    v.set("LogPath", json::Value::string(e.paths.log(c.id)));
+    auto cfg = json::Value::object();
+    if (auto* h = spec.find("hostname")) cfg.set("Hostname", *h);
+    if (process) {
+        if (auto* env = process->find("env")) cfg.set("Env", *env);
+        if (auto* cwd = process->find("cwd")) cfg.set("WorkingDir", *cwd);
+        if (auto* u = process->find("user")) cfg.set("User", *u);
+        cfg.set("Cmd", strings(args));
+        if (auto* t = process->find("terminal")) cfg.set("Tty", *t);
+    }
+    cfg.set("Image", json::Value::string(c.image_name));
+    cfg.set("OpenStdin", json::Value::boolean(o.interactive));
+    auto labels = json::Value::object();
+    if (auto* ann = spec.find("annotations"); ann && ann->is_object())
+        for (const auto& [k, val] : ann->members())
+            if (!k.starts_with("org.opencontainers.") && !k.starts_with("io.berth.")) labels.set(k, val);
+    cfg.set("Labels", std::move(labels));
+    cfg.set("StopSignal", json::Value::string(o.stop_signal.empty() ? "SIGTERM" : o.stop_signal));
+    v.set("Config", std::move(cfg));
+    auto host = json::Value::object();
+    host.set("AutoRemove", json::Value::boolean(o.remove));
+    host.set("Privileged", json::Value::boolean(o.privileged));
+    host.set("ReadonlyRootfs", json::Value::boolean(o.read_only));
+    host.set("Memory", json::Value::number(o.memory.value_or(0)));
+    host.set("PidsLimit", json::Value::number(o.pids_limit.value_or(0)));
+    host.set("NanoCpus", json::Value::number(static_cast<int64_t>(o.cpus.value_or(0) * 1e9)));
+    host.set("CapAdd", strings(o.cap_add));
+    host.set("CapDrop", strings(o.cap_drop));
+    host.set("NetworkMode", json::Value::string(o.network));
+    host.set("Runtime", json::Value::string(o.runtime.empty() ? "berth-runtime" : o.runtime));
+    auto rp = json::Value::object();
+    const char* kinds[] = {"no", "on-failure", "always", "unless-stopped"};
+    rp.set("Name", json::Value::string(kinds[static_cast<int>(o.restart.kind)]));
+    rp.set("MaximumRetryCount", json::Value::number(o.restart.max_retries));
+    host.set("RestartPolicy", std::move(rp));
+    v.set("HostConfig", std::move(host));
+    auto mounts = json::Value::array();
+    if (auto* ms = spec.find("mounts"); ms && ms->is_array())
+        for (const auto& m : ms->items()) {
+            auto* dst = m.find("destination");
+            if (!dst) continue;
+            const std::string& d = dst->as_string();
+            if (d == "/proc" || d.starts_with("/dev") || d.starts_with("/sys") || d == "/etc/hostname" ||
+                d == "/etc/hosts" || d == "/etc/resolv.conf" || d == "/run/berth-init")
+                continue;
+            auto mm = json::Value::object();
+            if (auto* t = m.find("type")) mm.set("Type", *t);
+            if (auto* s = m.find("source")) mm.set("Source", *s);
+            mm.set("Destination", *dst);
+            if (auto* op = m.find("options")) mm.set("Options", *op);
+            mounts.push(std::move(mm));
+        }
+    v.set("Mounts", std::move(mounts));
+    return v;
+}
+
+}  // namespace
+
+int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start) {
+    auto a = parse_args(argc, argv, start,
+                        {{"all", 'a', false}, {"quiet", 'q', false}, {"format", 0, true}, {"no-trunc", 0, false},
+                         {"latest", 'l', false}});
+    if (!a) return fail(a.error());
+    auto e = Engine::open(g);
+    if (!e) return fail(e.error());
+    if (auto r = repair_containers(**e); !r) log::warn(r.error().what());
+    auto list = (*e)->containers.list();
+    if (!list) return fail(list.error());
+    std::vector<ContainerRecord> shown;
+    for (auto& c : *list) {
+        if (auto lock = ContainerLock::try_take((*e)->paths, c.id); lock && *lock) (void)refresh(**e, c);
+        if (!a->has("all") && !a->has("latest") && c.state != "running" && c.state != "paused") continue;
+        shown.push_back(c);
+    }
+    if (a->has("latest") && !shown.empty()) shown.erase(shown.begin(), shown.end() - 1);
+    bool full = a->has("no-trunc");
+    std::string format = a->get("format");
+    if (a->has("quiet")) {
+        for (const auto& c : shown) std::printf("%s\n", full ? c.id.c_str() : c.id.substr(0, 12).c_str());
+        return 0;
+    }
+    if (format == "json") {
+        auto arr = json::Value::array();
+        for (const auto& c : shown) {
+            auto spec = bundle_spec(**e, c);
+            auto v = json::Value::object();
+            v.set("Id", json::Value::string(c.id));
+            v.set("Names", strings({c.name}));
+            v.set("Image", json::Value::string(c.image_name));
+            v.set("ImageID", json::Value::string(c.image_id));
+            v.set("Command", json::Value::string(command_of(spec)));
+            v.set("Created", json::Value::string(c.created));
+            v.set("State", json::Value::string(c.state));
+            v.set("Status", json::Value::string(status_text(c)));
+            v.set("ExitCode", json::Value::number(c.exit_code));
+            v.set("Pid", json::Value::number(c.pid));
+            v.set("Restarts", json::Value::number(c.restart_count));
+            arr.push(std::move(v));
+        }
+        std::printf("%s\n", json::write(arr, true).c_str());
+        return 0;
+    }
+    if (!format.empty()) {
+        for (const auto& c : shown) {
+            auto v = json::Value::object();
+            v.set("ID", json::Value::string(full ? c.id : c.id.substr(0, 12)));
+            v.set("Names", json::Value::string(c.name));
+            v.set("Image", json::Value::string(c.image_name));
+            v.set("Command", json::Value::string(command_of(bundle_spec(**e, c))));
+            v.set("State", json::Value::string(c.state));
+            v.set("Status", json::Value::string(status_text(c)));
+            v.set("Restarts", json::Value::number(c.restart_count));
+            v.set("CreatedAt", json::Value::string(c.created));
+            auto out = render_template(format, v);
+            if (!out) return fail(out.error());
+            std::printf("%s\n", out->c_str());
+        }
+        return 0;
+    }
+    std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-8s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                "STATUS", "RESTARTS", "NAMES");
+    for (const auto& c : shown) {
+        std::string cmd = "\"" + command_of(bundle_spec(**e, c)) + "\"";
+        if (!full && cmd.size() > 22) cmd = cmd.substr(0, 19) + "…\"";
+        std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-8lld  %s\n", c.id.substr(0, 12).c_str(),
+                    c.image_name.c_str(), cmd.c_str(), human_age(c.created).c_str(), status_text(c).c_str(),
+                    static_cast<long long>(c.restart_count), c.name.c_str());
+    }
+    return 0;
+}
+
+int cmd_container_inspect(const GlobalOptions& g, int argc, char** argv, int start) {
+    auto a = parse_args(argc, argv, start, {{"format", 'f', true}});
+    if (!a) return fail(a.error());
+    if (a->positional.empty()) return fail(Error{0, "inspect: at least one container is needed"});
+    auto e = Engine::open(g);
+    if (!e) return fail(e.error());
+    auto arr = json::Value::array();
+    int rc = 0;
+    for (const auto& n : a->positional) {
+        auto c = (*e)->containers.find(n);
+        if (!c) {
+            rc = fail(c.error());
+            continue;
+        }
+        if (auto lock = ContainerLock::try_take((*e)->paths, c->id); lock && *lock) (void)refresh(**e, *c);
+        auto v = inspect_json(**e, *c);
+        if (a->values.count("format")) {
+            auto out = render_template(a->get("format"), v);
+            if (!out) return fail(out.error());
+            std::printf("%s\n", out->c_str());
+        } else {
+            arr.push(std::move(v));
+        }
+    }
+    if (!a->values.count("format")) std::printf("%s\n", json::write(arr, true).c_str());
+    return rc;
+}
+
+}  // namespace berth::manager
+
+namespace berth::manager {
+
+// `inspect` without a group: containers first, then images (docker's order).
+int cmd_inspect(const GlobalOptions& g, int argc, char** argv, int start) {
+    auto a = parse_args(argc, argv, start, {{"format", 'f', true}, {"type", 0, true}});
+    if (!a) return fail(a.error());
+    std::string type = a->get("type");
+    if (!type.empty() && type != "container" && type != "image")
+        return fail(Error{0, cat("invalid value \"", type, "\" for --type: want container or image")});
+    bool container = type == "container";
+    if (type.empty() && !a->positional.empty()) {
+        auto e = Engine::open(g);
+        if (!e) return fail(e.error());
+        container = bool((*e)->containers.find(a->positional[0]));
+    }
+    // argv[start - 1] is "inspect": `image inspect` reads its arguments the same way.
+    return container ? cmd_container_inspect(g, argc, argv, start) : cmd_image(g, argc, argv, start - 1);
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,484 @@
+#include "manager/containers/lifecycle.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "libutil/json.hpp"
+#include "libutil/log.hpp"
+#include "libutil/signals.hpp"
+#include "libutil/strings.hpp"
+#include "manager/cli/commands.hpp"
+#include "manager/containers/names.hpp"
+#include "manager/containers/process.hpp"
+#include "manager/containers/run_options.hpp"
+#include "manager/containers/spec.hpp"
+#include "manager/images/sqlite.hpp"
+#include "manager/volumes/volume_store.hpp"
+
+namespace berth::manager {
+
+namespace {
+
+bool exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+void remove_tree(const std::string& p) {
+    std::error_code ec;
+    std::filesystem::remove_all(p, ec);
+}
+
+// The exit file's record, when the shim wrote one.
+Result<std::optional<ExitInfo>> read_exit_file(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) {
+        if (text.error().code == ENOENT) return std::optional<ExitInfo>{};
+        return std::unexpected(text.error());
+    }
+    auto v = TRY_CTX(json::parse(*text), path);
+    ExitInfo info;
+    if (auto* code = v.find("exit_code"); code && code->is_number()) info.exit_code = code->as_int64().value_or(255);
+    if (auto* oom = v.find("oom_killed"); oom && oom->is_bool()) info.oom_killed = oom->as_bool();
+    if (auto* at = v.find("exited_at"); at && at->is_string()) info.finished_at = at->as_string();
+    return std::optional<ExitInfo>(info);
+}
+
+// Waits until `path` exists; false after `timeout_ms` (-1: no limit).
+bool wait_for_file(const std::string& path, int timeout_ms) {
+    std::string dir = path.substr(0, path.rfind('/'));
+    (void)mkdir_all(dir, 0700);
+    UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (in) ::inotify_add_watch(in.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (exists(path)) return true;
+        int wait_ms = 100;  // also a safety net should inotify miss a rename
+        if (timeout_ms >= 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                            .count();
+            if (left <= 0) return false;
+            wait_ms = static_cast<int>(std::min<long>(left, wait_ms));
+        }
+        if (in) {
+            pollfd p{in.get(), POLLIN, 0};
+            if (::poll(&p, 1, wait_ms) > 0) {
+                char buf[4096];
+                while (::read(in.get(), buf, sizeof buf) > 0) {
+                }
+            }
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+        }
+    }
+}
+
+Result<void> write_etc_files(const ContainerRecord& c, const RunOptions& o, const std::string& dir) {
+    std::string hostname = o.hostname.empty() ? c.id.substr(0, 12) : o.hostname;
+    if (o.network == "host") {
+        char buf[256] = {};
+        ::gethostname(buf, sizeof buf - 1);
+        hostname = buf;
+    }
+    TRY(write_file(dir + "/hostname", hostname + "\n"));
+    std::string hosts;
+    if (o.network == "host") {
+        hosts = read_file("/etc/hosts").value_or("");
+    } else {
+        hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+        hosts += cat("127.0.1.1\t", hostname, " ", c.name, "\n");
+    }
+    TRY(write_file(dir + "/hosts", hosts));
+    TRY(write_file(dir + "/resolv.conf", read_file("/etc/resolv.conf").value_or("")));
+    return {};
+}
+
+// Everything a container may have made, removed in the reverse order of
+// creation; each step is skipped when there is nothing to do, so it also
+// finishes what a killed berth left.
+Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_volumes) {
+    const auto& p = e.paths;
+    if (exists(p.runtime_root() + "/" + c.id)) {
+        std::string rt = TRY(e.runtime_path(container_options(c).value_or(RunOptions{}).runtime));
+        auto out = TRY(run_program({rt, "--root", p.runtime_root(), "delete", "--force", c.id}));
+        if (out.status != 0 && exists(p.runtime_root() + "/" + c.id))
+            return Err("delete ", c.id, " in the runtime: ", last_line(out.err));
+    }
+    // A shim stops by itself once its container is gone; one that was still
+    // starting it when berth was killed is stopped here.
+    if (auto pid = read_file(p.shim_dir(c.id) + "/shim.pid")) {
+        pid_t sp = static_cast<pid_t>(parse_i64(trim(*pid)).value_or(0));
+        if (process_alive(sp, "berth-shim")) ::kill(sp, SIGKILL);
+    }
+    if (TRY(e.storage.get(c.id))) TRY(e.storage.remove(c.id));
+    remove_tree(e.paths.dir(c.id));
+    std::vector<std::string> anonymous = TRY(container_anonymous_volumes(e.db(), c.id));
+    TRY(e.containers.remove(c.id));  // container_volumes rows go with it
+    if (remove_anonymous_volumes)
+        for (const auto& v : anonymous) TRY(remove_unused_volume(e.db(), e.paths.root, v));
+    remove_tree(p.shim_dir(c.id));
+    ::unlink(p.exit_file(c.id).c_str());
+    return {};
+}
+
+bool running_state(const std::string& s) {
+    return s == "running" || s == "paused";
+}
+
+Result<std::string> stop_signal_of(const ContainerRecord& c, const RunOptions& o) {
+    (void)c;
+    return o.stop_signal.empty() ? std::string("SIGTERM") : o.stop_signal;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::open(const GlobalOptions& g) {
+    auto storage = TRY(RootfsStore::open(g.root));
+    auto e = std::make_unique<Engine>(g, ContainerPaths{g.root, g.runroot}, std::move(storage));
+    TRY(mkdir_all(e->paths.runroot, 0700));
+    return e;
+}
+
+Result<std::string> Engine::shim_path() {
+    std::string p = find_berth_program("berth-shim");
+    if (p.empty()) return Err("berth-shim: not found next to berth nor in PATH");
+    return p;
+}
+
+Result<std::string> Engine::runtime_path(const std::string& wanted) {
+    if (!wanted.empty()) {
+        if (wanted.find('/') != std::string::npos) {
+            if (::access(wanted.c_str(), X_OK) != 0) return ErrnoErr("--runtime ", wanted);
+            return wanted;
+        }
+        std::string p = find_berth_program(wanted);
+        if (p.empty()) return Err("--runtime ", wanted, ": not found in PATH");
+        return p;
+    }
+    std::string p = find_berth_program("berth-runtime");
+    if (p.empty()) return Err("berth-runtime: not found next to berth nor in PATH");
+    return p;
+}
+
+Result<RunOptions> container_options(const ContainerRecord& c) {
+    auto v = TRY_CTX(json::parse(c.options), "container ", c.id, ": options");
+    return run_options_from_json(v);
+}
+
+Result<void> runtime_command(Engine& e, const ContainerRecord& c, const std::vector<std::string>& args) {
+    auto o = TRY(container_options(c));
+    std::string rt = TRY(e.runtime_path(o.runtime));
+    std::vector<std::string> argv = {rt, "--root", e.paths.runtime_root()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto out = TRY(run_program(argv));
+    if (out.status != 0) return Err(last_line(out.err).empty() ? cat(rt, " exited with ", out.status) : last_line(out.err));
+    return {};
+}
+
+Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
+    auto img = TRY(find_image_record(e.db(), e.global, opts.image));
+    ContainerRecord c;
+    c.id = TRY(random_hex_id());
+    c.image_id = img.id;
+    c.image_name = opts.image;
+    c.created = now_rfc3339_nano();
+    c.state = "creating";
+    c.options = json::write(run_options_to_json(opts));
+    auto held = TRY(ContainerLock::take(e.paths, c.id));
+    if (!opts.name.empty()) {
+        c.name = opts.name;
+        TRY(e.containers.insert(c));
+    } else {
+        // Generated names can collide: a few tries, then the id.
+        for (int i = 0;; ++i) {
+            c.name = i < 5 ? generate_container_name() : c.id.substr(0, 12);
+            if (e.containers.insert(c)) break;
+            if (i >= 5) return Err("could not find a free name for the container");
+        }
+    }
+    auto made = [&]() -> Result<void> {
+        TRY(e.storage.create(c.image_id, c.id));
+        std::string merged = TRY(e.storage.mount(c.id));
+        auto image_config = TRY_CTX(json::parse(img.config), "image ", img.id, ": config");
+        std::vector<std::string> image_volumes;
+        if (auto* cfg = image_config.find("config"))
+            if (auto* vols = cfg->find("Volumes"); vols && vols->is_object())
+                for (const auto& [k, v] : vols->members()) image_volumes.push_back(k);
+        std::vector<ResolvedMount> mounts;
+        TRY(e.db().transaction([&]() -> Result<void> {
+            mounts = TRY(attach_volumes(e.db(), e.paths.root, c.id, opts.mounts, image_volumes));
+            return {};
+        }));
+        TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged));
+        std::string dir = e.paths.dir(c.id);
+        TRY(write_etc_files(c, opts, dir));
+        std::string init;
+        if (opts.init) {
+            init = find_berth_program("berth-init");
+            if (init.empty()) return Err("--init: berth-init not found next to berth nor in PATH");
+        }
+        SpecInputs in{opts, image_config, c.id, merged, dir, mounts, init};
+        auto spec = TRY(make_spec(in));
+        TRY(write_file_atomic(dir + "/config.json", json::write(spec, true), 0600));
+        c.state = "created";
+        return e.containers.update(c);
+    }();
+    if (!made) {
+        if (auto r = destroy(e, c, true); !r) log::warn(cat("remove the half-made container ", c.id, ": ", r.error().what()));
+        return std::unexpected(made.error());
+    }
+    return c;
+}
+
+Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
+    auto o = TRY(container_options(c));
+    auto rec = TRY(e.storage.get(c.id));
+    if (!rec) return Err("container ", c.id, ": its rootfs is gone");
+    if (rec->mount_count == 0) TRY(e.storage.mount(c.id));
+    std::string shim = TRY(e.shim_path());
+    std::string rt = TRY(e.runtime_path(o.runtime));
+    const auto& p = e.paths;
+    TRY(mkdir_all(p.exit_dir(), 0700));
+    std::vector<std::string> argv = {shim,
+                                     "--id", c.id,
+                                     "--bundle", p.dir(c.id),
+                                     "--runtime", rt,
+                                     "--runtime-root", p.runtime_root(),
+                                     "--run-dir", p.shim_dir(c.id),
+                                     "--log-path", p.log(c.id),
+                                     "--exit-dir", p.exit_dir(),
+                                     "--delete",
+                                     "--exit-command", self_exe()};
+    for (const auto& a : {std::string("--root"), e.paths.root, std::string("--runroot"), e.paths.runroot,
+                          std::string("container"), std::string("cleanup"), c.id})
+        argv.insert(argv.end(), {"--exit-command-arg", a});
+    if (o.log_max_size) argv.insert(argv.end(), {"--log-size-max", std::to_string(o.log_max_size)});
+    if (o.tty) argv.push_back("--terminal");
+    if (o.interactive) argv.push_back("--stdin");
+    if (!attach) argv.push_back("--start");
+    auto out = TRY(run_program(argv));
+    if (out.status != 0) {
+        std::string msg = last_line(out.err);
+        // "create ID: MESSAGE" from the shim: the id is noise for the user.
+        for (const char* verb : {"create ", "start "})
+            if (msg.starts_with(cat(verb, c.id, ": "))) msg = msg.substr(std::string_view(verb).size() + c.id.size() + 2);
+        return Err(msg.empty() ? cat("berth-shim exited with ", out.status) : msg);
+    }
+    auto v = TRY_CTX(json::parse(out.out), "berth-shim's answer");
+    const json::Value* pid = v.find("pid");
+    const json::Value* shim_pid = v.find("shim_pid");
+    c.pid = pid ? pid->as_int64().value_or(0) : 0;
+    c.shim_pid = shim_pid ? shim_pid->as_int64().value_or(0) : 0;
+    c.state = "running";
+    c.started_at = now_rfc3339_nano();
+    c.finished_at.clear();
+    c.exit_code = 0;
+    c.oom_killed = false;
+    return e.containers.update(c);
+}
+
+Result<void> start_process(Engine& e, ContainerRecord& c) {
+    return runtime_command(e, c, {"start", c.id});
+}
+
+Result<void> refresh(Engine& e, ContainerRecord& c) {
+    if (!running_state(c.state)) return {};
+    auto info = TRY(read_exit_file(e.paths.exit_file(c.id)));
+    if (!info) {
+        if (process_alive(static_cast<pid_t>(c.shim_pid), "berth-shim")) return {};
+        // The shim may have written the file just before it exited.
+        info = TRY(read_exit_file(e.paths.exit_file(c.id)));
+        if (!info) {
+            if (c.pid > 0 && ::kill(static_cast<pid_t>(c.pid), 0) == 0) return {};  // orphaned: still running
+            info = ExitInfo{255, false, now_rfc3339_nano()};
+        }
+    }
+    c.state = "exited";
+    c.exit_code = info->exit_code;
+    c.oom_killed = info->oom_killed;
+    c.finished_at = info->finished_at;
+    c.pid = 0;
+    return e.containers.update(c);
+}
+
+Result<void> kill_container(Engine& e, ContainerRecord& c, int sig) {
+    auto held = TRY(ContainerLock::take(e.paths, c.id));
+    TRY(refresh(e, c));
+    if (!running_state(c.state)) return Err("container ", c.name, " is not running");
+    return runtime_command(e, c, {"kill", c.id, std::to_string(sig)});
+}
+
+Result<void> pause_container(Engine& e, ContainerRecord& c, bool pause) {
+    auto held = TRY(ContainerLock::take(e.paths, c.id));
+    TRY(refresh(e, c));
+    if (pause && c.state != "running") return Err("container ", c.name, " is not running");
+    if (!pause && c.state != "paused") return Err("container ", c.name, " is not paused");
+    TRY(runtime_command(e, c, {pause ? "pause" : "resume", c.id}));
+    c.state = pause ? "paused" : "running";
+    return e.containers.update(c);
+}
+
+Result<void> stop_container(Engine& e, ContainerRecord& c, std::optional<int> timeout) {
+    auto o = TRY(container_options(c));
+    int secs = timeout ? *timeout : o.stop_timeout.value_or(10);
+    {
+        auto held = TRY(ContainerLock::take(e.paths, c.id));
+        TRY(refresh(e, c));
+        c.stop_requested = true;
+        TRY(e.containers.update(c));
+        if (!running_state(c.state)) return {};
+        std::string sig = TRY(stop_signal_of(c, o));
+        int signo = TRY(parse_signal(sig));
+        if (secs != 0) TRY(runtime_command(e, c, {"kill", c.id, std::to_string(signo)}));
+        if (c.state == "paused") {
+            TRY(runtime_command(e, c, {"resume", c.id}));
+            c.state = "running";
+            TRY(e.containers.update(c));
+        }
+    }
+    if (secs == 0 || !wait_for_file(e.paths.exit_file(c.id), secs < 0 ? -1 : secs * 1000)) {
+        auto held = TRY(ContainerLock::take(e.paths, c.id));
+        TRY(refresh(e, c));
+        if (running_state(c.state)) {
+            if (auto r = runtime_command(e, c, {"kill", "--all", c.id, "9"}); !r)
+                TRY(refresh(e, c));  // it may have exited in the meantime
+        }
+    }
+    wait_for_file(e.paths.exit_file(c.id), 30000);
+    auto held = TRY(ContainerLock::take(e.paths, c.id));
+    return refresh(e, c);
+}
+
+Result<int64_t> wait_container(Engine& e, const std::string& id) {
+    for (;;) {
+        auto c = TRY(e.containers.get(id));
+        if (!c) return Err("no such container: ", id);
+        if (!running_state(c->state)) return c->exit_code;
+        if (wait_for_file(e.paths.exit_file(id), 1000)) {
+            auto info = TRY(read_exit_file(e.paths.exit_file(id)));
+            if (info) return info->exit_code;
+        } else {
+            auto held = TRY(ContainerLock::take(e.paths, id));
+            auto now = TRY(e.containers.get(id));
+            if (!now) return Err("no such container: ", id);
+            TRY(refresh(e, *now));
+        }
+    }
+}
+
+Result<void> remove_container(Engine& e, const std::string& id, bool force, bool volumes) {
+    pid_t shim = 0;
+    {
+        auto held = TRY(ContainerLock::take(e.paths, id));
+        auto c = TRY(e.containers.get(id));
+        if (!c) {
+            ::unlink(e.paths.lock_file(id).c_str());
+            return Err("no such container: ", id);
+        }
+        TRY(refresh(e, *c));
+        if (running_state(c->state)) {
+            if (!force)
+                return Err("cannot remove container \"", c->name, "\": container is ", c->state,
+                           ": stop the container before removing or force remove");
+            if (c->state == "paused") (void)runtime_command(e, *c, {"resume", id});
+            (void)runtime_command(e, *c, {"kill", "--all", id, "9"});
+            wait_for_file(e.paths.exit_file(id), 10000);
+            TRY(refresh(e, *c));
+        }
+        shim = static_cast<pid_t>(c->shim_pid);
+        c->state = "removing";
+        TRY(e.containers.update(*c));
+        TRY(destroy(e, *c, volumes));
+        ::unlink(e.paths.lock_file(id).c_str());
+    }
+    // The shim's exit command waited for the lock; give it the moment it
+    // needs to see the container gone, so rm leaves no process behind.
+    for (int i = 0; i < 500 && process_alive(shim, "berth-shim"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return {};
+}
+
+Result<void> cleanup_container(Engine& e, const std::string& id) {
+    std::chrono::milliseconds delay{0};
+    {
+        auto held = TRY(ContainerLock::take(e.paths, id));
+        auto c = TRY(e.containers.get(id));
+        if (!c) {
+            ::unlink(e.paths.lock_file(id).c_str());  // rm was first
+            return {};
+        }
+        TRY(refresh(e, *c));
+        if (c->state != "exited") return {};
+        if (auto r = TRY(e.storage.get(id)); r && r->mount_count > 0) TRY(e.storage.unmount(id, true));
+        auto o = TRY(container_options(*c));
+        bool restart = false;
+        if (!c->stop_requested) {
+            switch (o.restart.kind) {
+            case RestartPolicy::Kind::No: break;
+            case RestartPolicy::Kind::OnFailure:
+                restart = c->exit_code != 0 && (o.restart.max_retries == 0 || c->restart_count < o.restart.max_retries);
+                break;
+            case RestartPolicy::Kind::Always:
+            case RestartPolicy::Kind::UnlessStopped: restart = true; break;
+            }
+        }
+        if (!restart) {
+            if (o.remove) {
+                c->state = "removing";
+                TRY(e.containers.update(*c));
+                TRY(destroy(e, *c, true));
+                ::unlink(e.paths.lock_file(id).c_str());
+            }
+            return {};
+        }
+        // docker's back-off: 100 ms, doubled for every restart, at most a minute.
+        delay = std::chrono::milliseconds(100) * (1L << std::min<int64_t>(c->restart_count, 10));
+        delay = std::min<std::chrono::milliseconds>(delay, std::chrono::minutes(1));
+    }
+    std::this_thread::sleep_for(delay);
+    auto held = TRY(ContainerLock::take(e.paths, id));
+    auto c = TRY(e.containers.get(id));
+    if (!c) ::unlink(e.paths.lock_file(id).c_str());
+    if (!c || c->state != "exited" || c->stop_requested) return {};
+    c->restart_count++;
+    return start_container(e, *c, false);
+}
+
+Result<void> repair_containers(Engine& e) {
+    // After a reboot nothing runs and nothing is mounted, whatever berth.db says.
+    std::string boot_id(trim(read_file("/proc/sys/kernel/random/boot_id").value_or("")));
+    std::string marker = e.paths.runroot + "/boot-id";
+    if (std::string(trim(read_file(marker).value_or(""))) != boot_id) {
+        TRY(e.db().transaction([&]() -> Result<void> {
+            Query q(e.db().handle(),
+                    "UPDATE containers SET state = 'exited', exit_code = 255, pid = 0 "
+                    "WHERE state IN ('running', 'paused')");
+            TRY(q.run("berth.db: reset containers after a reboot"));
+            Query r(e.db().handle(), "UPDATE rootfs SET mount_count = 0");
+            return r.run("berth.db: reset mount counts after a reboot");
+        }));
+        TRY(write_file_atomic(marker, boot_id + "\n"));
+    }
+    for (auto& c : TRY(e.containers.list())) {
+        if (c.state != "creating" && c.state != "removing") continue;
+        auto held = TRY(ContainerLock::try_take(e.paths, c.id));
+        if (!held) continue;  // a live berth is working on it
+        auto again = TRY(e.containers.get(c.id));
+        if (!again || (again->state != "creating" && again->state != "removing")) continue;
+        log::debug(cat("removing container ", c.id, " left ", c.state, " by an interrupted berth"));
+        TRY(destroy(e, *again, true));
+        ::unlink(e.paths.lock_file(c.id).c_str());
+    }
+    return {};
+}
+
+}  // namespace berth::manager
