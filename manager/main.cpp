@@ -7,6 +7,8 @@
 
 #include "libutil/log.hpp"
 #include "manager/cli/commands.hpp"
+#include "manager/images/blob_store.hpp"
+#include <unistd.h>
 
 using namespace berth;
 using namespace berth::manager;
@@ -51,7 +53,7 @@ Commands:
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
   --runroot DIR   runtime state: shim sockets, exit files, locks (default: /run/berth,
-                  or ROOT/run with --root)
+                  or /run/berth-HASH for another --root)
   --registries-conf FILE  registries configuration (default: /etc/berth/registries.conf)
   --debug         log debug messages to stderr
   --help, -h      show this help
@@ -90,6 +92,20 @@ Result<void> load_registries(GlobalOptions& g, std::string file) {
     g.registries = TRY(registry::load_registries_conf(file, missing_ok));
     if (!g.registries.default_registry.empty()) g.refs.registry = g.registries.default_registry;
     return {};
+}
+
+// /run/berth for the default root; another root gets a run root of its own,
+// named after it and short: unix socket paths under it (the runtime's
+// console socket) must fit in 108 bytes.
+std::string default_runroot(const std::string& root) {
+    if (root == "/var/lib/berth") return "/run/berth";
+    std::string abs = root;
+    if (abs[0] != '/') {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof cwd)) abs = std::string(cwd) + "/" + abs;
+    }
+    std::string digest = sha256_digest(abs);  // "sha256:<hex>"
+    return "/run/berth-" + digest.substr(7, 12);
 }
 
 }  // namespace
@@ -141,7 +157,7 @@ int main(int argc, char** argv) {
             return usage_error("unknown flag: " + a);
         }
     }
-    if (g.runroot.empty()) g.runroot = g.root == "/var/lib/berth" ? "/run/berth" : g.root + "/run";
+    if (g.runroot.empty()) g.runroot = default_runroot(g.root);
     lc.debug = g.debug;
     log::configure(lc);
     if (auto r = load_registries(g, registries_conf); !r) return fail(r.error());

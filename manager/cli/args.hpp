@@ -39,5 +39,10 @@ struct Args {
 // Parses argv[start..argc). "--" ends the flags. Errors: "unknown flag: --x",
 // "flag needs an argument: --format".
 Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<FlagSpec> flags);
+// With `stop_at_positional`, everything from the first positional argument on
+// is positional: `exec [flags] CONTAINER CMD [ARGS...]`, where ARGS are the
+// command's own flags.
+Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<FlagSpec> flags,
+                        bool stop_at_positional);
 
 }  // namespace berth::manager

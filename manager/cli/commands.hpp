@@ -16,7 +16,7 @@ struct GlobalOptions {
     std::string root = "/var/lib/berth";
     // Runtime state on a tmpfs (shim sockets, exit files, locks, the
     // runtime's --root): --runroot; /run/berth for the default root, else
-    // ROOT/run, so two roots never share containers' state.
+    // /run/berth-<12 hex of sha256(ROOT)>, so two roots never share state.
     std::string runroot;
     bool debug = false;
     // Until a registries configuration exists, short names resolve to

@@ -351,10 +351,10 @@ int cmd_attach(const GlobalOptions& g, int argc, char** argv, int start) {
 }
 
 int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start) {
-    auto a = parse_args_until_positional(argc, argv, start,
-                                         {{"interactive", 'i', false}, {"tty", 't', false}, {"detach", 'd', false},
-                                          {"user", 'u', true}, {"env", 'e', true}, {"workdir", 'w', true},
-                                          {"privileged", 0, false}});
+    auto a = parse_args(argc, argv, start,
+                        {{"interactive", 'i', false}, {"tty", 't', false}, {"detach", 'd', false}, {"user", 'u', true},
+                         {"env", 'e', true}, {"workdir", 'w', true}, {"privileged", 0, false}},
+                        true);
     if (!a) return fail(a.error());
     if (a->positional.size() < 2) return fail(Error{0, "exec: a container and a command are needed"});
     auto e = open_engine(g);

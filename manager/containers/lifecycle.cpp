@@ -1,8 +1,10 @@
 #include "manager/containers/lifecycle.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "libutil/json.hpp"
@@ -139,12 +142,40 @@ Result<std::string> stop_signal_of(const ContainerRecord& c, const RunOptions& o
     return o.stop_signal.empty() ? std::string("SIGTERM") : o.stop_signal;
 }
 
+// The run root is a tmpfs: a boot id there that is missing or not this
+// boot's means the machine rebooted (or the run root was wiped) since berth
+// last ran. Two small reads on every container command.
+Result<void> reset_after_reboot(Engine& e) {
+    // After a reboot nothing runs and nothing is mounted, whatever berth.db says.
+    std::string boot_id(trim(read_file("/proc/sys/kernel/random/boot_id").value_or("")));
+    std::string marker = e.paths.runroot + "/boot-id";
+    if (std::string(trim(read_file(marker).value_or(""))) == boot_id) return {};
+    // Once, by the first of the commands that start at the same time: the
+    // others wait here and then find the marker.
+    std::string lock_path = e.paths.runroot + "/boot.lock";
+    UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || ::flock(lock.get(), LOCK_EX) < 0) return ErrnoErr("lock ", lock_path);
+    if (std::string(trim(read_file(marker).value_or(""))) != boot_id) {
+        TRY(e.db().transaction([&]() -> Result<void> {
+            Query q(e.db().handle(),
+                    "UPDATE containers SET state = 'exited', exit_code = 255, pid = 0 "
+                    "WHERE state IN ('running', 'paused')");
+            TRY(q.run("berth.db: reset containers after a reboot"));
+            Query r(e.db().handle(), "UPDATE rootfs SET mount_count = 0");
+            return r.run("berth.db: reset mount counts after a reboot");
+        }));
+        TRY(write_file_atomic(marker, boot_id + "\n"));
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::open(const GlobalOptions& g) {
     auto storage = TRY(RootfsStore::open(g.root));
     auto e = std::make_unique<Engine>(g, ContainerPaths{g.root, g.runroot}, std::move(storage));
     TRY(mkdir_all(e->paths.runroot, 0700));
+    TRY(reset_after_reboot(*e));
     return e;
 }
 
@@ -196,7 +227,10 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
     auto held = TRY(ContainerLock::take(e.paths, c.id));
     if (!opts.name.empty()) {
         c.name = opts.name;
-        TRY(e.containers.insert(c));
+        if (auto r = e.containers.insert(c); !r) {
+            ::unlink(e.paths.lock_file(c.id).c_str());
+            return std::unexpected(r.error());
+        }
     } else {
         // Generated names can collide: a few tries, then the id.
         for (int i = 0;; ++i) {
@@ -233,7 +267,10 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
         return e.containers.update(c);
     }();
     if (!made) {
-        if (auto r = destroy(e, c, true); !r) log::warn(cat("remove the half-made container ", c.id, ": ", r.error().what()));
+        if (auto r = destroy(e, c, true); !r)
+            log::warn(cat("remove the half-made container ", c.id, ": ", r.error().what()));
+        else
+            ::unlink(e.paths.lock_file(c.id).c_str());
         return std::unexpected(made.error());
     }
     return c;
@@ -454,21 +491,22 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
 }
 
 Result<void> repair_containers(Engine& e) {
-    // After a reboot nothing runs and nothing is mounted, whatever berth.db says.
-    std::string boot_id(trim(read_file("/proc/sys/kernel/random/boot_id").value_or("")));
-    std::string marker = e.paths.runroot + "/boot-id";
-    if (std::string(trim(read_file(marker).value_or(""))) != boot_id) {
-        TRY(e.db().transaction([&]() -> Result<void> {
-            Query q(e.db().handle(),
-                    "UPDATE containers SET state = 'exited', exit_code = 255, pid = 0 "
-                    "WHERE state IN ('running', 'paused')");
-            TRY(q.run("berth.db: reset containers after a reboot"));
-            Query r(e.db().handle(), "UPDATE rootfs SET mount_count = 0");
-            return r.run("berth.db: reset mount counts after a reboot");
-        }));
-        TRY(write_file_atomic(marker, boot_id + "\n"));
+    auto all = TRY(e.containers.list());
+    // A lock file without a record: a create killed before its insert.
+    std::set<std::string> known;
+    for (const auto& c : all) known.insert(c.id);
+    if (auto* d = ::opendir((e.paths.runroot + "/locks").c_str())) {
+        std::vector<std::string> stale;
+        while (auto* ent = ::readdir(d))
+            if (ent->d_name[0] != '.' && !known.count(ent->d_name)) stale.push_back(ent->d_name);
+        ::closedir(d);
+        for (const auto& id : stale) {
+            auto held = TRY(ContainerLock::try_take(e.paths, id));
+            if (!held || TRY(e.containers.get(id))) continue;
+            ::unlink(e.paths.lock_file(id).c_str());
+        }
     }
-    for (auto& c : TRY(e.containers.list())) {
+    for (auto& c : all) {
         if (c.state != "creating" && c.state != "removing") continue;
         auto held = TRY(ContainerLock::try_take(e.paths, c.id));
         if (!held) continue;  // a live berth is working on it

@@ -16,7 +16,18 @@ manager_setup() {
 }
 
 berth() {
-	"$BERTH" --root "$ROOT" "$@"
+	"$BERTH" --root "$ROOT" ${RUNROOT:+--runroot "$RUNROOT"} "$@"
+}
+
+# Container tests: a run root of the test's own (short: socket paths under it
+# must fit in 108 bytes), removed by container_teardown.
+container_setup() {
+	RUNROOT=/run/berth-test-$$-${BATS_TEST_NUMBER:-0}
+}
+
+container_teardown() {
+	berth rm -af >/dev/null 2>&1 || true
+	[ -z "${RUNROOT:-}" ] || rm -rf "$RUNROOT"
 }
 
 # Nothing of an image is left under the manager's --root $ROOT: no blob, no
@@ -27,4 +38,31 @@ assert_root_empty() {
 	left=$(find "$ROOT" -mindepth 1 ! -name 'berth.db*' ! -name storage.lock ! -type d 2>/dev/null || true)
 	left+=$(find "$ROOT/layers" "$ROOT/blobs/sha256" "$ROOT/blobs/ingest" -mindepth 1 2>/dev/null || true)
 	[ -z "$left" ] || fail "left under $ROOT:" "$left"
+}
+
+# Nothing of any container is left under $ROOT and on the host: no container
+# dir, no shim or runtime state, lock or exit file, no mount under the test's
+# tmpdir, no process started with this root, no cgroup named after one of
+# the ids given.
+assert_no_container_leftovers() {
+	local left="" d id pid
+	for d in "$ROOT/containers" "$RUNROOT/shim" "$RUNROOT/runtime" "$RUNROOT/locks" "$RUNROOT/exits"; do
+		[ -d "$d" ] || continue
+		left+=$(find "$d" -mindepth 1 -maxdepth 1 -printf '%p\n')
+	done
+	left+=$(_leftover_mounts)
+	for id in "$@"; do
+		left+=$(_leftover_cgroups "$id")
+	done
+	for pid in $(grep -lzF -e "$ROOT/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+		[ "$pid" != "$$" ] || continue
+		grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && continue
+		[ -e "/proc/$pid" ] && left+="process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"$'\n'
+	done
+	[ -z "$left" ] || fail "left behind:" "$left"
+}
+
+# The busybox image loaded into this test's root.
+load_busybox() {
+	berth load -i "$IMAGE" >/dev/null
 }

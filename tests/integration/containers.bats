@@ -1,0 +1,369 @@
+#!/usr/bin/env bats
+# berth's container lifecycle: run, create/start, ps, logs, stop, kill,
+# restart, pause, rm, wait, exec, attach, inspect; restart policies; what a
+# killed berth leaves; many runs at once. Real containers through
+# berth-shim and berth-runtime, in a --root of the test's own.
+
+# shellcheck disable=SC2154
+load helpers
+load manager
+
+setup_file() {
+	make_busybox_image
+}
+
+setup() {
+	manager_setup
+	container_setup
+	load_busybox
+}
+
+teardown() {
+	container_teardown
+}
+
+# The full id of container NAME.
+cid() {
+	berth inspect --format '{{.Id}}' "$1"
+}
+
+@test "run: prints the container's output and exits with its code" {
+	run berth run busybox sh -c 'echo out; echo err >&2; exit 3'
+	assert_failure 3
+	assert_output_contains "out" "err"
+	run berth ps -a --format '{{.Status}}'
+	[[ $output == "Exited (3) "* ]] || fail "ps: $output"
+}
+
+@test "run --rm: the container is gone afterwards and nothing is left" {
+	run berth run --rm busybox echo hi
+	assert_success
+	assert_output "hi"
+	run berth ps -aq
+	assert_output ""
+	assert_no_container_leftovers
+}
+
+@test "run: docker's exit codes: 127 not found, 126 not executable, 125 a berth error; nothing left" {
+	run -127 berth run busybox /nope
+	assert_failure 127
+	assert_output_contains "/nope" "no such file or directory"
+	run -126 berth run busybox /etc/passwd
+	assert_failure 126
+	assert_output_contains "/etc/passwd" "permission denied"
+	run berth run nosuchimage true
+	assert_failure 125
+	assert_output "berth: nosuchimage: image not known"
+	run berth ps -aq
+	assert_output ""
+	assert_no_container_leftovers
+}
+
+@test "run -d, ps, logs, stop (stop signal, the container's trap runs), rm: nothing left" {
+	run berth run -d --name ticker busybox sh -c 'trap "echo bye; exit 0" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'
+	assert_success
+	[[ $output =~ ^[0-9a-f]{64}$ ]] || fail "id: $output"
+	local id=$output
+	sleep 0.5
+	run berth ps --format '{{.Names}} {{.State}}'
+	assert_output "ticker running"
+	run berth logs ticker
+	assert_output_contains "tick 0" "tick 1"
+	run berth stop ticker
+	assert_success
+	assert_output "ticker"
+	run berth inspect --format '{{.State.Status}} {{.State.ExitCode}}' ticker
+	assert_output "exited 0"
+	run berth logs --tail 1 ticker
+	assert_output "bye"
+	run berth ps -q
+	assert_output ""
+	run berth rm ticker
+	assert_success
+	assert_no_container_leftovers "$id"
+}
+
+@test "stop -t: a container that ignores the stop signal is killed after the timeout" {
+	berth run -d --name stubborn busybox sh -c 'trap "" TERM; while true; do sleep 0.1; done'
+	local start=$SECONDS
+	run berth stop -t 1 stubborn
+	assert_success
+	run berth inspect --format '{{.State.ExitCode}}' stubborn
+	assert_output "137"
+	[ $((SECONDS - start)) -lt 10 ] || fail "stop took $((SECONDS - start)) s"
+}
+
+@test "create, start, wait: the exit code of a created container" {
+	run berth create --name later busybox sh -c 'exit 5'
+	assert_success
+	run berth ps -a --format '{{.Names}} {{.State}}'
+	assert_output "later created"
+	run berth start later
+	assert_success
+	run berth wait later
+	assert_success
+	assert_output "5"
+	# Started again, it runs again.
+	berth start later
+	run berth wait later
+	assert_output "5"
+}
+
+@test "start -a: attached to a created container's output" {
+	berth create --name att busybox sh -c 'echo attached-out; exit 4'
+	run berth start -a att
+	assert_failure 4
+	assert_output "attached-out"
+}
+
+@test "kill -s: the signal reaches the container" {
+	berth run -d --name k busybox sh -c 'trap "echo got USR1; exit 9" USR1; while true; do sleep 0.1; done'
+	sleep 0.3
+	run berth kill -s USR1 k
+	assert_success
+	run berth wait k
+	assert_output "9"
+	run berth logs k
+	assert_output "got USR1"
+	run berth kill -s NOSUCH k
+	assert_failure 125
+	assert_output_contains "NOSUCH"
+}
+
+@test "pause, unpause: the container's processes are frozen and thawed" {
+	berth run -d --name p busybox sh -c 'while true; do date +%s%N > /tmp/t; sleep 0.05; done'
+	sleep 0.3
+	run berth pause p
+	assert_success
+	run berth ps --format '{{.State}} {{.Status}}'
+	[[ $output == "paused Up "*"(Paused)" ]] || fail "ps: $output"
+	local a b
+	a=$(berth exec p cat /tmp/t 2>/dev/null || cat "$ROOT/containers/$(cid p)/merged/tmp/t")
+	sleep 0.3
+	b=$(cat "$ROOT/containers/$(cid p)/merged/tmp/t")
+	assert_equal "$a" "$b"
+	run berth unpause p
+	assert_success
+	sleep 0.3
+	b=$(cat "$ROOT/containers/$(cid p)/merged/tmp/t")
+	[ "$a" != "$b" ] || fail "still frozen"
+	run berth unpause p
+	assert_failure 125
+	assert_output "berth: container p is not paused"
+}
+
+@test "restart: a running container is stopped and started again" {
+	berth run -d --name rs busybox sh -c 'echo started; trap "exit 0" TERM; while true; do sleep 0.1; done'
+	sleep 0.3
+	run berth restart -t 2 rs
+	assert_success
+	sleep 0.3
+	run berth ps --format '{{.Names}} {{.State}}'
+	assert_output "rs running"
+	run berth logs rs
+	assert_output $'started\nstarted'
+}
+
+@test "--restart on-failure:3 restarts exactly 3 times; ps shows the restarts" {
+	berth run -d --name r3 --restart on-failure:3 busybox sh -c 'echo run; exit 2'
+	local i
+	for i in $(seq 100); do
+		[ "$(berth inspect --format '{{.RestartCount}} {{.State.Status}}' r3)" = "3 exited" ] && break
+		sleep 0.1
+	done
+	sleep 1  # a fourth restart would come within 800 ms
+	run berth inspect --format '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}' r3
+	assert_output "3 exited 2"
+	run berth logs r3
+	assert_output $'run\nrun\nrun\nrun'
+	run berth ps -a --format '{{.Names}} {{.Restarts}}'
+	assert_output "r3 3"
+}
+
+@test "--restart always: restarted after it exits, not after stop" {
+	berth run -d --name ra --restart always busybox sh -c 'sleep 0.2; exit 0'
+	local i
+	for i in $(seq 100); do
+		[ "$(berth inspect --format '{{.RestartCount}}' ra)" -ge 2 ] && break
+		sleep 0.1
+	done
+	run berth stop ra
+	assert_success
+	local n
+	n=$(berth inspect --format '{{.RestartCount}}' ra)
+	sleep 1
+	run berth inspect --format '{{.RestartCount}} {{.State.Status}}' ra
+	assert_output "$n exited"
+}
+
+@test "rm: a running container is refused without -f; -f kills and removes it" {
+	berth run -d --name busy busybox sleep 100
+	local id
+	id=$(cid busy)
+	run berth rm busy
+	assert_failure 125
+	assert_output_contains "cannot remove container \"busy\": container is running"
+	run berth rm -f busy
+	assert_success
+	assert_output "busy"
+	run berth ps -aq
+	assert_output ""
+	assert_no_container_leftovers "$id"
+}
+
+@test "--name: a name already taken is refused with docker's message; nothing is left" {
+	berth run -d --name taken busybox sleep 100
+	run berth run -d --name taken busybox true
+	assert_failure 125
+	assert_output_contains "the container name \"taken\" is already in use by"
+	run berth ps -a --format '{{.Names}}'
+	assert_output "taken"
+	run ls "$ROOT/containers"
+	[ "${#lines[@]}" -eq 1 ] || fail "container dirs: $output"
+	berth rm -f taken
+	assert_no_container_leftovers
+}
+
+@test "logs: --tail, -t, --since, -f" {
+	berth run -d --name lg busybox sh -c 'for i in 1 2 3 4 5; do echo line $i; done; sleep 1; echo late'
+	sleep 0.3
+	run berth logs --tail 2 lg
+	assert_output $'line 4\nline 5'
+	run berth logs -t --tail 1 lg
+	[[ $output =~ ^20[0-9-]+T[0-9:.]+Z\ line\ 5$ ]] || fail "logs -t: $output"
+	run berth logs --since 1h lg
+	assert_output_contains "line 1"
+	run berth logs --since 2099-01-01T00:00:00Z lg
+	assert_output ""
+	run berth logs -f lg
+	assert_success
+	assert_output $'line 1\nline 2\nline 3\nline 4\nline 5\nlate'
+	run berth logs --since yesterday lg
+	assert_failure 125
+	assert_output_contains "yesterday" "--since"
+}
+
+@test "exec: runs in the container, with its exit code" {
+	berth run -d --name ex busybox sh -c 'echo inside > /tmp/mark; sleep 100'
+	sleep 0.3
+	run berth exec ex cat /tmp/mark
+	assert_success
+	assert_output "inside"
+	run berth exec ex sh -c 'exit 6'
+	assert_failure 6
+	run berth exec -e FOO=bar -w /tmp ex sh -c 'echo $FOO $(pwd)'
+	assert_output "bar /tmp"
+	run berth exec -u 1000:1000 ex id -u
+	assert_output "1000"
+	berth stop -t 0 ex
+	run berth exec ex true
+	assert_failure 125
+	assert_output "berth: container ex is not running"
+}
+
+@test "run -it: an interactive shell on a terminal (tmux): type a command, read the screen" {
+	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc
+	tmux -L "$sock" new-session -d -x 100 -y 30 \
+		"$BERTH --root $ROOT --runroot $RUNROOT run -it --name tty busybox sh; echo \$? > $rcfile; sleep 30"
+	# shellcheck disable=SC2064
+	trap "tmux -L $sock kill-server 2>/dev/null || true" RETURN
+	local i screen
+	for i in $(seq 50); do
+		screen=$(tmux -L "$sock" capture-pane -p)
+		[[ $screen == *"# "* ]] && break
+		sleep 0.1
+	done
+	tmux -L "$sock" send-keys 'echo $((6*7)) on $(tty)' Enter
+	for i in $(seq 50); do
+		screen=$(tmux -L "$sock" capture-pane -p)
+		[[ $screen == *"42 on /dev/pts/0"* ]] && break
+		sleep 0.1
+	done
+	[[ $screen == *"42 on /dev/pts/0"* ]] || fail "screen:" "$screen"
+	tmux -L "$sock" send-keys 'exit 7' Enter
+	for i in $(seq 50); do
+		[ -s "$rcfile" ] && break
+		sleep 0.1
+	done
+	assert_equal "$(cat "$rcfile")" "7"
+}
+
+@test "attach: ctrl-p ctrl-q detaches, the container keeps running" {
+	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc
+	berth run -d -it --name det busybox sh
+	tmux -L "$sock" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT attach det; echo \$? > $rcfile; sleep 30"
+	# shellcheck disable=SC2064
+	trap "tmux -L $sock kill-server 2>/dev/null || true" RETURN
+	sleep 0.5
+	tmux -L "$sock" send-keys 'echo attached-$((1+1))' Enter
+	local i screen
+	for i in $(seq 50); do
+		screen=$(tmux -L "$sock" capture-pane -p)
+		[[ $screen == *"attached-2"* ]] && break
+		sleep 0.1
+	done
+	[[ $screen == *"attached-2"* ]] || fail "screen:" "$screen"
+	tmux -L "$sock" send-keys C-p C-q
+	for i in $(seq 50); do
+		[ -s "$rcfile" ] && break
+		sleep 0.1
+	done
+	assert_equal "$(cat "$rcfile")" "0"
+	run berth ps --format '{{.Names}} {{.State}}'
+	assert_output "det running"
+}
+
+@test "inspect: docker's fields and --format" {
+	berth run -d --name insp busybox sleep 100
+	run berth inspect insp
+	assert_success
+	assert_output_contains '"Status": "running"' '"Name": "/insp"' '"RestartCount": 0'
+	run berth inspect --format '{{.State.Running}} {{json .Args}}' insp
+	assert_output 'true ["100"]'
+	run berth inspect --format '{{.Nope}}' insp
+	assert_failure 125
+	run berth inspect nosuch
+	assert_failure 125
+	assert_output_contains "nosuch"
+}
+
+@test "berth killed with SIGKILL in the middle of run: the next ps and rm clean up" {
+	local i pid
+	for i in 1 2 3 4 5 6; do
+		"$BERTH" --root "$ROOT" --runroot "$RUNROOT" run -d --name "half$i" busybox sleep 100 >/dev/null 2>&1 &
+		pid=$!
+		# Somewhere between the record and the shim's answer.
+		sleep "0.0$((i * 15 % 100))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	run berth ps -a --format '{{.Names}} {{.State}}'
+	assert_success
+	[[ $output != *creating* ]] || fail "ps: $output"
+	run berth rm -af
+	assert_success
+	run berth ps -aq
+	assert_output ""
+	assert_no_container_leftovers
+}
+
+@test "20 concurrent runs: all run, all distinct, nothing left after rm" {
+	local i pids=()
+	for i in $(seq 20); do
+		berth run --name "c$i" busybox sh -c "echo ok $i" >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+		pids+=($!)
+	done
+	local failed=0
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || failed=$((failed + 1))
+	done
+	[ "$failed" -eq 0 ] || fail "$failed runs failed:" "$(cat "$BATS_TEST_TMPDIR"/out*)"
+	for i in $(seq 20); do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/out$i")" "ok $i"
+	done
+	run berth ps -aq
+	[ "${#lines[@]}" -eq 20 ] || fail "ps: $output"
+	run berth rm -a
+	assert_success
+	assert_no_container_leftovers
+}
