@@ -1,6 +1,7 @@
 // The rootfs storage with real overlay mounts (the unit tests run as root),
 // and the layer diff writer read back with libarchive.
 #include "manager/storage/rootfs.hpp"
+#include "manager/images/sqlite.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -121,12 +122,14 @@ TEST_CASE("overlay: the mount(2) options string escapes paths and has podman's o
     CHECK(e.error().message.find("200 layers") != std::string::npos);
 }
 
-TEST_CASE("image store: a version 1 database is migrated to version 2") {
+TEST_CASE("image store: a version 1 database is migrated to the current version") {
     TempDir t;
     REQUIRE(ImageStore::open(t.path));
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((t.path + "/berth.db").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "DROP TABLE rootfs; DROP TABLE image_mounts; UPDATE schema_version SET version = 1",
+    REQUIRE(sqlite3_exec(db,
+                         "DROP TABLE container_volumes; DROP TABLE volumes; DROP TABLE containers; "
+                         "DROP TABLE rootfs; DROP TABLE image_mounts; UPDATE schema_version SET version = 1",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     auto s = RootfsStore::open(t.path);
@@ -134,6 +137,11 @@ TEST_CASE("image store: a version 1 database is migrated to version 2") {
     auto l = s->list();  // the table is there again
     REQUIRE(l);
     CHECK(l->empty());
+    // And version 3's tables.
+    for (const char* table : {"containers", "volumes", "container_volumes"}) {
+        Query q(s->images().handle(), (std::string("SELECT count(*) FROM ") + table).c_str());
+        CHECK(q.step() == SQLITE_ROW);
+    }
 }
 
 TEST_CASE("rootfs: create, mount twice, unmount twice, remove") {
