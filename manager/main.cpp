@@ -19,18 +19,22 @@ constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options
 
 Commands:
   attach          attach to a running container's stdio
-  container       container commands (ls, inspect, ... as below)
+  container       container commands (ls, inspect, prune, ... as below)
   create          create a container (not started)
+  diff            list the files a container added (A), changed (C) or deleted (D)
   exec            run a command in a running container
   kill            send a signal to a container
   logs            show a container's output
   pause, unpause  freeze and thaw a container
+  rename          rename a container
   ps              list containers (-a: all)
   restart         stop and start a container
   rm              remove containers (-f: running ones too, -v: their anonymous volumes)
   run             create and start a container
   start           start created or stopped containers
+  stats           CPU, memory and pids of running containers (--no-stream: once)
   stop            stop containers (stop signal, then SIGKILL after a timeout)
+  top             a container's processes (ps options may follow)
   wait            wait for containers to exit, print their exit codes
   commit          make an image from a rootfs's changes (a new layer on its image)
   history         show the history of an image
@@ -72,6 +76,7 @@ constexpr Verb kVerbs[] = {
     {"restart", cmd_restart}, {"kill", cmd_kill},     {"pause", cmd_pause}, {"unpause", cmd_unpause},
     {"rm", cmd_rm},           {"wait", cmd_wait},     {"logs", cmd_logs},   {"attach", cmd_attach},
     {"exec", cmd_exec},       {"ps", cmd_ps},         {"container", cmd_container}, {"inspect", cmd_inspect},
+    {"top", cmd_top},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 

@@ -71,6 +71,12 @@ int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_container_inspect(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_container(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_inspect(const GlobalOptions& g, int argc, char** argv, int start);
+// container_tools.cpp
+int cmd_top(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_stats(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_rename(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_diff(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_container_prune(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_push(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_login(const GlobalOptions& g, int argc, char** argv, int start);

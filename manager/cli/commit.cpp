@@ -1,13 +1,15 @@
-// `berth commit [-c INSTR=VALUE]... [-m MSG] [-a AUTHOR] [-q] [--pause] ROOTFS [IMAGE]`
-// ROOTFS is a rootfs id (or a unique prefix) from `berth rootfs create`; a
-// container (berth create/run) names the rootfs it runs on, so `commit
-// CONTAINER` will look up its rootfs and come here.
+// `berth commit [-c INSTR=VALUE]... [-m MSG] [-a AUTHOR] [-q] [--pause[=false]] CONTAINER|ROOTFS [IMAGE]`
+// A container runs on the rootfs with its id: its name or id (prefix) is
+// looked up first, then a rootfs id (or prefix) from `berth rootfs create`.
+// A running container is paused while its upper dir is read (docker's
+// default; --pause=false leaves it running).
 #include "manager/images/commit.hpp"
 
 #include <cstdio>
 
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
+#include "manager/containers/lifecycle.hpp"
 
 namespace berth::manager {
 
@@ -29,12 +31,33 @@ Result<RootfsRecord> find_rootfs(RootfsStore& s, const std::string& arg) {
 
 Result<std::string> run(const GlobalOptions& g, const Args& a) {
     if (a.positional.empty() || a.positional.size() > 2)
-        return Err("commit: a ROOTFS id and an optional IMAGE name are required");
+        return Err("commit: a CONTAINER (or ROOTFS id) and an optional IMAGE name are required");
     CommitOptions opts;
     opts.changes = a.get_all("change");
     opts.message = a.get("message");
     opts.author = a.get("author");
     if (a.positional.size() == 2) opts.names.push_back(TRY(parse_reference(a.positional[1], g.refs)).str());
+    auto e = TRY(Engine::open(g));
+    if (auto c = e->containers.find(a.positional[0])) {
+        auto base = TRY(e->db().get(c->image_id));
+        if (!base) return Err("container ", c->name, ": image ", c->image_id, " not known");
+        bool pause = a.get("pause", "true") != "false";
+        bool paused = false;
+        if (pause) {
+            auto held = TRY(ContainerLock::take(e->paths, c->id));
+            TRY(refresh(*e, *c));
+            if (c->state == "running") {
+                TRY(runtime_command(*e, *c, {"pause", c->id}));
+                paused = true;
+            }
+        }
+        auto id = commit_rootfs(g.root, e->storage.upper_dir(c->id), *base, opts);
+        if (paused) {
+            auto held = TRY(ContainerLock::take(e->paths, c->id));
+            TRY(runtime_command(*e, *c, {"resume", c->id}));
+        }
+        return id;
+    }
     // The rootfs store's lock is released again before commit takes the store's lock shared.
     auto s = TRY(open_storage(g));
     RootfsRecord rootfs = TRY(find_rootfs(s, a.positional[0]));
@@ -51,7 +74,7 @@ int cmd_commit(const GlobalOptions& g, int argc, char** argv, int start) {
                          {"message", 'm', true},
                          {"author", 'a', true},
                          {"quiet", 'q', false},
-                         {"pause", 'p', false}});  // accepted: a rootfs has no process to pause yet
+                         {"pause", 'p', false}});
     if (!a) return fail(a.error());
     auto id = run(g, *a);
     if (!id) return fail(id.error());

@@ -421,7 +421,8 @@ int cmd_container(const GlobalOptions& g, int argc, char** argv, int start) {
         {"restart", cmd_restart}, {"kill", cmd_kill},     {"pause", cmd_pause},     {"unpause", cmd_unpause},
         {"rm", cmd_rm},           {"remove", cmd_rm},     {"wait", cmd_wait},       {"logs", cmd_logs},
         {"attach", cmd_attach},   {"exec", cmd_exec},     {"ps", cmd_ps},           {"ls", cmd_ps},
-        {"list", cmd_ps},         {"inspect", cmd_container_inspect},
+        {"list", cmd_ps},         {"inspect", cmd_container_inspect}, {"prune", cmd_container_prune},
+        {"top", cmd_top},         {"stats", cmd_stats},   {"rename", cmd_rename},   {"diff", cmd_diff},
     };
     for (const auto& s : kSubs)
         if (sub == s.name) return s.fn(g, argc, argv, start + 1);

@@ -24,6 +24,7 @@
 #include "manager/containers/process.hpp"
 #include "manager/containers/run_options.hpp"
 #include "manager/containers/spec.hpp"
+#include "manager/images/pull.hpp"
 #include "manager/images/sqlite.hpp"
 #include "manager/volumes/volume_store.hpp"
 
@@ -215,8 +216,27 @@ Result<void> runtime_command(Engine& e, const ContainerRecord& c, const std::vec
     return {};
 }
 
+// The image to run: the local one, else pulled (docker's --pull=missing),
+// with progress on stderr.
+Result<ImageRecord> image_for_run(Engine& e, const RunOptions& opts) {
+    auto local = find_image_record(e.db(), e.global, opts.image);
+    if ((local && opts.pull != "always") || opts.pull == "never") return local;
+    auto ref = parse_reference(opts.image, e.global.refs);
+    // "localhost/..." names images made or loaded here (as in podman): there
+    // is no registry to pull them from.
+    if (!ref || ref->domain == "localhost") return local;
+    PullOptions po;
+    po.tls_verify = opts.tls_verify;
+    PullProgress progress(::isatty(2) == 1 ? PullProgress::Mode::Terminal : PullProgress::Mode::Plain);
+    progress.message(cat("Trying to pull ", ref->str(), "..."));
+    auto pulled = TRY_CTX(pull_image(*ref, e.paths.root, e.global.registries, po, progress), "pull ", ref->str());
+    auto img = TRY(e.db().get(pulled.id));
+    if (!img) return Err(opts.image, ": image not known");
+    return std::move(*img);
+}
+
 Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
-    auto img = TRY(find_image_record(e.db(), e.global, opts.image));
+    auto img = TRY(image_for_run(e, opts));
     ContainerRecord c;
     c.id = TRY(random_hex_id());
     c.image_id = img.id;

@@ -32,3 +32,15 @@ std::string generate_container_name() {
 }
 
 }  // namespace berth::manager
+
+namespace berth::manager {
+
+bool valid_container_name(std::string_view name) {
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    if (name.size() < 2 || !alnum(name[0])) return false;
+    for (char c : name.substr(1))
+        if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+    return true;
+}
+
+}  // namespace berth::manager

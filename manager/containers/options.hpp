@@ -65,6 +65,8 @@ struct RunOptions {
     std::string runtime;              // --runtime; "" = berth-runtime
     uint64_t log_max_size = 0;        // --log-opt max-size=...; 0 = no rotation
     std::string network = "none";     // none|host (bridge and user networks: later)
+    std::string pull = "missing";     // --pull missing|never (always: pull before every run)
+    std::optional<bool> tls_verify;   // --tls-verify for that pull; default: registries.conf
 };
 
 // A mount ready for config.json: volumes resolved to their host dirs.

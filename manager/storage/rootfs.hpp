@@ -81,6 +81,8 @@ public:
     Result<std::vector<ImageMount>> image_mounts();
 
     Result<ImageUsers> users(const std::string& image_id);
+    // The image's layer dirs, top first, padded with empty dirs to `min_count`.
+    Result<std::vector<std::string>> lower_dirs(const std::string& image_id, size_t min_count);
 
     // Repairs what an interrupted berth left (see above). Cheap when there is
     // nothing to do: one directory read and a stat per rootfs.
@@ -92,7 +94,6 @@ public:
 private:
     RootfsStore(ImageStore db, std::string root) : db_(std::move(db)), root_(std::move(root)) {}
     Result<StoreLock> lock();
-    Result<std::vector<std::string>> lower_dirs(const std::string& image_id, size_t min_count);
     Result<void> mount_rootfs(const RootfsRecord& r);
     Result<void> mount_image_at(const std::string& image_id, const std::string& path);
     Result<void> set_count(const char* table_sql, const std::string& key, int64_t count);

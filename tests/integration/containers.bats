@@ -367,3 +367,53 @@ cid() {
 	assert_success
 	assert_no_container_leftovers
 }
+
+@test "top, stats --no-stream, diff, rename, container prune" {
+	berth run -d --name tools busybox sh -c 'echo x > /newfile; rm /bin/ls; exec sleep 100'
+	sleep 0.3
+	run berth top tools
+	assert_success
+	assert_output_contains "PID" "sleep 100"
+	run berth top tools -o pid,comm
+	assert_success
+	[[ ${lines[1]} =~ ^\ *[0-9]+\ sleep$ ]] || fail "top -o: $output"
+	run berth stats --no-stream
+	assert_success
+	assert_output_contains "tools" "MEM USAGE / LIMIT"
+	run berth stats --no-stream --format json tools
+	assert_output_contains '"Name": "tools"' '"PIDs": 1'
+	run berth diff tools
+	assert_output $'C /bin\nD /bin/ls\nA /newfile'
+	run berth rename tools renamed
+	assert_success
+	run berth ps --format '{{.Names}}'
+	assert_output "renamed"
+	run berth rename renamed 'bad/name'
+	assert_failure 125
+	assert_output_contains 'invalid container name "bad/name"'
+	berth run --name done1 busybox true
+	run berth container prune
+	assert_success
+	assert_output_contains "Deleted Containers:"
+	run berth ps -a --format '{{.Names}}'
+	assert_output "renamed"
+}
+
+@test "commit CONTAINER: its changes become an image; rmi refuses an image a container uses" {
+	berth run -d --name cm busybox sh -c 'echo committed-data > /hello; exec sleep 100'
+	sleep 0.3
+	run berth commit cm localhost/committed
+	assert_success
+	run berth run --rm committed cat /hello
+	assert_output "committed-data"
+	# The container kept running through the pause commit takes.
+	run berth inspect --format '{{.State.Status}}' cm
+	assert_output "running"
+	run berth rmi busybox
+	assert_failure 125
+	assert_output_contains "busybox: image used by container cm"
+	run berth rmi -f busybox
+	assert_success
+	run berth ps -aq
+	assert_output ""
+}
