@@ -20,6 +20,7 @@ constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options
 Commands:
   attach          attach to a running container's stdio
   container       container commands (ls, inspect, prune, ... as below)
+  cp              copy files out of or into a container (CONTAINER:PATH, tar with -)
   create          create a container (not started)
   diff            list the files a container added (A), changed (C) or deleted (D)
   exec            run a command in a running container
@@ -76,7 +77,7 @@ constexpr Verb kVerbs[] = {
     {"restart", cmd_restart}, {"kill", cmd_kill},     {"pause", cmd_pause}, {"unpause", cmd_unpause},
     {"rm", cmd_rm},           {"wait", cmd_wait},     {"logs", cmd_logs},   {"attach", cmd_attach},
     {"exec", cmd_exec},       {"ps", cmd_ps},         {"container", cmd_container}, {"inspect", cmd_inspect},
-    {"top", cmd_top},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
+    {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 

@@ -77,6 +77,7 @@ int cmd_stats(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_rename(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_diff(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_container_prune(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_cp(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_push(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_login(const GlobalOptions& g, int argc, char** argv, int start);

@@ -422,7 +422,7 @@ int cmd_container(const GlobalOptions& g, int argc, char** argv, int start) {
         {"rm", cmd_rm},           {"remove", cmd_rm},     {"wait", cmd_wait},       {"logs", cmd_logs},
         {"attach", cmd_attach},   {"exec", cmd_exec},     {"ps", cmd_ps},           {"ls", cmd_ps},
         {"list", cmd_ps},         {"inspect", cmd_container_inspect}, {"prune", cmd_container_prune},
-        {"top", cmd_top},         {"stats", cmd_stats},   {"rename", cmd_rename},   {"diff", cmd_diff},
+        {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename},   {"diff", cmd_diff},
     };
     for (const auto& s : kSubs)
         if (sub == s.name) return s.fn(g, argc, argv, start + 1);

@@ -417,3 +417,43 @@ cid() {
 	run berth ps -aq
 	assert_output ""
 }
+
+@test "cp: in and out, directories, tar streams, a stopped container; symlinks never lead out of it" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/src/sub"
+	echo one >"$t/src/a"
+	echo two >"$t/src/sub/b"
+	ln -s /etc/shadow "$t/src/link"
+	echo host-secret >"$t/hostmarker"
+	berth run -d --name cp1 busybox sh -c 'mkdir /data; echo indata > /data/f; ln -s / /data/escape; exec sleep 100'
+	sleep 0.3
+	run berth cp "$t/src" cp1:/data/
+	assert_success
+	run berth exec cp1 sh -c 'cat /data/src/a /data/src/sub/b; readlink /data/src/link; stat -c %u:%g /data/src/a'
+	assert_output $'one\ntwo\n/etc/shadow\n0:0'
+	run berth cp cp1:/data/f "$t/out"
+	assert_success
+	assert_equal "$(cat "$t/out")" "indata"
+	run bash -c "'$BERTH' --root '$ROOT' --runroot '$RUNROOT' cp cp1:/data - | tar -t | sort"
+	assert_output_contains "data/f" "data/src/sub/b" "data/escape"
+	echo streamed >"$t/x"
+	tar -C "$t" -c x | berth cp - cp1:/tmp
+	run berth exec cp1 cat /tmp/x
+	assert_output "streamed"
+	# Through the container's symlink to its "/": the host path must not be reached.
+	run berth cp "$t/src/a" "cp1:/data/escape$t/INJECT"
+	[ ! -e "$t/INJECT" ] || fail "cp wrote through a symlink to the host"
+	run berth cp "cp1:/data/escape$t/hostmarker" "$t/leak"
+	assert_failure 125
+	[ ! -e "$t/leak" ] || fail "cp read a host file through a symlink"
+	run berth cp cp1:/nonexist "$t/y"
+	assert_failure 125
+	assert_output_contains "/nonexist"
+	# A stopped container: through its rootfs.
+	berth stop -t 0 cp1
+	run berth cp cp1:/data/f "$t/stopped"
+	assert_success
+	assert_equal "$(cat "$t/stopped")" "indata"
+	berth rm cp1
+	assert_no_container_leftovers
+}
