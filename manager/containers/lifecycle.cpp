@@ -261,7 +261,7 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
     }
     auto made = [&]() -> Result<void> {
         TRY(e.storage.create(c.image_id, c.id));
-        std::string merged = TRY(e.storage.mount(c.id));
+        std::string merged = TRY(e.storage.mount(c.id, opts.remove));
         auto image_config = TRY_CTX(json::parse(img.config), "image ", img.id, ": config");
         std::vector<std::string> image_volumes;
         if (auto* cfg = image_config.find("config"))
@@ -300,7 +300,7 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
     auto o = TRY(container_options(c));
     auto rec = TRY(e.storage.get(c.id));
     if (!rec) return Err("container ", c.id, ": its rootfs is gone");
-    if (rec->mount_count == 0) TRY(e.storage.mount(c.id));
+    if (rec->mount_count == 0) TRY(e.storage.mount(c.id, o.remove));
     std::string shim = TRY(e.shim_path());
     std::string rt = TRY(e.runtime_path(o.runtime));
     const auto& p = e.paths;

@@ -73,6 +73,9 @@ Result<NewApi> mount_new_api(const OverlaySpec& spec, const std::string& target)
     }
     for (const auto& o : kFixedOptions)
         TRY(set(o[0], o[1]));
+    if (spec.volatile_upper && !spec.upper.empty() &&
+        sys_fsconfig(fs.get(), FSCONFIG_SET_FLAG, "volatile", nullptr, 0) < 0)
+        return ErrnoErr("overlay option volatile");
     TRY(set("source", "overlay"));
     if (sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
         int err = errno;
@@ -114,6 +117,7 @@ Result<std::string> overlay_legacy_options(const OverlaySpec& spec) {
     if (!spec.upper.empty()) o += cat(",upperdir=", escape_option(spec.upper), ",workdir=", escape_option(spec.work));
     for (const auto& f : kFixedOptions)
         o += cat(",", f[0], "=", f[1]);
+    if (spec.volatile_upper && !spec.upper.empty()) o += ",volatile";
     long page = ::sysconf(_SC_PAGESIZE);
     if (static_cast<long>(o.size()) >= page)
         return Err("overlay options for ", spec.lowers.size(), " layers are ", o.size(),

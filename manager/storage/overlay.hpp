@@ -30,6 +30,11 @@ struct OverlaySpec {
     std::string upper;                // empty: a read-only mount of lowers only (needs >= 2)
     std::string work;
     bool read_only = false;
+    // "volatile": the upper dir is never synced, not even at unmount (which
+    // otherwise syncs the whole filesystem under it: ~40 ms here). For
+    // containers whose changes are thrown away (run --rm), as podman does.
+    // After a crash overlayfs refuses to mount such an upper dir again.
+    bool volatile_upper = false;
 };
 
 // The mount(2) options string for `spec`; an error when it does not fit in a page.

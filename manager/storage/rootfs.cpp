@@ -176,21 +176,22 @@ Result<void> RootfsStore::set_count(const char* sql, const std::string& key, int
     return {};
 }
 
-Result<void> RootfsStore::mount_rootfs(const RootfsRecord& r) {
+Result<void> RootfsStore::mount_rootfs(const RootfsRecord& r, bool volatile_upper) {
     OverlaySpec spec;
+    spec.volatile_upper = volatile_upper;
     spec.lowers = TRY(lower_dirs(r.image_id, 1));
     spec.upper = upper_dir(r.id);
     spec.work = dir(r.id) + "/work";
     return mount_overlay(spec, merged_dir(r.id));
 }
 
-Result<std::string> RootfsStore::mount(const std::string& id) {
+Result<std::string> RootfsStore::mount(const std::string& id, bool volatile_upper) {
     auto held = TRY(lock());
     auto r = TRY(get(id));
     if (!r) return Err("rootfs ", id, ": not known");
     std::string merged = merged_dir(id);
     bool mounted = is_mount_point(merged);
-    if (!mounted) TRY_CTX(mount_rootfs(*r), "rootfs ", id);
+    if (!mounted) TRY_CTX(mount_rootfs(*r, volatile_upper), "rootfs ", id);
     // A count without a mount (a crash, a reboot) keeps its users: they get the new mount.
     if (auto s = set_count(kSetRootfsCount, id, r->mount_count + 1); !s) {
         if (!mounted) (void)unmount_path(merged, false);
@@ -308,7 +309,7 @@ Result<void> RootfsStore::cleanup_rootfs() {
             TRY_CTX(q.bind(r.id).run("remove rootfs"), "berth.db");
         } else if (r.mount_count > 0 && !is_mount_point(merged_dir(r.id))) {
             log::warn(cat("rootfs ", r.id, ": mounted ", r.mount_count, " times but not mounted; mounting it again"));
-            warn_on_error(mount_rootfs(r), "rootfs " + r.id);
+            warn_on_error(mount_rootfs(r, false), "rootfs " + r.id);
         }
     }
     for (const auto& name : dir_entries(path_join(root_, "containers"))) {

@@ -63,7 +63,8 @@ public:
     // the id given (a container's) or a random one.
     Result<std::string> create(const std::string& image_id, std::string id = "");
     // Mounts (or counts one more user of) the rootfs; returns the merged dir.
-    Result<std::string> mount(const std::string& id);
+    // `volatile_upper`: see OverlaySpec (for a container run with --rm).
+    Result<std::string> mount(const std::string& id, bool volatile_upper = false);
     // One user less; the last one (or `force`) unmounts. Unmounted: no error.
     Result<void> unmount(const std::string& id, bool force);
     // Unmounts whatever the count, then drops the record and the directory.
@@ -94,7 +95,7 @@ public:
 private:
     RootfsStore(ImageStore db, std::string root) : db_(std::move(db)), root_(std::move(root)) {}
     Result<StoreLock> lock();
-    Result<void> mount_rootfs(const RootfsRecord& r);
+    Result<void> mount_rootfs(const RootfsRecord& r, bool volatile_upper);
     Result<void> mount_image_at(const std::string& image_id, const std::string& path);
     Result<void> set_count(const char* table_sql, const std::string& key, int64_t count);
     std::string image_mount_dir(const std::string& image_id) const;

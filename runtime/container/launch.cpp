@@ -388,9 +388,15 @@ Result<void> delete_container(const ContainerState& st, bool force) {
     if (spec && !spec->hooks.poststop.empty()) {
         run_hooks_warn(spec->hooks.poststop, hook_state(st, "stopped"), "poststop");
     }
+    // Another delete of the same container (a shim's --delete beside its
+    // engine's delete --force) may be removing the dir at the same time: what
+    // it removed first is not an error.
     std::error_code ec;
-    std::filesystem::remove_all(st.dir, ec);
-    if (ec) return Err("remove ", st.dir, ": ", ec.message());
+    for (int tries = 0; tries < 3; ++tries) {
+        std::filesystem::remove_all(st.dir, ec);
+        if (!ec || ec != std::errc::no_such_file_or_directory) break;
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) return Err("remove ", st.dir, ": ", ec.message());
     return {};
 }
 
