@@ -219,7 +219,7 @@ for e in "${engines[@]}"; do
 		alive+=("$e")
 	fi
 done
-version[podman]="$(podman --version), runtime $("${PODMAN[@]}" info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}' 2>/dev/null |
+version[podman]="$(podman --version), runtime $("${PODMAN[@]}" info --format '{{.Host.OCIRuntime.Version}}' 2>/dev/null |
 	head -n 1), cgroupfs"
 version[ctr]="$(ctr --version), $(containerd --version 2>/dev/null | awk '{ print $1, $3 }'), runtime io.containerd.runc.v2 ($(runc --version 2>/dev/null | head -n 1))"
 

@@ -64,7 +64,7 @@ bool is_own_signal(int sig) {
 constexpr int kChangedActions[] = {SIGTTIN, SIGTTOU, SIGCHLD};
 struct SavedSignals {
     sigset_t mask;
-    struct sigaction actions[3];
+    struct sigaction actions[std::size(kChangedActions)];
 };
 
 // Every other signal is blocked and collected by sigwaitinfo. Blocked
@@ -111,8 +111,9 @@ void become_foreground() {
     int err = errno;
     // ENOENT from a PATH search: say where it looked.
     if ((err == ENOENT || err == ENOTDIR) && strchr(argv[0], '/') == nullptr) {
+        // (Without PATH, execvp searches glibc's default, /bin:/usr/bin.)
         const char* path = getenv("PATH");
-        fprintf(stderr, "berth-init: exec %s: not found in PATH (%s)\n", argv[0], path ? path : "unset");
+        fprintf(stderr, "berth-init: exec %s: not found in PATH (%s)\n", argv[0], path ? path : "unset: /bin:/usr/bin");
         _exit(kNotFound);
     }
     fprintf(stderr, "berth-init: exec %s: %s\n", argv[0], strerror(err));
