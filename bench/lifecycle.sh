@@ -17,6 +17,8 @@ export LC_ALL=C
 prog=lifecycle.sh
 self=$(realpath -e "${BASH_SOURCE[0]}")
 top=$(dirname "$(dirname "$self")")
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 ITER=${ITER:-30}
 SEQ_RUNS=${SEQ_RUNS:-100}
 PAR_RUNS=${PAR_RUNS:-50}
@@ -140,29 +142,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Replace /sys/fs/cgroup, in this namespace only, by a fresh tmpfs holding the
-# v1 hierarchies and no unified/ dir. Only unmounting unified/ is not enough:
-# crun then writes <id>/cgroup.procs as plain files into the host's shared
-# cgroup tmpfs under the hidden mountpoint, and never removes them.
-hide_cgroup2() {
-	[[ $(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]] || return 0
-	local stash=$tmp/cgroup-stash e n
-	mkdir "$stash" || return 1
-	mount --rbind /sys/fs/cgroup "$stash" || return 1
-	mount -t tmpfs -o mode=755,nosuid,nodev,noexec berth-bench-cgroup /sys/fs/cgroup || return 1
-	for e in "$stash"/*; do
-		n=${e##*/}
-		[[ $n == unified ]] && continue
-		if [[ -L $e ]]; then
-			cp -P "$e" "/sys/fs/cgroup/$n" || return 1
-		elif mountpoint -q "$e"; then
-			mkdir "/sys/fs/cgroup/$n" && mount --move "$e" "/sys/fs/cgroup/$n" || return 1
-		fi
-	done
-	umount -R "$stash" || umount -l "$stash"
-	rmdir "$stash"
-}
-hide_cgroup2 || die "could not hide /sys/fs/cgroup/unified in the private mount namespace"
+# A hybrid layout is hidden from crun (bench/lib.sh), in this namespace only.
+hide_cgroup2 "$tmp" || die "could not hide /sys/fs/cgroup/unified in the private mount namespace"
 
 # ---- bundle -----------------------------------------------------------------
 
@@ -472,11 +453,6 @@ for k in "${alive[@]}"; do sequential "$k"; done
 for k in "${alive[@]}"; do concurrent "$k"; done
 
 # ---- report -----------------------------------------------------------------
-
-median() {
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 declare -A value # number in the unit of the row, or empty for "fail"
 for ((k = 0; k < n_rt; k++)); do

@@ -20,6 +20,8 @@ export LC_ALL=C
 
 prog=pull.sh
 self=$(realpath -e "${BASH_SOURCE[0]}")
+# shellcheck source=bench/lib.sh
+. "$(dirname "$self")/lib.sh"
 ITER=${ITER:-5}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/berth-bench-pull}
 KEEP=${KEEP:-0}
@@ -67,13 +69,7 @@ if [[ ${BERTH_BENCH_NS:-} != 1 ]]; then
 	for t in docker-registry skopeo jq gzip tar sha256sum curl ss unshare; do
 		command -v "$t" >/dev/null || die "$t is not installed (tools/install-deps installs it)"
 	done
-	if [[ -z $berth_arg ]]; then
-		if [[ -x ./berth ]]; then berth_arg=$PWD/berth; else berth_arg=$(command -v berth || echo berth); fi
-	elif [[ $berth_arg == */* ]]; then
-		berth_arg=$(realpath -m "$berth_arg")
-	else
-		berth_arg=$(command -v "$berth_arg" || echo "$berth_arg")
-	fi
+	berth_arg=$(resolve_berth "$berth_arg")
 	# A private mount namespace: whatever a client mounts and leaves behind
 	# goes away with it, even if this script is killed.
 	exec env BERTH_BENCH_NS=1 KEEP="$KEEP" unshare --mount --propagation private "$BASH" "$self" "$berth_arg"
@@ -92,23 +88,6 @@ run=$(mktemp -d "$BENCH_DIR/run.XXXXXX") || die "mktemp in $BENCH_DIR failed"
 runroots=$(mktemp -d /run/bbp.XXXXXX) || die "mktemp in /run failed"
 registry_pid=
 containerd_pid=
-
-# unmount_under DIR: every mount at or below DIR, innermost first.
-unmount_under() {
-	awk -v t="$1" '$5 == t || index($5, t "/") == 1 { print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
-}
-
-stop_pid() { # stop_pid PID: TERM, then KILL after 10 s
-	local p=$1 n
-	kill -TERM "$p" 2>/dev/null || return 0
-	for ((n = 0; n < 100; n++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
-}
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -230,39 +209,7 @@ unc_mib=$(awk -v b="$unc_bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
 
 # ---- the registry ---------------------------------------------------------------
 
-start_registry() {
-	local try port n
-	for ((try = 0; try < 20; try++)); do
-		port=$((20000 + RANDOM % 40000))
-		[[ -z $(ss -Hltn "sport = :$port") ]] || continue
-		cat >"$run/registry.yml" <<-EOF
-			version: 0.1
-			log:
-			  level: error
-			  accesslog:
-			    disabled: true
-			storage:
-			  filesystem:
-			    rootdirectory: $run/registry
-			http:
-			  addr: 127.0.0.1:$port
-		EOF
-		docker-registry serve "$run/registry.yml" >"$run/registry.log" 2>&1 &
-		registry_pid=$!
-		for ((n = 0; n < 100; n++)); do
-			if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
-				REGISTRY=127.0.0.1:$port
-				return 0
-			fi
-			kill -0 "$registry_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		stop_pid "$registry_pid"
-		registry_pid=
-	done
-	return 1
-}
-start_registry || die "docker-registry did not start: $(tail -n 3 "$run/registry.log" 2>/dev/null)"
+start_registry "$run/registry" || die "docker-registry did not start: $(tail -n 3 "$run/registry/registry.log" 2>/dev/null)"
 REF=$REGISTRY/bench/big:latest
 note "pushing to $REF"
 skopeo copy -q --dest-tls-verify=false "oci:$image:latest" "docker://$REF" >"$run/push.log" 2>&1 ||
@@ -301,34 +248,6 @@ else
 	skipped[ctr]="containerd is not installed"
 fi
 
-# A private containerd in DIR, for one pull: root, state, socket, opt dir
-# all inside DIR; no CRI.
-start_containerd() {
-	local d=$1 n
-	mkdir -p "$d"
-	cat >"$d/config.toml" <<-EOF
-		version = 2
-		root = "$d/root"
-		state = "$d/state"
-		disabled_plugins = ["io.containerd.grpc.v1.cri"]
-		[grpc]
-		  address = "$d/containerd.sock"
-		[ttrpc]
-		  address = "$d/containerd.sock.ttrpc"
-		[plugins."io.containerd.internal.v1.opt"]
-		  path = "$d/opt"
-	EOF
-	containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 &
-	containerd_pid=$!
-	for ((n = 0; n < 200; n++)); do
-		ctr -a "$d/containerd.sock" version >/dev/null 2>&1 && return 0
-		kill -0 "$containerd_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "containerd did not start: $(tail -n 3 "$d/containerd.log")" >"$run/err"
-	return 1
-}
-
 # client_cmd CLIENT STORE RUNROOT: sets CMD to the pull command line.
 client_cmd() {
 	local s=$2 RR=$3
@@ -358,7 +277,7 @@ pull_once() {
 	WALL_US='' RSS_KIB='' CPU_S='' DAEMON_KIB='' DISK_MIB=''
 	mkdir -p "$s" "$rr"
 	if [[ $c == ctr ]]; then
-		start_containerd "$s" || return 1
+		start_containerd "$s" 2>"$run/err" || return 1
 		d0=$(cpu_ticks "$containerd_pid")
 	fi
 	client_cmd "$c" "$s" "$rr"
@@ -400,11 +319,7 @@ pull_once() {
 
 declare -A wall rss cpu daemon disk failed
 bad=0
-fail() {
-	failed[$1]=1
-	bad=1
-	note "$1: $2 failed: $(head -c 2000 "$run/err")"
-}
+fail() { mark_failed "$1" "$2" "$run/err"; }
 
 # Warm-up: one untimed pull each (page cache, binaries; finds broken clients).
 alive=()
@@ -434,10 +349,6 @@ done
 
 # ---- report -------------------------------------------------------------------------
 
-median() {
-	printf '%s\n' "$@" | sort -n | awk 'NF { v[++n] = $1 }
-		END { if (n == 0) print ""; else if (n % 2) print v[(n + 1) / 2]; else print (v[n / 2] + v[n / 2 + 1]) / 2 }'
-}
 minmax() { printf '%s\n' "$@" | sort -n | awk 'NF { v[++n] = $1 } END { if (n) printf "%.2f %.2f", v[1] / 1e6, v[n] / 1e6 }'; }
 
 echo "Berth pull benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), ITER=$ITER"
