@@ -152,7 +152,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o)
     if (proc.terminal && o.console_socket.empty() && !o.console_proxy)
         return Err("cannot allocate tty if berth-runtime will detach without setting console socket");
     auto ns = TRY(plan_namespaces(spec));
-    auto seccomp = TRY(compile_seccomp(spec));
+    auto seccomp = TRY(cached_seccomp(spec, kSeccompCacheDir));
     std::vector<std::pair<size_t, UniqueFd>> idmapped;
     for (size_t i = 0; i < spec.mounts.size(); ++i)
         if (is_idmapped(spec.mounts[i])) idmapped.emplace_back(i, TRY(make_idmapped_tree(spec.mounts[i])));

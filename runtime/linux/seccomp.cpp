@@ -147,6 +147,72 @@ Result<SeccompFilter> saved_seccomp(const oci::Spec& spec, const std::string& pa
     return f;
 }
 
+namespace {
+
+// FNV-1a, 64 bits: only names the cache file; the entry's own copy of the
+// key decides whether it is used.
+uint64_t fnv1a(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+}  // namespace
+
+Result<SeccompFilter> cached_seccomp(const oci::Spec& spec, const std::string& cache_dir) {
+    if (!spec.linux || !spec.linux->seccomp || !spec.linux->seccomp->raw.is_object()) return SeccompFilter();
+    // The build is part of the key: another libseccomp may compile differently.
+    std::string key = cat("berth-runtime ", PACKAGE_VERSION, " ", __DATE__, " ", __TIME__, " seccomp ",
+                          SCMP_VER_MAJOR, ".", SCMP_VER_MINOR, ".", SCMP_VER_MICRO, "\n",
+                          json::write(spec.linux->seccomp->raw));
+    char name[32];
+    std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a(key)));
+    std::string path = cache_dir + "/" + name;
+    if (auto data = read_file(path)) {
+        SavedHeader h{};
+        size_t prog_bytes = 0;
+        if (data->size() >= sizeof h) {
+            std::memcpy(&h, data->data(), sizeof h);
+            prog_bytes = size_t{h.count} * sizeof(sock_filter);
+        }
+        if (data->size() >= sizeof h && std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 && h.version == 2 &&
+            h.count > 0 && data->size() == sizeof h + prog_bytes + key.size() &&
+            std::string_view(*data).substr(sizeof h + prog_bytes) == key) {
+            SeccompFilter f;
+            f.prog_.resize(h.count);
+            std::memcpy(f.prog_.data(), data->data() + sizeof h, prog_bytes);
+            f.flags_ = h.flags;
+            f.notify_ = h.notify != 0;
+            const json::Value& s = spec.linux->seccomp->raw;
+            if (auto lp = member(s, "listenerPath"); lp && lp->is_string()) f.listener_path_ = lp->as_string();
+            if (auto md = member(s, "listenerMetadata"); md && md->is_string())
+                f.listener_metadata_ = md->as_string();
+            return f;
+        }
+    }
+    auto f = TRY(compile_seccomp(spec));
+    if (f.prog_.empty()) return f;
+    SavedHeader h{};
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.version = 2;
+    h.flags = f.flags_;
+    h.notify = f.notify_;
+    h.count = static_cast<uint32_t>(f.prog_.size());
+    std::string data(reinterpret_cast<const char*>(&h), sizeof h);
+    data.append(reinterpret_cast<const char*>(f.prog_.data()), f.prog_.size() * sizeof(sock_filter));
+    data += key;
+    // A cache that cannot be written only costs the next container the compile.
+    if (mkdir_all(cache_dir, 0700)) {
+        std::string tmp = cat(path, ".", ::getpid());
+        if (write_file(tmp, data, 0600) && ::rename(tmp.c_str(), path.c_str()) == 0) return f;
+        ::unlink(tmp.c_str());
+    }
+    return f;
+}
+
 Result<void> send_seccomp_listener(const SeccompFilter& f, int listener_fd, pid_t pid, json::Value state) {
     const std::string& path = f.listener_path();
     auto doc = json::Value::object();

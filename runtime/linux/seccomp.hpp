@@ -40,6 +40,7 @@ public:
 
     friend Result<SeccompFilter> compile_seccomp(const oci::Spec& spec);
     friend Result<SeccompFilter> saved_seccomp(const oci::Spec& spec, const std::string& path);
+    friend Result<SeccompFilter> cached_seccomp(const oci::Spec& spec, const std::string& cache_dir);
 
 private:
     std::vector<sock_filter> prog_;
@@ -53,6 +54,16 @@ Result<SeccompFilter> compile_seccomp(const oci::Spec& spec);
 // The program save() kept at `path` for this spec, or, when there is none
 // (or it is not a valid save), compile_seccomp(spec).
 Result<SeccompFilter> saved_seccomp(const oci::Spec& spec, const std::string& path);
+
+// compile_seccomp through a cache of compiled programs in `cache_dir`, keyed
+// by the profile's exact JSON (and this runtime's build): engines start most
+// containers with one profile (docker's default takes libseccomp ~20 ms to
+// compile), so the second container with it loads ~30 KB instead. A cache
+// entry holds its key and is used only when the key matches byte for byte;
+// a missing, unreadable or foreign entry means compiling (and replacing it).
+// The cache is root's (0700) and on a tmpfs: a reboot empties it.
+Result<SeccompFilter> cached_seccomp(const oci::Spec& spec, const std::string& cache_dir);
+constexpr const char* kSeccompCacheDir = "/run/berth-runtime-cache/seccomp";
 
 // Hands a notify listener fd to the seccomp agent listening on `path` (a unix
 // stream socket), as runc does: one message whose payload is the

@@ -19,6 +19,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${TMUX_SOCK:-}" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
 	container_teardown
 }
 
@@ -263,10 +264,9 @@ cid() {
 
 @test "run -it: an interactive shell on a terminal (tmux): type a command, read the screen" {
 	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc
+	TMUX_SOCK=$sock
 	tmux -L "$sock" new-session -d -x 100 -y 30 \
 		"$BERTH --root $ROOT --runroot $RUNROOT run -it --name tty busybox sh; echo \$? > $rcfile; sleep 30"
-	# shellcheck disable=SC2064
-	trap "tmux -L $sock kill-server 2>/dev/null || true" RETURN
 	local i screen
 	for i in $(seq 50); do
 		screen=$(tmux -L "$sock" capture-pane -p)
@@ -290,10 +290,9 @@ cid() {
 
 @test "attach: ctrl-p ctrl-q detaches, the container keeps running" {
 	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc
+	TMUX_SOCK=$sock
 	berth run -d -it --name det busybox sh
 	tmux -L "$sock" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT attach det; echo \$? > $rcfile; sleep 30"
-	# shellcheck disable=SC2064
-	trap "tmux -L $sock kill-server 2>/dev/null || true" RETURN
 	sleep 0.5
 	tmux -L "$sock" send-keys 'echo attached-$((1+1))' Enter
 	local i screen

@@ -5,7 +5,11 @@
 load helpers
 
 setup() { common_setup; }
-teardown() { common_teardown; }
+teardown() {
+	# A compile-cache entry this test made (its profile names $ID).
+	grep -lF -- "nosuchcall_$ID" /run/berth-runtime-cache/seccomp/* 2>/dev/null | xargs -r rm -f
+	common_teardown
+}
 
 # set_seccomp JSON: linux.seccomp = JSON.
 set_seccomp() {
@@ -232,4 +236,33 @@ notify_profile() {
 	rm "$ROOT/$ID/seccomp.bpf"
 	run runtime exec "$ID" sh -c 'mkdir /dev/shm/c 2>&1; echo rc=$?'
 	assert_output_contains "Operation not permitted" rc=1
+}
+
+@test "seccomp: create reuses a compiled program cached under the profile's exact text; damaged or foreign entries are recompiled" {
+	skip_if_runc "berth-runtime's compile cache"
+	local cache=/run/berth-runtime-cache/seccomp entry
+	# A syscall name unknown to libseccomp (skipped) makes the profile, and so
+	# its cache entry, this test's own.
+	set_seccomp "{\"defaultAction\": \"SCMP_ACT_ALLOW\",
+		\"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1},
+		{\"names\": [\"nosuchcall_$ID\"], \"action\": \"SCMP_ACT_ERRNO\"}]}"
+	set_cmd 'mkdir /dev/shm/a 2>&1; echo rc=$?'
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_output_contains "Operation not permitted" rc=1
+	entry=$(grep -lF -- "nosuchcall_$ID" "$cache"/*)
+	[ "$(wc -l <<<"$entry")" -eq 1 ] || fail "cache entries: $entry"
+	[ "$(stat -c %a "$cache")" = 700 ] || fail "cache dir mode $(stat -c %a "$cache")"
+	# Cached: the same profile again.
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_output_contains "Operation not permitted" rc=1
+	# Damaged: compiled again, the filter still holds, the entry is replaced.
+	printf 'BERTHBPF garbage' >"$entry"
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_output_contains "Operation not permitted" rc=1
+	grep -qF -- "nosuchcall_$ID" "$entry" || fail "the damaged entry was not replaced"
+	# Foreign: an entry whose key text differs (same name) is not used.
+	sed -i "s/nosuchcall_$ID/nosuchcall_XXXX${ID:4}/" "$entry"
+	run runtime run --bundle "$BUNDLE" "$ID"
+	assert_output_contains "Operation not permitted" rc=1
+	grep -qF -- "nosuchcall_$ID" "$entry" || fail "the foreign entry was used"
 }
