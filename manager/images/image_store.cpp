@@ -135,6 +135,15 @@ Result<ImageStore> ImageStore::open(const std::string& root) {
     // automatic checkpoints at 1000 pages still run).
     TRY(s.exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"));
     sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    // The common case, a database already at this version, needs no write
+    // transaction (every berth command opens the database).
+    {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(s.db_, "SELECT version FROM schema_version", -1, &raw, nullptr) == SQLITE_OK) {
+            Stmt st(raw);
+            if (sqlite3_step(st.get()) == SQLITE_ROW && sqlite3_column_int(st.get(), 0) == kSchemaVersion) return s;
+        }
+    }
     TRY(s.exec("BEGIN IMMEDIATE"));
     auto schema = [&]() -> Result<void> {
         TRY(s.exec(kSchema));
