@@ -165,6 +165,14 @@ Result<void> reset_after_reboot(Engine& e) {
             Query r(e.db().handle(), "UPDATE rootfs SET mount_count = 0");
             return r.run("berth.db: reset mount counts after a reboot");
         }));
+        // A --rm container that was running when the machine went down is
+        // removed as its exit would have (its volatile upper dir could not
+        // even be mounted again).
+        for (const auto& c : TRY(e.containers.list())) {
+            auto o = container_options(c);
+            if (c.state != "exited" || !o || !o->remove) continue;
+            if (auto r = destroy(e, c, true); !r) log::warn(cat("remove --rm container ", c.id, ": ", r.error().what()));
+        }
         TRY(write_file_atomic(marker, boot_id + "\n"));
     }
     return {};

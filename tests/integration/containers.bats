@@ -456,3 +456,33 @@ cid() {
 	berth rm cp1
 	assert_no_container_leftovers
 }
+
+# What a reboot does to a running container: processes, cgroup, mounts and
+# the run root's contents gone; berth.db as it was.
+simulate_reboot() {
+	local id shim
+	for id in "$@"; do
+		shim=$(berth inspect --format '{{.State.Pid}}' "$id" >/dev/null; cat "$RUNROOT/shim/$id/shim.pid")
+		"${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth-runtime" --root "$RUNROOT/runtime" delete --force "$id"
+		kill -9 "$shim" 2>/dev/null || true
+		umount "$ROOT/containers/$id/merged"
+	done
+	rm -rf "${RUNROOT:?}"/shim/* "${RUNROOT:?}"/exits/*
+	echo "not-this-boot" >"$RUNROOT/boot-id"
+}
+
+@test "after a reboot: running containers are exited (255), start works again, --rm ones are removed" {
+	local keep gone
+	keep=$(berth run -d --name keep busybox sleep 100)
+	gone=$(berth run -d --rm --name gone busybox sleep 100)
+	simulate_reboot "$keep" "$gone"
+	run berth ps -a --format '{{.Names}} {{.Status}}'
+	assert_success
+	[[ $output == "keep Exited (255) "* ]] || fail "ps: $output"
+	run berth start keep
+	assert_success
+	run berth ps --format '{{.Names}} {{.State}}'
+	assert_output "keep running"
+	berth rm -f keep
+	assert_no_container_leftovers "$keep" "$gone"
+}
