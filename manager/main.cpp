@@ -32,6 +32,7 @@ Commands:
   save            write images to a docker-archive, oci-archive or OCI layout dir
   tag, untag      add or remove names of an image
   version         print the version
+  volume          create, list, inspect, remove and prune volumes
 
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
@@ -49,6 +50,7 @@ constexpr Verb kVerbs[] = {
     {"tag", cmd_tag},         {"untag", cmd_untag}, {"save", cmd_save},
     {"import", cmd_import},   {"history", cmd_history}, {"commit", cmd_commit},
     {"pull", cmd_pull},       {"login", cmd_login}, {"logout", cmd_logout}, {"push", cmd_push},
+    {"volume", cmd_volume},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 
