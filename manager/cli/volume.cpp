@@ -223,7 +223,7 @@ int volume_prune(const GlobalOptions& g, int argc, char** argv, int start) {
 
 int cmd_volume(const GlobalOptions& g, int argc, char** argv, int start) {
     static constexpr std::pair<const char*, int (*)(const GlobalOptions&, int, char**, int)> kSub[] = {
-        {"create", volume_create}, {"ls", volume_ls}, {"list", volume_ls}, {"inspect", volume_inspect},
+        {"create", volume_create}, {"ls", volume_ls},     {"list", volume_ls},     {"inspect", volume_inspect},
         {"rm", volume_rm},         {"remove", volume_rm}, {"prune", volume_prune},
     };
     if (start >= argc) return fail(Error{0, "volume: give a subcommand (create, ls, inspect, rm, prune)"});

@@ -63,7 +63,8 @@ Result<std::optional<VolumeRecord>> get_volume(sqlite3* db, const std::string& n
 }
 
 Result<void> insert_volume(sqlite3* db, const VolumeRecord& v) {
-    Query q(db, "INSERT INTO volumes (name, driver, options, labels, anonymous, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    Query q(db,
+            "INSERT INTO volumes (name, driver, options, labels, anonymous, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     q.bind(v.name)
         .bind(v.driver)
         .bind(json::write(map_to_json(v.options)))
@@ -112,7 +113,7 @@ struct MountOptions {
 
 MountOptions parse_o(const std::string& o) {
     static const std::map<std::string, std::pair<unsigned long, bool>> kFlags = {
-        {"ro", {MS_RDONLY, true}},     {"rw", {MS_RDONLY, false}},   {"nodev", {MS_NODEV, true}},
+        {"ro", {MS_RDONLY, true}},     {"rw", {MS_RDONLY, false}},    {"nodev", {MS_NODEV, true}},
         {"dev", {MS_NODEV, false}},    {"nosuid", {MS_NOSUID, true}}, {"suid", {MS_NOSUID, false}},
         {"noexec", {MS_NOEXEC, true}}, {"exec", {MS_NOEXEC, false}},  {"noatime", {MS_NOATIME, true}},
     };
@@ -172,7 +173,8 @@ Result<void> unmount_volume(const std::string& dir) {
     std::string data = dir + "/_data";
     if (!is_mount_point(data)) return {};
     if (::umount2(data.c_str(), MNT_DETACH) != 0) return ErrnoErr("unmount ", data);
-    if (::unlink((dir + "/initialised").c_str()) != 0 && errno != ENOENT) return ErrnoErr("remove ", dir, "/initialised");
+    if (::unlink((dir + "/initialised").c_str()) != 0 && errno != ENOENT)
+        return ErrnoErr("remove ", dir, "/initialised");
     return {};
 }
 
@@ -210,7 +212,9 @@ Result<void> copy_xattrs(int src, int dst, const std::string& what) {
         std::string value(static_cast<size_t>(len), '\0');
         len = ::fgetxattr(src, name.c_str(), value.data(), value.size());
         if (len < 0) return ErrnoErr("read xattr ", name, " of ", what);
-        if (::fsetxattr(dst, name.c_str(), value.data(), static_cast<size_t>(len), 0) != 0)
+        // A namespace the volume's filesystem does not have (security.selinux
+        // on a host without SELinux, say) is skipped, as docker's copy does.
+        if (::fsetxattr(dst, name.c_str(), value.data(), static_cast<size_t>(len), 0) != 0 && errno != ENOTSUP)
             return ErrnoErr("set xattr ", name, " on ", what);
     }
     return {};
@@ -457,9 +461,9 @@ Result<std::vector<std::string>> VolumeStore::prune(bool all) {
 }
 
 Result<std::vector<ResolvedMount>> attach_volumes(ImageStore& db, const std::string& root,
-                                                   const std::string& container_id,
-                                                   const std::vector<MountRequest>& requests,
-                                                   const std::vector<std::string>& image_volumes) {
+                                                  const std::string& container_id,
+                                                  const std::vector<MountRequest>& requests,
+                                                  const std::vector<std::string>& image_volumes) {
     sqlite3* h = db.handle();
     std::vector<ResolvedMount> out;
     std::set<std::string> destinations;
@@ -484,38 +488,38 @@ Result<std::vector<ResolvedMount>> attach_volumes(ImageStore& db, const std::str
         ResolvedMount m;
         m.destination = dst;
         switch (r.type) {
-        case MountRequest::Type::Bind: {
-            struct stat st;
-            if (!r.create_host_dir && ::stat(r.source.c_str(), &st) != 0)
-                return Err("bind source path does not exist: ", r.source);
-            m.type = "bind";
-            m.source = r.source;
-            m.options = {"rbind", r.propagation.empty() ? "rprivate" : r.propagation};
-            break;
-        }
-        case MountRequest::Type::Volume: {
-            std::string name = r.source;
-            if (name.empty())
-                name = TRY(random_volume_name());
-            else
-                TRY(validate_volume_name(name));
-            TRY(use_volume(name, dst, r.source.empty()));
-            m.type = "bind";
-            m.source = path_join(volume_dir(root, name), "_data");
-            m.options = {"rbind", "rprivate"};
-            break;
-        }
-        case MountRequest::Type::Tmpfs:
-            m.type = "tmpfs";
-            m.source = "tmpfs";
-            m.options = {"nosuid", "nodev", "noexec"};
-            if (r.tmpfs_size) m.options.push_back(cat("size=", r.tmpfs_size));
-            m.options.push_back(cat("mode=", [&] {
-                char b[16];
-                std::snprintf(b, sizeof b, "%o", r.tmpfs_mode ? r.tmpfs_mode : 01777);
-                return std::string(b);
-            }()));
-            break;
+            case MountRequest::Type::Bind: {
+                struct stat st;
+                if (!r.create_host_dir && ::stat(r.source.c_str(), &st) != 0)
+                    return Err("bind source path does not exist: ", r.source);
+                m.type = "bind";
+                m.source = r.source;
+                m.options = {"rbind", r.propagation.empty() ? "rprivate" : r.propagation};
+                break;
+            }
+            case MountRequest::Type::Volume: {
+                std::string name = r.source;
+                if (name.empty())
+                    name = TRY(random_volume_name());
+                else
+                    TRY(validate_volume_name(name));
+                TRY(use_volume(name, dst, r.source.empty()));
+                m.type = "bind";
+                m.source = path_join(volume_dir(root, name), "_data");
+                m.options = {"rbind", "rprivate"};
+                break;
+            }
+            case MountRequest::Type::Tmpfs:
+                m.type = "tmpfs";
+                m.source = "tmpfs";
+                m.options = {"nosuid", "nodev", "noexec"};
+                if (r.tmpfs_size) m.options.push_back(cat("size=", r.tmpfs_size));
+                m.options.push_back(cat("mode=", [&] {
+                    char b[16];
+                    std::snprintf(b, sizeof b, "%o", r.tmpfs_mode ? r.tmpfs_mode : 01777);
+                    return std::string(b);
+                }()));
+                break;
         }
         m.options.insert(m.options.end(), r.extra_options.begin(), r.extra_options.end());
         if (r.read_only) m.options.push_back("ro");

@@ -84,7 +84,8 @@ private:
 // ---- What the container lifecycle calls (create/run, start, rm) ----
 
 // Every volume step of a new container that touches the database, and
-// nothing else: runs INSIDE the caller's write transaction (it opens none).
+// nothing else: runs INSIDE the caller's write transaction (it opens none),
+// after the container's row is inserted (container_volumes references it).
 // Named volumes that do not exist yet are created (docker does so
 // implicitly), an anonymous one for each `-v /dst` and for each image VOLUME
 // (`image_volumes`: the keys of the image config's Volumes) no request
@@ -94,9 +95,9 @@ private:
 // volumes: bind -> the host path, volume -> ROOT/volumes/NAME/_data (both
 // "bind" mounts with "rbind"), tmpfs -> "tmpfs".
 Result<std::vector<ResolvedMount>> attach_volumes(ImageStore& db, const std::string& root,
-                                                   const std::string& container_id,
-                                                   const std::vector<MountRequest>& requests,
-                                                   const std::vector<std::string>& image_volumes);
+                                                  const std::string& container_id,
+                                                  const std::vector<MountRequest>& requests,
+                                                  const std::vector<std::string>& image_volumes);
 
 // After the transaction committed and the rootfs is mounted at `rootfs`
 // (its merged dir): creates the volumes' directories, the missing host dirs

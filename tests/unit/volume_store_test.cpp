@@ -326,7 +326,7 @@ TEST_CASE("volumes: a tmpfs volume is mounted while used, unmounted after the la
     REQUIRE(ok(attach_volumes(f.db, f.t.path, "c2", {f.volume("tt", "/data")}, {})));
     REQUIRE(ok(prepare_volumes(f.db, f.t.path, "c1", rootfs, {})));
     REQUIRE(ok(prepare_volumes(f.db, f.t.path, "c2", rootfs, {})));  // mounted once
-    CHECK(fs_type() == 0x01021994);                              // TMPFS_MAGIC
+    CHECK(fs_type() == 0x01021994);                                  // TMPFS_MAGIC
     CHECK(read_file(data + "/f").value_or("") == "x");
     for (const char* id : {"c1", "c2"}) {
         auto uses = container_volumes(f.db, id);
