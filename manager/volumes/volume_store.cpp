@@ -250,18 +250,30 @@ Result<void> copy_file_data(int src, int dst, const std::string& what) {
     }
 }
 
-Result<void> copy_tree(int src_dir, int dst_dir, const std::string& where);
+// Files with several links in the image are linked again in the volume:
+// (device, inode) -> the first copy's path.
+using LinkMap = std::map<std::pair<dev_t, ino_t>, std::string>;
 
-Result<void> copy_entry(int src_dir, int dst_dir, const std::string& name, const std::string& what) {
+Result<void> copy_tree(int src_dir, int dst_dir, const std::string& where, const std::string& dst_path, LinkMap& links);
+
+Result<void> copy_entry(int src_dir, int dst_dir, const std::string& name, const std::string& what,
+                        const std::string& dst_path, LinkMap& links) {
     struct stat st;
     if (::fstatat(src_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoErr("stat ", what);
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+        auto [it, first] = links.try_emplace({st.st_dev, st.st_ino}, dst_path);
+        if (!first) {
+            if (::linkat(AT_FDCWD, it->second.c_str(), dst_dir, name.c_str(), 0) != 0) return ErrnoErr("link ", what);
+            return {};
+        }
+    }
     if (S_ISDIR(st.st_mode)) {
         if (::mkdirat(dst_dir, name.c_str(), 0700) != 0) return ErrnoErr("mkdir ", what);
         UniqueFd s(::openat(src_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!s) return ErrnoErr("open ", what);
         UniqueFd d(::openat(dst_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!d) return ErrnoErr("open ", what);
-        TRY(copy_tree(s.get(), d.get(), what));
+        TRY(copy_tree(s.get(), d.get(), what, dst_path, links));
         return copy_metadata(s.get(), d.get(), st, what);
     }
     if (S_ISREG(st.st_mode)) {
@@ -295,7 +307,8 @@ Result<void> copy_entry(int src_dir, int dst_dir, const std::string& name, const
     return {};  // a socket: nothing a volume can hold
 }
 
-Result<void> copy_tree(int src_dir, int dst_dir, const std::string& where) {
+Result<void> copy_tree(int src_dir, int dst_dir, const std::string& where, const std::string& dst_path,
+                       LinkMap& links) {
     int dup = ::fcntl(src_dir, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) return ErrnoErr("dup");
     std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(dup), ::closedir);
@@ -307,7 +320,7 @@ Result<void> copy_tree(int src_dir, int dst_dir, const std::string& where) {
     while (dirent* e = ::readdir(d.get())) {
         std::string name = e->d_name;
         if (name == "." || name == "..") continue;
-        TRY(copy_entry(src_dir, dst_dir, name, where + "/" + name));
+        TRY(copy_entry(src_dir, dst_dir, name, where + "/" + name, dst_path + "/" + name, links));
     }
     return {};
 }
@@ -590,7 +603,8 @@ Result<void> copy_up(const std::string& rootfs, const std::string& path, const s
     if (!dst) return ErrnoErr("open ", dest_dir);
     struct stat st;
     if (::fstat(src->get(), &st) != 0) return ErrnoErr("stat ", path);
-    TRY(copy_tree(src->get(), dst.get(), path));
+    LinkMap links;
+    TRY(copy_tree(src->get(), dst.get(), path, dest_dir, links));
     return copy_metadata(src->get(), dst.get(), st, path);
 }
 

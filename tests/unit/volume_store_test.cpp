@@ -257,6 +257,7 @@ TEST_CASE("volumes: copy-up copies the image's content once, and never follows a
     REQUIRE(::setxattr((rootfs + "/data/file").c_str(), "user.berth", "x", 1, 0) == 0);
     REQUIRE(::symlink("/etc", (rootfs + "/data/link").c_str()) == 0);
     REQUIRE(::mkfifo((rootfs + "/data/fifo").c_str(), 0600) == 0);
+    REQUIRE(::link((rootfs + "/data/file").c_str(), (rootfs + "/data/sub/hardlink").c_str()) == 0);
     // /escape in the image points at the host's dir: resolved inside the rootfs,
     // it names rootfs/<outside path>, which does not exist.
     REQUIRE(::symlink(outside.c_str(), (rootfs + "/escape").c_str()) == 0);
@@ -285,6 +286,10 @@ TEST_CASE("volumes: copy-up copies the image's content once, and never follows a
     REQUIRE(::lstat((data + "/fifo").c_str(), &st) == 0);
     CHECK(S_ISFIFO(st.st_mode));
     CHECK(read_file(data + "/sub/deep").value_or("") == "deep");
+    struct stat linked;
+    REQUIRE(::stat((data + "/sub/hardlink").c_str(), &linked) == 0);
+    REQUIRE(::stat((data + "/file").c_str(), &st) == 0);
+    CHECK(linked.st_ino == st.st_ino);  // still one file with two names
     // Nothing of the host came through the escaping symlink.
     CHECK_FALSE(exists(f.t.path + "/volumes/ee/_data/secret"));
 
