@@ -2,6 +2,7 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include "libutil/strings.hpp"
 #include "manager/images/sqlite.hpp"
+#include "manager/storage/rootfs.hpp"
 #include "tests/unit/temp_dir.hpp"
 
 using namespace berth;
@@ -351,4 +353,43 @@ TEST_CASE("volumes: a tmpfs volume is mounted while used, unmounted after the la
     f.delete_container("c3");
     REQUIRE(ok(s.remove("tt", false)));
     CHECK_FALSE(exists(f.t.path + "/volumes/tt"));
+}
+
+TEST_CASE("volumes: copy-up from a mounted overlay rootfs sees the merged image, whiteouts included") {
+    TempDir t;
+    auto rs = RootfsStore::open(t.path);
+    REQUIRE(ok(rs));
+    std::string bottom = "sha256:" + std::string(64, 'b'), top = "sha256:" + std::string(64, 'c');
+    std::string lb = t.path + "/layers/" + bottom.substr(7), lt = t.path + "/layers/" + top.substr(7);
+    REQUIRE(mkdir_all(lb + "/data"));
+    REQUIRE(mkdir_all(lt + "/data"));
+    REQUIRE(write_file(lb + "/data/a", "bottom"));
+    REQUIRE(write_file(lb + "/data/gone", "x"));
+    REQUIRE(write_file(lt + "/data/a", "top"));
+    REQUIRE(::mknod((lt + "/data/gone").c_str(), S_IFCHR, makedev(0, 0)) == 0);  // an overlay whiteout
+    ImageRecord img;
+    img.id = kImage;
+    img.manifest_digest = kImage;
+    img.config = "{}";
+    img.layers = {bottom, top};
+    REQUIRE(rs->images().add(img, {}));
+    auto id = rs->create(kImage);
+    REQUIRE(ok(id));
+    auto merged = rs->mount(*id);
+    REQUIRE(ok(merged));
+    {
+        Query q(rs->images().handle(),
+                "INSERT INTO containers (id, name, image_id, image_name, created, state, options) "
+                "VALUES (?1, ?1, ?2, 'busybox', '2024-01-01T00:00:00Z', 'created', '{}')");
+        q.bind(*id).bind(kImage);
+        REQUIRE(q.run("insert container"));
+    }
+    auto m = attach_volumes(rs->images(), t.path, *id, {}, {"/data"});
+    REQUIRE(ok(m));
+    REQUIRE(ok(prepare_volumes(rs->images(), t.path, *id, *merged, {})));
+    REQUIRE(m->size() == 1);
+    std::string data = (*m)[0].source;
+    CHECK(read_file(data + "/a").value_or("") == "top");
+    CHECK_FALSE(exists(data + "/gone"));
+    REQUIRE(ok(rs->remove(*id)));
 }
