@@ -54,6 +54,7 @@ Commands:
   save            write images to a docker-archive, oci-archive or OCI layout dir
   tag, untag      add or remove names of an image
   version         print the version
+  volume          create, list, inspect, remove and prune volumes
 
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
@@ -78,6 +79,7 @@ constexpr Verb kVerbs[] = {
     {"rm", cmd_rm},           {"wait", cmd_wait},     {"logs", cmd_logs},   {"attach", cmd_attach},
     {"exec", cmd_exec},       {"ps", cmd_ps},         {"container", cmd_container}, {"inspect", cmd_inspect},
     {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
+    {"volume", cmd_volume},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 

@@ -46,6 +46,7 @@ int cmd_image_mount(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_image_unmount(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_rootfs(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_commit(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_volume(const GlobalOptions& g, int argc, char** argv, int start);
 
 // The rootfs storage, after cleanup() repaired what an interrupted berth left.
 Result<RootfsStore> open_storage(const GlobalOptions& g);

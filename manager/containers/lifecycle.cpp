@@ -125,10 +125,9 @@ Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_
     }
     if (TRY(e.storage.get(c.id))) TRY(e.storage.remove(c.id));
     remove_tree(e.paths.dir(c.id));
-    std::vector<std::string> anonymous = TRY(container_anonymous_volumes(e.db(), c.id));
+    auto volumes = TRY(container_volumes(e.db(), c.id));
     TRY(e.containers.remove(c.id));  // container_volumes rows go with it
-    if (remove_anonymous_volumes)
-        for (const auto& v : anonymous) TRY(remove_unused_volume(e.db(), e.paths.root, v));
+    TRY(release_volumes(e.db(), e.paths.root, volumes, remove_anonymous_volumes));
     remove_tree(p.shim_dir(c.id));
     ::unlink(p.exit_file(c.id).c_str());
     return {};
@@ -280,7 +279,7 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
             mounts = TRY(attach_volumes(e.db(), e.paths.root, c.id, opts.mounts, image_volumes));
             return {};
         }));
-        TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged));
+        TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged, opts.mounts));
         std::string dir = e.paths.dir(c.id);
         TRY(write_etc_files(c, opts, dir));
         std::string init;
@@ -308,7 +307,11 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
     auto o = TRY(container_options(c));
     auto rec = TRY(e.storage.get(c.id));
     if (!rec) return Err("container ", c.id, ": its rootfs is gone");
-    if (rec->mount_count == 0) TRY(e.storage.mount(c.id, o.remove));
+    if (rec->mount_count == 0) {
+        std::string merged = TRY(e.storage.mount(c.id, o.remove));
+        // A reboot dropped tmpfs and bind-device volumes: mount them again.
+        TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged, o.mounts));
+    }
     std::string shim = TRY(e.shim_path());
     std::string rt = TRY(e.runtime_path(o.runtime));
     const auto& p = e.paths;

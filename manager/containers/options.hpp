@@ -32,6 +32,8 @@ struct MountRequest {
     uint64_t tmpfs_size = 0;
     uint32_t tmpfs_mode = 0;
     std::vector<std::string> extra_options;  // other mount options (tmpfs: "noexec", ...)
+    // Bind from -v: a missing source dir is created (docker); from --mount it is an error.
+    bool create_host_dir = false;
 };
 
 struct RestartPolicy {
