@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -104,6 +106,15 @@ std::optional<uint32_t> id_number(std::string_view s) {
     auto n = parse_u64(s);
     if (!n || *n > UINT32_MAX) return std::nullopt;
     return static_cast<uint32_t>(*n);
+}
+
+// docker's 1048576, or berth's own hard limit when that is lower: raising
+// a hard limit needs CAP_SYS_RESOURCE, which a confined berth may lack.
+uint64_t nofile_limit() {
+    constexpr uint64_t docker = 1048576;
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < docker) return rl.rlim_max;
+    return docker;
 }
 
 bool cgroup2_host() {
@@ -224,8 +235,20 @@ std::vector<std::string> container_env(const RunOptions& o, const json::Value& i
     return env;
 }
 
+const std::vector<std::string>& host_capabilities() {
+    // PR_CAPBSET_READ: 1 in berth's bounding set, 0 not, EINVAL unknown to the kernel.
+    static const std::vector<std::string> caps = [] {
+        std::vector<std::string> out;
+        const auto& all = all_capabilities();
+        for (size_t i = 0; i < all.size(); ++i)
+            if (::prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) == 1) out.push_back(all[i]);
+        return out;
+    }();
+    return caps;
+}
+
 std::vector<std::string> container_capabilities(const RunOptions& o) {
-    const auto& all = all_capabilities();
+    const auto& all = host_capabilities();
     if (o.privileged) return all;
     auto has = [](const std::vector<std::string>& v, std::string_view c) {
         return std::find(v.begin(), v.end(), c) != v.end();
@@ -335,8 +358,8 @@ Result<json::Value> make_spec(const SpecInputs& in) {
     process.set("capabilities", std::move(capabilities));
     Value nofile = Value::object();
     nofile.set("type", Value::string("RLIMIT_NOFILE"));
-    nofile.set("hard", Value::number(1048576));
-    nofile.set("soft", Value::number(1048576));
+    nofile.set("hard", Value::number(nofile_limit()));
+    nofile.set("soft", Value::number(nofile_limit()));
     Value rlimits = Value::array();
     rlimits.push(std::move(nofile));
     process.set("rlimits", std::move(rlimits));

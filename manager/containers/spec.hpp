@@ -40,9 +40,12 @@ Result<std::vector<std::string>> container_args(const RunOptions& o, const json:
 // later values replacing earlier ones of the same name in place.
 std::vector<std::string> container_env(const RunOptions& o, const json::Value& image_config,
                                        const std::string& hostname);
-// docker's default set with --cap-add/--cap-drop (ALL included); every
-// capability with --privileged.
+// docker's default set with --cap-add/--cap-drop; ALL and --privileged give
+// host_capabilities().
 std::vector<std::string> container_capabilities(const RunOptions& o);
+// The capabilities both the kernel and berth's bounding set have: what a
+// container can be given at most.
+const std::vector<std::string>& host_capabilities();
 
 struct ResolvedUser {
     uint32_t uid = 0, gid = 0;
