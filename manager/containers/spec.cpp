@@ -9,10 +9,12 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <set>
 
 #include "libutil/fd.hpp"
+#include "libutil/signals.hpp"
 #include "libutil/strings.hpp"
 #include "manager/containers/run_options.hpp"
 #include "runtime/linux/safe_path.hpp"
@@ -264,6 +266,14 @@ std::vector<std::string> container_capabilities(const RunOptions& o) {
         if (c != "ALL" && !has(caps, c)) caps.push_back(c);
     std::erase_if(caps, [&](const std::string& c) { return has(o.cap_drop, c) && !has(o.cap_add, c) ; });
     return caps;
+}
+
+Result<int> stop_signal(const RunOptions& o, const json::Value& image_config) {
+    std::string name = !o.stop_signal.empty() ? o.stop_signal : cfg_string(image_cfg(image_config), "StopSignal");
+    if (name.empty()) return SIGTERM;
+    auto sig = parse_signal(name);
+    if (!sig) return Err("the image's StopSignal ", quote(name), " is not a signal");
+    return *sig;
 }
 
 Result<ResolvedUser> resolve_user(const std::string& rootfs, const std::string& user) {

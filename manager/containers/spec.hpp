@@ -47,6 +47,10 @@ std::vector<std::string> container_capabilities(const RunOptions& o);
 // container can be given at most.
 const std::vector<std::string>& host_capabilities();
 
+// --stop-signal, else the image's StopSignal, else SIGTERM, as a signal
+// number. An image's signal that is not one is an error naming it.
+Result<int> stop_signal(const RunOptions& o, const json::Value& image_config);
+
 struct ResolvedUser {
     uint32_t uid = 0, gid = 0;
     std::vector<uint32_t> additional_gids;  // groups of /etc/group listing the user

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -369,4 +370,12 @@ TEST_CASE("spec gen: a docker seccomp profile file is converted") {
           "seccomp profile " + path + ": syscalls[0].action: expected an SCMP_ACT_ action");
     write(path, "{nope");
     CHECK(load_seccomp_profile(path).error().what().starts_with("seccomp profile " + path + ": invalid JSON"));
+}
+
+TEST_CASE("spec gen: the stop signal from the flag, the image, or SIGTERM") {
+    CHECK(stop_signal(opts({"img"}), image("{}")) == SIGTERM);
+    CHECK(stop_signal(opts({"img"}), image(R"({"StopSignal":"SIGQUIT"})")) == SIGQUIT);
+    CHECK(stop_signal(opts({"--stop-signal", "9", "img"}), image(R"({"StopSignal":"SIGQUIT"})")) == SIGKILL);
+    CHECK(stop_signal(opts({"img"}), image(R"({"StopSignal":"SIGNOPE"})")).error().what() ==
+          R"(the image's StopSignal "SIGNOPE" is not a signal)");
 }
