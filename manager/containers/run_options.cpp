@@ -65,10 +65,15 @@ Result<std::optional<std::string>> env_entry(std::string_view flag, std::string_
     if (key.empty()) return bad(flag, v, "the variable name is empty");
     for (char c : key)
         if (std::isspace(static_cast<unsigned char>(c))) return bad(flag, v, "the variable name contains whitespace");
-    if (eq != std::string_view::npos) return std::optional<std::string>(std::string(v));
-    const char* host = std::getenv(std::string(key).c_str());
-    if (!host) return std::optional<std::string>();
-    return std::optional<std::string>(cat(key, "=", host));
+    std::string entry(v);
+    if (eq == std::string_view::npos) {
+        const char* host = std::getenv(entry.c_str());
+        if (!host) return std::optional<std::string>();
+        entry = cat(key, "=", host);
+    }
+    // Kept in JSON (the record, config.json), which holds UTF-8 only.
+    if (!json::is_utf8(entry)) return bad(flag, key, "the value is not valid UTF-8");
+    return std::optional<std::string>(std::move(entry));
 }
 
 Result<int64_t> positive_size(std::string_view flag, std::string_view v) {
@@ -407,6 +412,10 @@ Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vect
                              {"log-opt", 0, true},        {"network", 0, true},        {"net", 0, true},
                              {"publish", 'p', true}},
                             true));
+    // The options end up in JSON (the record, config.json), which holds
+    // UTF-8 only; -e KEY and the files are checked where they are read.
+    for (int i = start; i < argc; ++i)
+        if (!json::is_utf8(argv[i])) return Err("argument ", i - start + 1, " is not valid UTF-8");
     RunOptions o;
     if (a.positional.empty()) return Err("an image is needed: [OPTIONS] IMAGE [COMMAND] [ARG...]");
     o.image = a.positional[0];
@@ -452,6 +461,7 @@ Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vect
         if (auto v = TRY(env_entry("--env", e))) o.env.push_back(std::move(*v));
     for (const auto& f : a.get_all("label-file"))
         for (const auto& [n, line] : TRY(file_lines(f, "--label-file"))) {
+            if (!json::is_utf8(line)) return Err("--label-file ", f, ": line ", n, ": not valid UTF-8");
             auto l = label_entry("--label-file", line);
             if (!l) return Err("--label-file ", f, ": line ", n, ": ", l.error().message);
             o.labels[l->first] = l->second;
@@ -733,7 +743,11 @@ Result<RunOptions> run_options_from_json(const json::Value& v) {
     TRY(r.read("init", o.init));
     o.memory = TRY(r.integer<int64_t>("memory"));
     o.memory_swap = TRY(r.integer<int64_t>("memorySwap"));
-    if (auto c = TRY(r.get("cpus", Value::Type::Number))) o.cpus = c->as_double();
+    if (auto c = TRY(r.get("cpus", Value::Type::Number))) {
+        auto d = c->as_double();
+        if (!d || !std::isfinite(*d) || *d <= 0) return Err("run options.cpus: not a number above 0");
+        o.cpus = d;
+    }
     o.pids_limit = TRY(r.integer<int64_t>("pidsLimit"));
     TRY(r.read("capAdd", o.cap_add));
     TRY(r.read("capDrop", o.cap_drop));

@@ -300,6 +300,22 @@ TEST_CASE("run options: the JSON record round-trips exactly") {
 
     auto bad = json::parse(R"({"image": 3})");
     CHECK(run_options_from_json(*bad).error().what() == "run options.image: expected string, got number");
+    bad = json::parse(R"({"cpus": 1e999})");
+    CHECK(run_options_from_json(*bad).error().what() == "run options.cpus: not a number above 0");
     bad = json::parse(R"({"mounts": [{"type": "nfs"}]})");
     CHECK(run_options_from_json(*bad).error().what() == R"(run options.mounts[0].type: unknown type "nfs")");
+}
+
+TEST_CASE("run options: arguments, env files and host values must be UTF-8") {
+    CHECK(error({"--name", "ok", "img", "a\xff"}) == "argument 4 is not valid UTF-8");
+    TempDir dir;
+    write(dir.path + "/env", "A=\xc0\xaf\n");
+    CHECK(error({"--env-file", dir.path + "/env", "img"}) ==
+          "--env-file " + dir.path + R"(/env: line 1: invalid value "A" for --env-file: the value is not valid UTF-8)");
+    ::setenv("BERTH_TEST_BAD_UTF8", "\xed\xa0\x80", 1);
+    CHECK(error({"-e", "BERTH_TEST_BAD_UTF8", "img"}) ==
+          R"(invalid value "BERTH_TEST_BAD_UTF8" for --env: the value is not valid UTF-8)");
+    write(dir.path + "/labels", "a=\xff\n");
+    CHECK(error({"--label-file", dir.path + "/labels", "img"}) == "--label-file " + dir.path + "/labels: line 1: not valid UTF-8");
+    CHECK(ok({"-e", "A=caf\xc3\xa9", "img"}).env == std::vector<std::string>{"A=caf\xc3\xa9"});
 }
