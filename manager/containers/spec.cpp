@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "libutil/fd.hpp"
@@ -156,7 +157,13 @@ Value mounts(const SpecInputs& in) {
         for (const char* f : {"hostname", "hosts", "resolv.conf"})
             add(cat("/etc/", f), "bind", path_join(in.container_dir, f), {"rbind", "rprivate"});
     if (!in.init_path.empty()) add(kInitPath, "bind", in.init_path, {"rbind", "ro", "nosuid", "nodev"});
-    for (const auto& m : in.mounts) out.push(mount(m.destination, m.type, m.source, m.options));
+    // Shallower destinations first (docker's order), so that /a is mounted
+    // before /a/b and does not hide it; otherwise the order given.
+    std::vector<const ResolvedMount*> user;
+    for (const auto& m : in.mounts) user.push_back(&m);
+    auto depth = [](const ResolvedMount* m) { return std::count(m->destination.begin(), m->destination.end(), '/'); };
+    std::stable_sort(user.begin(), user.end(), [&](auto* a, auto* b) { return depth(a) < depth(b); });
+    for (const auto* m : user) out.push(mount(m->destination, m->type, m->source, m->options));
     return out;
 }
 
@@ -212,6 +219,35 @@ Value linux_section(const SpecInputs& in) {
 }
 
 }  // namespace
+
+ResolvedMount resolve_mount(const MountRequest& m, const std::string& volume_dir) {
+    ResolvedMount r;
+    r.destination = m.destination;
+    if (m.type == MountRequest::Type::Tmpfs) {
+        r.type = r.source = "tmpfs";
+        std::vector<std::string> opts = {"nosuid", "nodev", "noexec"};
+        for (const auto& o : m.extra_options) {
+            // exec, suid, dev lift the matching default; others are added.
+            if (o == "exec" || o == "suid" || o == "dev")
+                std::erase(opts, "no" + o);
+            else if (std::find(opts.begin(), opts.end(), o) == opts.end())
+                opts.push_back(o);
+        }
+        if (m.read_only) opts.push_back("ro");
+        if (m.tmpfs_mode) {
+            char mode[24];
+            std::snprintf(mode, sizeof mode, "mode=%o", m.tmpfs_mode);
+            opts.push_back(mode);
+        }
+        if (m.tmpfs_size) opts.push_back(cat("size=", m.tmpfs_size));
+        r.options = std::move(opts);
+        return r;
+    }
+    r.type = "bind";
+    r.source = m.type == MountRequest::Type::Bind ? m.source : volume_dir;
+    r.options = {"rbind", m.propagation.empty() ? "rprivate" : m.propagation, m.read_only ? "ro" : "rw"};
+    return r;
+}
 
 Result<std::vector<std::string>> container_args(const RunOptions& o, const json::Value& image_config) {
     const Value& cfg = image_cfg(image_config);

@@ -24,6 +24,13 @@ struct SpecInputs {
     std::string init_path;      // with --init: the host binary bound at /run/berth-init
 };
 
+// A bind or tmpfs request as a mount for SpecInputs::mounts; a volume with
+// `volume_dir`, the host directory the volume code resolved it to (bound as
+// a bind request would be). Binds: rbind, the propagation (rprivate by
+// default), ro or rw. Tmpfs: docker's nosuid, nodev, noexec unless the
+// request says suid, dev or exec, then mode= and size= when given.
+ResolvedMount resolve_mount(const MountRequest& m, const std::string& volume_dir = "");
+
 // The whole config.json. Errors: the user not in the image's passwd file,
 // no command, an unreadable seccomp profile.
 Result<json::Value> make_spec(const SpecInputs& in);

@@ -379,3 +379,34 @@ TEST_CASE("spec gen: the stop signal from the flag, the image, or SIGTERM") {
     CHECK(stop_signal(opts({"img"}), image(R"({"StopSignal":"SIGNOPE"})")).error().what() ==
           R"(the image's StopSignal "SIGNOPE" is not a signal)");
 }
+
+TEST_CASE("spec gen: bind, volume and tmpfs requests become mounts") {
+    auto o = opts({"-v", "/srv:/data:ro,rslave", "-v", "vol:/v", "--tmpfs", "/t:exec,size=1m,mode=700,uid=5",
+                   "--mount", "type=tmpfs,target=/u,ro", "img"});
+    auto bind = resolve_mount(o.mounts[0]);
+    CHECK(bind.destination == "/data");
+    CHECK(bind.type == "bind");
+    CHECK(bind.source == "/srv");
+    CHECK(bind.options == std::vector<std::string>{"rbind", "rslave", "ro"});
+    auto vol = resolve_mount(o.mounts[1], "/var/lib/berth/volumes/vol/_data");
+    CHECK(vol.source == "/var/lib/berth/volumes/vol/_data");
+    CHECK(vol.options == std::vector<std::string>{"rbind", "rprivate", "rw"});
+    auto t = resolve_mount(o.mounts[3]);  // -v, then --mount, then --tmpfs
+    CHECK(t.type == "tmpfs");
+    CHECK(t.source == "tmpfs");
+    CHECK(t.options == std::vector<std::string>{"nosuid", "nodev", "uid=5", "mode=700", "size=1048576"});
+    CHECK(resolve_mount(o.mounts[2]).options == std::vector<std::string>{"nosuid", "nodev", "noexec", "ro"});
+    // The runtime takes them.
+    Rootfs fs;
+    std::vector<ResolvedMount> mounts;
+    for (const auto& m : o.mounts) mounts.push_back(resolve_mount(m, "/var/lib/berth/volumes/vol/_data"));
+    auto s = generate(opts({"img", "sh"}), image("{}"), fs.path, mounts);
+    CHECK(find_mount(s, "/t")->options == t.options);
+    // A mount inside another comes after it, whatever the flags' order.
+    mounts = {{"/a/b/c", "tmpfs", "tmpfs", {}}, {"/a", "tmpfs", "tmpfs", {}}, {"/z", "tmpfs", "tmpfs", {}},
+              {"/a/b", "tmpfs", "tmpfs", {}}};
+    s = generate(opts({"img", "sh"}), image("{}"), fs.path, mounts);
+    std::vector<std::string> order;
+    for (size_t i = s.mounts.size() - 4; i < s.mounts.size(); ++i) order.push_back(s.mounts[i].destination);
+    CHECK(order == std::vector<std::string>{"/a", "/z", "/a/b", "/a/b/c"});
+}
