@@ -162,9 +162,15 @@ size_t invalid_len(std::string_view s, size_t i) {
 // encoding/json decodes strings. yajl's check lets overlong forms and
 // escaped surrogates through; without this, strings that differ only there
 // would become equal when written (two keys of an object merged).
-std::string valid_utf8(std::string_view s) {
+// Length of the valid UTF-8 prefix of `s`.
+size_t utf8_prefix(std::string_view s) {
     size_t i = 0;
     for (size_t n; i < s.size() && (n = utf8_len(s, i)) != 0;) i += n;
+    return i;
+}
+
+std::string valid_utf8(std::string_view s) {
+    size_t i = utf8_prefix(s);
     if (i == s.size()) return std::string(s);  // the usual case
     std::string out(s.substr(0, i));
     out.reserve(s.size() + 8);
@@ -182,6 +188,8 @@ std::string valid_utf8(std::string_view s) {
 }
 
 }  // namespace
+
+bool is_utf8(std::string_view s) { return utf8_prefix(s) == s.size(); }
 
 // ---- parse ----------------------------------------------------------------
 

@@ -73,6 +73,10 @@ private:
 // line 3, column 7: ..." (callers prefix the file name).
 Result<Value> parse(std::string_view text);
 
+// Whether `s` is valid UTF-8 (no overlong forms, surrogates or values past
+// U+10FFFF): strings that are not come back from write + parse changed.
+bool is_utf8(std::string_view s);
+
 // Serialises compactly, or indented with two spaces (like runc's state output).
 std::string write(const Value& v, bool pretty = false);
 

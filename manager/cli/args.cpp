@@ -4,9 +4,20 @@
 
 namespace berth::manager {
 
-Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<FlagSpec> flags) {
-    return parse_args(argc, argv, start, flags, false);
+namespace {
+
+void record(Args& out, const FlagSpec& spec, std::string value) {
+    out.values[spec.name] = value;
+    out.all[spec.name].push_back(std::move(value));
 }
+
+const FlagSpec* find_short(std::initializer_list<FlagSpec> flags, char c) {
+    for (const auto& f : flags)
+        if (f.short_name && f.short_name == c) return &f;
+    return nullptr;
+}
+
+}  // namespace
 
 Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<FlagSpec> flags,
                         bool stop_at_positional) {
@@ -16,7 +27,7 @@ Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<
         std::string_view a = argv[i];
         if (flags_done || a.size() < 2 || a[0] != '-') {
             out.positional.emplace_back(a);
-            if (stop_at_positional) flags_done = true;
+            flags_done = flags_done || stop_at_positional;
             continue;
         }
         if (a == "--") {
@@ -25,24 +36,22 @@ Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<
         }
         bool is_long = a[1] == '-';
         if (!is_long && a.size() > 2) {
-            // Grouped short flags, as docker takes them: "-it", "-af", "-n5".
+            // Grouped short flags as getopt takes them: -it, -dit; a flag that
+            // takes a value ends the group and takes the rest or the next word.
             for (size_t k = 1; k < a.size(); ++k) {
-                const FlagSpec* spec = nullptr;
-                for (const auto& f : flags)
-                    if (f.short_name && f.short_name == a[k]) spec = &f;
+                const FlagSpec* spec = find_short(flags, a[k]);
                 if (!spec) return Err("unknown flag: ", a);
-                std::string value;
-                if (spec->takes_value) {
-                    if (k + 1 < a.size()) {
-                        value = std::string(a.substr(k + 1));
-                    } else {
-                        if (i + 1 >= argc) return Err("flag needs an argument: -", a[k]);
-                        value = argv[++i];
-                    }
-                    k = a.size();
+                if (!spec->takes_value) {
+                    record(out, *spec, "");
+                    continue;
                 }
-                out.values[spec->name] = value;
-                out.all[spec->name].push_back(value);
+                std::string value(a.substr(k + 1));
+                if (value.empty()) {
+                    if (i + 1 >= argc) return Err("flag needs an argument: -", a[k]);
+                    value = argv[++i];
+                }
+                record(out, *spec, std::move(value));
+                break;
             }
             continue;
         }
@@ -64,8 +73,7 @@ Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<
             // Booleans take =true and =false, as in podman (--tls-verify=false).
             return Err("flag does not take a value: ", a);
         }
-        out.values[spec->name] = value;
-        out.all[spec->name].push_back(value);
+        record(out, *spec, std::move(value));
     }
     return out;
 }

@@ -37,12 +37,10 @@ struct Args {
 };
 
 // Parses argv[start..argc). "--" ends the flags. Errors: "unknown flag: --x",
-// "flag needs an argument: --format".
-Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<FlagSpec> flags);
-// With `stop_at_positional`, everything from the first positional argument on
-// is positional: `exec [flags] CONTAINER CMD [ARGS...]`, where ARGS are the
-// command's own flags.
+// "flag needs an argument: --format". With `stop_at_positional` (run, exec:
+// flags after IMAGE belong to the command), the first positional argument
+// ends the flags too.
 Result<Args> parse_args(int argc, char** argv, int start, std::initializer_list<FlagSpec> flags,
-                        bool stop_at_positional);
+                        bool stop_at_positional = false);
 
 }  // namespace berth::manager

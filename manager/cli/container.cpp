@@ -18,6 +18,7 @@
 #include "manager/containers/logs.hpp"
 #include "manager/containers/process.hpp"
 #include "manager/containers/run_options.hpp"
+#include "manager/containers/spec.hpp"
 
 namespace berth::manager {
 
@@ -93,8 +94,16 @@ int each_container(const GlobalOptions& g, const std::vector<std::string>& names
 
 }  // namespace
 
+// parse_run_options, with its notes ("volume option z ignored ...") on stderr.
+Result<RunOptions> run_options(int argc, char** argv, int start) {
+    std::vector<std::string> notes;
+    auto o = parse_run_options(argc, argv, start, &notes);
+    for (const auto& n : notes) log::warn(n);
+    return o;
+}
+
 int cmd_create(const GlobalOptions& g, int argc, char** argv, int start) {
-    auto o = parse_run_options(argc, argv, start);
+    auto o = run_options(argc, argv, start);
     if (!o) return fail(o.error());
     auto e = open_engine(g);
     if (!e) return fail(e.error());
@@ -105,7 +114,7 @@ int cmd_create(const GlobalOptions& g, int argc, char** argv, int start) {
 }
 
 int cmd_run(const GlobalOptions& g, int argc, char** argv, int start) {
-    auto o = parse_run_options(argc, argv, start);
+    auto o = run_options(argc, argv, start);
     if (!o) return fail(o.error());
     auto e = open_engine(g);
     if (!e) return fail(e.error());
@@ -373,9 +382,10 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start) {
     if (a->has("privileged")) args.push_back("--cap=ALL");
     if (a->values.count("user")) {
         auto merged = (*e)->storage.merged_dir(c->id);
-        auto u = resolve_exec_user(merged, a->get("user"));
+        auto u = resolve_user(merged, a->get("user"));
         if (!u) return fail(u.error());
-        args.insert(args.end(), {"--user", *u});
+        args.insert(args.end(), {"--user", cat(u->uid, ":", u->gid)});
+        for (uint32_t gid : u->additional_gids) args.insert(args.end(), {"--additional-gids", std::to_string(gid)});
     }
     for (const auto& env : a->get_all("env")) {
         if (env.find('=') == std::string::npos) {

@@ -250,7 +250,7 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
     c.image_name = opts.image;
     c.created = now_rfc3339_nano();
     c.state = "creating";
-    c.options = json::write(run_options_to_json(opts));
+    c.options = json::write(to_json(opts));
     auto held = TRY(ContainerLock::take(e.paths, c.id));
     if (!opts.name.empty()) {
         c.name = opts.name;

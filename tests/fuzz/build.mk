@@ -10,7 +10,7 @@ SRCDIR ?= .
 OUT ?= $(SRCDIR)/tests/fuzz/build
 FUZZ_CXX ?= clang++-19
 
-TARGETS := spec state process resources args dbus reference registry
+TARGETS := spec state process resources args dbus reference registry run_options
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CXXFLAGS_FUZZ := -std=c++23 -g -O1 -Wall -Wextra $(SANITIZE) -I$(SRCDIR) -D_GNU_SOURCE \
@@ -25,7 +25,8 @@ LIB_SOURCES := \
 	runtime/container/state.cpp runtime/container/validate.cpp \
 	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/systemd.cpp runtime/linux/cgroup_resources.cpp \
 	runtime/linux/device_filter.cpp runtime/linux/seccomp.cpp runtime/linux/safe_path.cpp \
-	manager/images/reference.cpp manager/registry/config.cpp manager/registry/auth.cpp
+	manager/images/reference.cpp manager/registry/config.cpp manager/registry/auth.cpp \
+	manager/cli/args.cpp manager/containers/run_options.cpp manager/containers/seccomp_profile.cpp
 LIB_OBJECTS := $(LIB_SOURCES:%.cpp=$(OUT)/obj/%.o)
 
 all: $(TARGETS:%=$(OUT)/fuzz-%)

@@ -6,6 +6,7 @@ using namespace std::string_literals;
 using berth::json::parse;
 using berth::json::Value;
 using berth::json::write;
+using berth::json::is_utf8;
 
 namespace {
 
@@ -188,4 +189,14 @@ TEST_CASE("json: type names read as in error messages") {
     CHECK(std::string(Value::type_name(Value::Type::Bool)) == "boolean");
     CHECK(std::string(Value::type_name(Value::Type::Number)) == "number");
     CHECK(std::string(Value::type_name(Value::Type::Object)) == "object");
+}
+
+TEST_CASE("json: is_utf8") {
+    CHECK(is_utf8(""));
+    CHECK(is_utf8("caf\xc3\xa9 \xf0\x9f\x99\x82"));
+    CHECK_FALSE(is_utf8("a\xff"));
+    CHECK_FALSE(is_utf8("\xc0\xaf"));          // overlong
+    CHECK_FALSE(is_utf8("\xed\xa0\x80"));      // surrogate
+    CHECK_FALSE(is_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    CHECK_FALSE(is_utf8("\xe2\x82"));          // cut short
 }

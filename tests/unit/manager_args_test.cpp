@@ -45,3 +45,26 @@ TEST_CASE("manager args: errors name the flag") {
     REQUIRE_FALSE(a);
     CHECK(a.error().message == "flag does not take a value: --quiet=1");
 }
+
+TEST_CASE("manager args: grouped short flags, the last may take a value") {
+    auto a = parse({"-qi", "f.tar", "-qif2.tar"});
+    REQUIRE(a);
+    CHECK(a->has("quiet"));
+    CHECK(a->get_all("input") == std::vector<std::string>{"f.tar", "f2.tar"});
+    a = parse({"-qx"});
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message == "unknown flag: -qx");
+    a = parse({"-qi"});
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message == "flag needs an argument: -i");
+}
+
+TEST_CASE("manager args: stop_at_positional leaves later flags to the command") {
+    std::vector<const char*> v{"verb", "-q", "image", "-q", "--format", "x"};
+    auto a = parse_args(static_cast<int>(v.size()), const_cast<char**>(v.data()), 1,
+                        {{"format", 0, true}, {"quiet", 'q', false}}, true);
+    REQUIRE(a);
+    CHECK(a->get_all("quiet").size() == 1);
+    CHECK_FALSE(a->has("format"));
+    CHECK(a->positional == std::vector<std::string>{"image", "-q", "--format", "x"});
+}
