@@ -106,10 +106,14 @@ json::Value inspect_json(Engine& e, const ContainerRecord& c) {
     }
     cfg.set("Image", json::Value::string(c.image_name));
     cfg.set("OpenStdin", json::Value::boolean(o.interactive));
+    // The image's labels, then --label (docker's Config.Labels).
     auto labels = json::Value::object();
-    if (auto* ann = spec.find("annotations"); ann && ann->is_object())
-        for (const auto& [k, val] : ann->members())
-            if (!k.starts_with("org.opencontainers.") && !k.starts_with("io.berth.")) labels.set(k, val);
+    if (auto img = e.db().get(c.image_id); img && *img)
+        if (auto icfg = json::parse((*img)->config); icfg)
+            if (auto* inner = icfg->find("config"))
+                if (auto* l = inner->find("Labels"); l && l->is_object())
+                    for (const auto& [k, val] : l->members()) labels.set(k, val);
+    for (const auto& [k, val] : o.labels) labels.set(k, json::Value::string(val));
     cfg.set("Labels", std::move(labels));
     cfg.set("StopSignal", json::Value::string(o.stop_signal.empty() ? "SIGTERM" : o.stop_signal));
     v.set("Config", std::move(cfg));

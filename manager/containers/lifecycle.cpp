@@ -137,9 +137,11 @@ bool running_state(const std::string& s) {
     return s == "running" || s == "paused";
 }
 
-Result<std::string> stop_signal_of(const ContainerRecord& c, const RunOptions& o) {
-    (void)c;
-    return o.stop_signal.empty() ? std::string("SIGTERM") : o.stop_signal;
+// --stop-signal, else the image's StopSignal, else SIGTERM.
+Result<int> stop_signal_of(Engine& e, const ContainerRecord& c, const RunOptions& o) {
+    json::Value config = json::Value::object();
+    if (auto img = TRY(e.db().get(c.image_id))) config = TRY_CTX(json::parse(img->config), "image ", c.image_id);
+    return stop_signal(o, config);
 }
 
 // The run root is a tmpfs: a boot id there that is missing or not this
@@ -404,8 +406,7 @@ Result<void> stop_container(Engine& e, ContainerRecord& c, std::optional<int> ti
         c.stop_requested = true;
         TRY(e.containers.update(c));
         if (!running_state(c.state)) return {};
-        std::string sig = TRY(stop_signal_of(c, o));
-        int signo = TRY(parse_signal(sig));
+        int signo = TRY(stop_signal_of(e, c, o));
         if (secs != 0) TRY(runtime_command(e, c, {"kill", c.id, std::to_string(signo)}));
         if (c.state == "paused") {
             TRY(runtime_command(e, c, {"resume", c.id}));

@@ -118,39 +118,39 @@ cid() {
 }
 
 @test "kill -s: the signal reaches the container" {
-	berth run -d --name k busybox sh -c 'trap "echo got USR1; exit 9" USR1; while true; do sleep 0.1; done'
+	berth run -d --name kk busybox sh -c 'trap "echo got USR1; exit 9" USR1; while true; do sleep 0.1; done'
 	sleep 0.3
-	run berth kill -s USR1 k
+	run berth kill -s USR1 kk
 	assert_success
-	run berth wait k
+	run berth wait kk
 	assert_output "9"
-	run berth logs k
+	run berth logs kk
 	assert_output "got USR1"
-	run berth kill -s NOSUCH k
+	run berth kill -s NOSUCH kk
 	assert_failure 125
 	assert_output_contains "NOSUCH"
 }
 
 @test "pause, unpause: the container's processes are frozen and thawed" {
-	berth run -d --name p busybox sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/t; sleep 0.05; done'
+	berth run -d --name pp busybox sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/t; sleep 0.05; done'
 	sleep 0.3
-	run berth pause p
+	run berth pause pp
 	assert_success
 	run berth ps --format '{{.State}} {{.Status}}'
 	[[ $output == "paused Up "*"(Paused)" ]] || fail "ps: $output"
 	local a b
-	a=$(cat "$ROOT/containers/$(cid p)/merged/tmp/t")
+	a=$(cat "$ROOT/containers/$(cid pp)/merged/tmp/t")
 	sleep 0.3
-	b=$(cat "$ROOT/containers/$(cid p)/merged/tmp/t")
+	b=$(cat "$ROOT/containers/$(cid pp)/merged/tmp/t")
 	assert_equal "$a" "$b"
-	run berth unpause p
+	run berth unpause pp
 	assert_success
 	sleep 0.3
-	b=$(cat "$ROOT/containers/$(cid p)/merged/tmp/t")
+	b=$(cat "$ROOT/containers/$(cid pp)/merged/tmp/t")
 	[ "$a" != "$b" ] || fail "still frozen"
-	run berth unpause p
+	run berth unpause pp
 	assert_failure 125
-	assert_output "berth: container p is not paused"
+	assert_output "berth: container pp is not paused"
 }
 
 @test "restart: a running container is stopped and started again" {
