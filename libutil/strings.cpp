@@ -1,6 +1,7 @@
 #include "libutil/strings.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,6 +256,17 @@ std::string clean_path(std::string_view p) {
         }
     }
     if (out.empty()) return ".";
+    return out;
+}
+
+Result<std::string> random_hex_id() {
+    unsigned char b[32];
+    if (::getrandom(b, sizeof b, 0) != sizeof b) return ErrnoErr("getrandom");
+    std::string out;
+    for (unsigned char c : b) {
+        out.push_back("0123456789abcdef"[c >> 4]);
+        out.push_back("0123456789abcdef"[c & 15]);
+    }
     return out;
 }
 

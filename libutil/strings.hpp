@@ -24,6 +24,9 @@ std::string quote(std::string_view s);
 
 // Reads a whole file. Errors: "open PATH: <strerror>".
 Result<std::string> read_file(const std::string& path);
+// 64 random hex digits (32 bytes of getrandom): ids of containers, rootfs
+// and anonymous volumes.
+Result<std::string> random_hex_id();
 // Writes (O_WRONLY|O_TRUNC|O_CREAT, mode) without rename; for /proc, cgroup files.
 Result<void> write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
 // write to PATH.tmp, fsync, rename over PATH: readers see the old or the new file.

@@ -75,6 +75,18 @@ int run_attached(Engine& e, ContainerRecord& c, const RunOptions& o) {
     return code;
 }
 
+// -t/--time/--timeout SECONDS of stop and restart (-1: wait for ever).
+Result<std::optional<int>> stop_timeout_flag(const Args& a) {
+    std::optional<int> timeout;
+    for (const char* f : {"time", "timeout"})
+        if (a.values.count(f)) {
+            auto n = parse_i64(a.get(f));
+            if (!n || *n < -1 || *n > 1000000) return Err("invalid value \"", a.get(f), "\" for --", f, ": want seconds");
+            timeout = static_cast<int>(*n);
+        }
+    return timeout;
+}
+
 int each_container(const GlobalOptions& g, const std::vector<std::string>& names,
                    const std::function<Result<void>(Engine&, ContainerRecord&)>& fn, bool print = true) {
     auto e = open_engine(g);
@@ -183,31 +195,21 @@ int cmd_start(const GlobalOptions& g, int argc, char** argv, int start) {
 int cmd_stop(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, {{"time", 't', true}, {"timeout", 0, true}});
     if (!a) return fail(a.error());
-    std::optional<int> timeout;
-    for (const char* f : {"time", "timeout"})
-        if (a->values.count(f)) {
-            auto n = parse_i64(a->get(f));
-            if (!n || *n < -1) return fail(Error{0, cat("invalid value \"", a->get(f), "\" for --", f, ": want seconds")});
-            timeout = static_cast<int>(*n);
-        }
+    auto timeout = stop_timeout_flag(*a);
+    if (!timeout) return fail(timeout.error());
     if (a->positional.empty()) return fail(Error{0, "stop: at least one container is needed"});
     return each_container(g, a->positional,
-                          [&](Engine& e, ContainerRecord& c) { return stop_container(e, c, timeout); });
+                          [&](Engine& e, ContainerRecord& c) { return stop_container(e, c, *timeout); });
 }
 
 int cmd_restart(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, {{"time", 't', true}, {"timeout", 0, true}});
     if (!a) return fail(a.error());
-    std::optional<int> timeout;
-    for (const char* f : {"time", "timeout"})
-        if (a->values.count(f)) {
-            auto n = parse_i64(a->get(f));
-            if (!n || *n < -1) return fail(Error{0, cat("invalid value \"", a->get(f), "\" for --", f, ": want seconds")});
-            timeout = static_cast<int>(*n);
-        }
+    auto timeout = stop_timeout_flag(*a);
+    if (!timeout) return fail(timeout.error());
     if (a->positional.empty()) return fail(Error{0, "restart: at least one container is needed"});
     return each_container(g, a->positional, [&](Engine& e, ContainerRecord& c) -> Result<void> {
-        TRY(stop_container(e, c, timeout));
+        TRY(stop_container(e, c, *timeout));
         auto held = TRY(ContainerLock::take(e.paths, c.id));
         auto now = TRY(e.containers.get(c.id));
         if (!now) return Err("no such container: ", c.id);

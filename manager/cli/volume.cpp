@@ -46,7 +46,7 @@ int volume_create(const GlobalOptions& g, int argc, char** argv, int start) {
         v.driver = a->get("driver", "local");
         v.options = TRY(key_values(a->get_all("opt"), "--opt"));
         v.labels = TRY(key_values(a->get_all("label"), "--label"));
-        v.name = a->positional.empty() ? TRY(random_volume_name()) : a->positional[0];
+        v.name = a->positional.empty() ? TRY(random_hex_id()) : a->positional[0];
         // Validated before the database is opened: a bad name leaves no berth.db.
         TRY(validate_volume_name(v.name));
         TRY(validate_volume_options(v.driver, v.options));

@@ -62,17 +62,6 @@ std::string now_rfc3339_nano() {
     return buf;
 }
 
-Result<std::string> random_hex_id() {
-    unsigned char b[32];
-    if (::getrandom(b, sizeof b, 0) != sizeof b) return ErrnoErr("getrandom");
-    std::string out;
-    for (unsigned char c : b) {
-        out.push_back("0123456789abcdef"[c >> 4]);
-        out.push_back("0123456789abcdef"[c & 15]);
-    }
-    return out;
-}
-
 Result<UniqueFd> ContainerLock::open(const ContainerPaths& p, const std::string& id, bool wait) {
     TRY(mkdir_all(p.runroot + "/locks", 0700));
     std::string path = p.lock_file(id);

@@ -102,7 +102,5 @@ private:
 
 // RFC 3339 UTC with nanoseconds, as docker prints times.
 std::string now_rfc3339_nano();
-// 64 random hex digits.
-Result<std::string> random_hex_id();
 
 }  // namespace berth::manager

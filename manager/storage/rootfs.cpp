@@ -30,17 +30,6 @@ bool is_hex64(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
 }
 
-Result<std::string> random_id() {
-    unsigned char b[32];
-    if (::getrandom(b, sizeof b, 0) != sizeof b) return ErrnoErr("getrandom");
-    std::string out;
-    for (unsigned char c : b) {
-        out.push_back("0123456789abcdef"[c >> 4]);
-        out.push_back("0123456789abcdef"[c & 15]);
-    }
-    return out;
-}
-
 std::string now_rfc3339() {
     std::time_t t = std::time(nullptr);
     std::tm tm;
@@ -121,7 +110,7 @@ Result<std::vector<std::string>> RootfsStore::lower_dirs(const std::string& imag
 
 Result<std::string> RootfsStore::create(const std::string& image_id, std::string id) {
     auto held = TRY(lock());
-    if (id.empty()) id = TRY(random_id());
+    if (id.empty()) id = TRY(random_hex_id());
     auto lowers = TRY(lower_dirs(image_id, 1));
     TRY(db_.transaction([&]() -> Result<void> {
         Query q(db_.handle(), "INSERT INTO rootfs (id, image_id, created) VALUES (?,?,?)");

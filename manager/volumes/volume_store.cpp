@@ -391,17 +391,6 @@ Result<void> validate_volume_options(const std::string& driver, const std::map<s
     return {};
 }
 
-Result<std::string> random_volume_name() {
-    unsigned char b[32];
-    if (::getrandom(b, sizeof b, 0) != sizeof b) return ErrnoErr("getrandom");
-    std::string out;
-    for (unsigned char c : b) {
-        out.push_back("0123456789abcdef"[c >> 4]);
-        out.push_back("0123456789abcdef"[c & 15]);
-    }
-    return out;
-}
-
 std::string VolumeStore::dir(const std::string& name) const {
     return volume_dir(root_, name);
 }
@@ -513,7 +502,7 @@ Result<std::vector<ResolvedMount>> attach_volumes(ImageStore& db, const std::str
             case MountRequest::Type::Volume: {
                 std::string name = r.source;
                 if (name.empty())
-                    name = TRY(random_volume_name());
+                    name = TRY(random_hex_id());
                 else
                     TRY(validate_volume_name(name));
                 TRY(use_volume(name, dst, r.source.empty()));
@@ -544,7 +533,7 @@ Result<std::vector<ResolvedMount>> attach_volumes(ImageStore& db, const std::str
     for (const auto& iv : sorted) {
         if (destinations.contains(clean_path(iv))) continue;
         std::string dst = TRY(claim(iv));
-        std::string name = TRY(random_volume_name());
+        std::string name = TRY(random_hex_id());
         TRY(use_volume(name, dst, true));
         out.push_back({dst, "bind", path_join(volume_dir(root, name), "_data"), {"rbind", "rprivate"}});
     }

@@ -48,8 +48,6 @@ struct VolumeRecord {
 Result<void> validate_volume_name(const std::string& name);
 // Checks the driver ("local" only) and its options (see above).
 Result<void> validate_volume_options(const std::string& driver, const std::map<std::string, std::string>& options);
-// 64 random hex digits: the name of an anonymous (or unnamed) volume.
-Result<std::string> random_volume_name();
 
 class VolumeStore {
 public:

@@ -80,7 +80,7 @@ TEST_CASE("volumes: names follow docker's rule") {
     auto r = validate_volume_name("a/b");
     REQUIRE_FALSE(r);
     CHECK(r.error().message.starts_with("invalid volume name \"a/b\": "));
-    auto n = random_volume_name();
+    auto n = random_hex_id();
     REQUIRE(n);
     CHECK(n->size() == 64);
     CHECK(validate_volume_name(*n));
