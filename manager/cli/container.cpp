@@ -254,7 +254,10 @@ int cmd_rm(const GlobalOptions& g, int argc, char** argv, int start) {
         if (!all) return fail(all.error());
         for (const auto& c : *all) names.push_back(c.id);
     }
-    if (names.empty()) return fail(Error{0, "rm: at least one container is needed"});
+    if (names.empty()) {
+        if (a->has("all")) return 0;  // nothing to remove
+        return fail(Error{0, "rm: at least one container is needed"});
+    }
     int rc = 0;
     for (const auto& n : names) {
         auto c = (*e)->containers.find(n);
