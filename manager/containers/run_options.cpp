@@ -410,7 +410,7 @@ Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vect
                              {"security-opt", 0, true},   {"restart", 0, true},        {"stop-signal", 0, true},
                              {"stop-timeout", 0, true},   {"init", 0, false},          {"runtime", 0, true},
                              {"log-opt", 0, true},        {"network", 0, true},        {"net", 0, true},
-                             {"publish", 'p', true}},
+                             {"publish", 'p', true},      {"pull", 0, true},           {"tls-verify", 0, false}},
                             true));
     // The options end up in JSON (the record, config.json), which holds
     // UTF-8 only; -e KEY and the files are checked where they are read.
@@ -542,6 +542,12 @@ Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vect
             o.network = v;
         }
     if (a.values.count("publish")) return Err("--publish ", a.get("publish"), ": not supported yet");
+    if (a.values.count("pull")) {
+        o.pull = a.get("pull");
+        if (o.pull != "missing" && o.pull != "never" && o.pull != "always")
+            return Err("invalid value \"", o.pull, "\" for --pull: want missing, never or always");
+    }
+    if (a.values.count("tls-verify")) o.tls_verify = a.get("tls-verify") != "false";
     return o;
 }
 

@@ -23,6 +23,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${RUNROOT:-}" ] || container_teardown
 	stop_registry
 	if [ -n "${SERVER_PID:-}" ]; then
 		kill "$SERVER_PID" 2>/dev/null || true
@@ -519,4 +520,26 @@ layer_dir() {
 	[ "$status" = 125 ] || fail "status $status: $(cat "$w/out")"
 	[[ $(tail -1 "$w/out") == *": interrupted" ]] || fail "output: $(cat "$w/out")"
 	assert_pull_left_nothing
+}
+
+@test "run: a missing image is pulled first (--pull missing); --pull never refuses; --pull always pulls again" {
+	container_setup
+	start_registry
+	push_busybox
+	run berth run --rm --pull never --tls-verify=false "$REG/busybox" true
+	assert_failure 125
+	assert_output "berth: $REG/busybox: image not known"
+	run --separate-stderr berth run --rm --tls-verify=false "$REG/busybox" echo pulled-and-ran
+	assert_success
+	assert_output "pulled-and-ran"
+	[[ $stderr == *"Trying to pull $REG/busybox:latest..."* ]] || fail "stderr: $stderr"
+	run --separate-stderr berth run --rm --tls-verify=false "$REG/busybox" true
+	[[ $stderr != *"Trying to pull"* ]] || fail "pulled again: $stderr"
+	run --separate-stderr berth run --rm --pull always --tls-verify=false "$REG/busybox" true
+	assert_success
+	[[ $stderr == *"skipped: already exists"* ]] || fail "stderr: $stderr"
+	run berth run --rm --pull sometimes "$REG/busybox" true
+	assert_failure 125
+	assert_output_contains '"sometimes"' "--pull"
+	assert_no_container_leftovers
 }
