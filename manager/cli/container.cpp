@@ -132,22 +132,20 @@ int cmd_run(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!e) return fail(e.error());
     auto c = create_container(**e, *o);
     if (!c) return fail(c.error());
-    if (o->detach) {
-        if (auto r = start_container(**e, *c, false); !r) {
-            (void)remove_container(**e, c->id, true, true);
-            return start_failure(r.error());
-        }
-        std::printf("%s\n", c->id.c_str());
-        return 0;
-    }
+    // Without -d the shim waits for `start` until berth has attached.
+    Result<void> started;
     {
         auto held = ContainerLock::take((*e)->paths, c->id);
         if (!held) return fail(held.error());
-        if (auto r = start_container(**e, *c, true); !r) {
-            held = std::unexpected(Error{});  // release before rm takes it
-            (void)remove_container(**e, c->id, true, true);
-            return start_failure(r.error());
-        }
+        started = start_container(**e, *c, !o->detach);
+    }  // released: rm takes it
+    if (!started) {
+        (void)remove_container(**e, c->id, true, true);
+        return start_failure(started.error());
+    }
+    if (o->detach) {
+        std::printf("%s\n", c->id.c_str());
+        return 0;
     }
     return run_attached(**e, *c, *o);
 }
