@@ -422,6 +422,17 @@ Result<json::Value> make_spec(const SpecInputs& in) {
     else if (!o.seccomp.empty() && o.seccomp != "unconfined")
         linux.set("seccomp", TRY(load_seccomp_profile(o.seccomp, caps)));
 
+    // As docker: a bind that propagates back to the host (rshared) or from it
+    // (rslave) needs the container's root to propagate that way too, or the
+    // runtime's private/slave root cuts the bind off from its host peers.
+    std::string root_propagation;
+    for (const auto& m : in.mounts)
+        for (const auto& opt : m.options) {
+            if (opt == "rshared" || opt == "shared") root_propagation = "rshared";
+            else if ((opt == "rslave" || opt == "slave") && root_propagation.empty()) root_propagation = "rslave";
+        }
+    if (!root_propagation.empty()) linux.set("rootfsPropagation", Value::string(root_propagation));
+
     Value spec = Value::object();
     spec.set("ociVersion", Value::string("1.2.0"));
     spec.set("process", std::move(process));

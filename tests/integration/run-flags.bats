@@ -258,3 +258,46 @@ make_config_image() {
 	run berth logs --tail 1 big
 	assert_output "line-1999"
 }
+
+@test "--mount type=tmpfs; bind propagation rshared: a mount made inside shows on the host" {
+	run berth run --rm --mount type=tmpfs,target=/scratch,tmpfs-size=2m busybox sh -c 'grep " /scratch " /proc/mounts'
+	assert_success
+	assert_output_contains "tmpfs /scratch tmpfs" "size=2048k"
+	local dir=$BATS_TEST_TMPDIR/shared
+	mkdir -p "$dir/sub"
+	# The host side must be a shared mount for rshared to propagate.
+	mount --bind "$dir" "$dir"
+	mount --make-shared "$dir"
+	run berth run --rm --privileged -v "$dir:/data:rshared" busybox sh -c 'mount -t tmpfs inner /data/sub && echo made > /data/sub/f'
+	local seen
+	seen=$(cat "$dir/sub/f" 2>/dev/null || true)
+	umount "$dir/sub" 2>/dev/null || true
+	umount "$dir"
+	assert_success
+	assert_equal "$seen" "made"
+}
+
+@test "--security-opt seccomp=FILE: a docker profile file is applied" {
+	run berth run --rm --security-opt "seccomp=$BERTH_SRCDIR/tests/seccomp/default.json" busybox sh -c 'unshare -U true 2>&1 || echo refused; grep ^Seccomp: /proc/self/status'
+	assert_output_contains "refused" "Seccomp:	2"
+	run berth run --rm --security-opt seccomp=/nonexistent.json busybox true
+	assert_failure 125
+	assert_output_contains "/nonexistent.json"
+	assert_no_container_leftovers
+}
+
+@test "--restart unless-stopped: restarted after it exits, not after stop" {
+	berth run -d --name us --restart unless-stopped busybox sh -c 'sleep 0.2; exit 1'
+	local i
+	for i in $(seq 100); do
+		[ "$(berth inspect --format '{{.RestartCount}}' us)" -ge 1 ] && break
+		sleep 0.1
+	done
+	berth stop us
+	local n
+	n=$(berth inspect --format '{{.RestartCount}}' us)
+	[ "$n" -ge 1 ] || fail "no restart"
+	sleep 1
+	run berth inspect --format '{{.RestartCount}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' us
+	assert_output "$n exited unless-stopped"
+}

@@ -410,3 +410,17 @@ TEST_CASE("spec gen: bind, volume and tmpfs requests become mounts") {
     for (size_t i = s.mounts.size() - 4; i < s.mounts.size(); ++i) order.push_back(s.mounts[i].destination);
     CHECK(order == std::vector<std::string>{"/a", "/z", "/a/b", "/a/b/c"});
 }
+
+TEST_CASE("spec gen: a shared or slave bind makes the root propagate the same way, as docker") {
+    Rootfs fs;
+    auto img = image(R"({"Cmd":["sh"]})");
+    auto with = [&](std::vector<std::string> options) {
+        return generate(opts({"img"}), img, fs.path, {{"/data", "bind", "/srv", std::move(options)}});
+    };
+    CHECK(with({"rbind", "rprivate"}).linux->rootfs_propagation.empty());
+    CHECK(with({"rbind", "rslave"}).linux->rootfs_propagation == "rslave");
+    CHECK(with({"rbind", "rshared"}).linux->rootfs_propagation == "rshared");
+    auto both = generate(opts({"img"}), img, fs.path,
+                         {{"/a", "bind", "/srv/a", {"rbind", "rslave"}}, {"/b", "bind", "/srv/b", {"rbind", "shared"}}});
+    CHECK(both.linux->rootfs_propagation == "rshared");
+}
