@@ -117,9 +117,10 @@ Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_
         if (out.status != 0 && exists(p.runtime_root() + "/" + c.id))
             return Err("delete ", c.id, " in the runtime: ", last_line(out.err));
     }
-    // A shim stops by itself once its container is gone; one that was still
-    // starting it when berth was killed is stopped here.
-    if (auto pid = read_file(p.shim_dir(c.id) + "/shim.pid")) {
+    // A shim stops by itself once its container has exited and its exit
+    // command (which waits for this container's lock) has run; only one that
+    // was still starting a container when berth was killed is stopped here.
+    if (auto pid = read_file(p.shim_dir(c.id) + "/shim.pid"); pid && c.state == "creating") {
         pid_t sp = static_cast<pid_t>(parse_i64(trim(*pid)).value_or(0));
         if (process_alive(sp, "berth-shim")) ::kill(sp, SIGKILL);
     }
