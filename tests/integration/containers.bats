@@ -486,3 +486,23 @@ simulate_reboot() {
 	berth rm -f keep
 	assert_no_container_leftovers "$keep" "$gone"
 }
+
+@test "exec -it: an interactive shell in a running container on a terminal (tmux)" {
+	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc i screen
+	TMUX_SOCK=$sock
+	berth run -d --name exi busybox sleep 100
+	tmux -L "$sock" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT exec -it exi sh; echo \$? > $rcfile; sleep 30"
+	tmux -L "$sock" send-keys 'echo in-$((2+3)) $(tty)' Enter
+	for i in $(seq 50); do
+		screen=$(tmux -L "$sock" capture-pane -p)
+		[[ $screen == *"in-5 /dev/pts/"* ]] && break
+		sleep 0.1
+	done
+	[[ $screen == *"in-5 /dev/pts/"* ]] || fail "screen:" "$screen"
+	tmux -L "$sock" send-keys 'exit 4' Enter
+	for i in $(seq 50); do
+		[ -s "$rcfile" ] && break
+		sleep 0.1
+	done
+	assert_equal "$(cat "$rcfile")" "4"
+}
