@@ -196,8 +196,11 @@ Value linux_section(const SpecInputs& in) {
         resources.set("pids", std::move(p));
     }
     l.set("resources", std::move(resources));
-    // Absolute: one berth/ parent whatever cgroup berth itself runs in.
-    l.set("cgroupsPath", Value::string("/berth/" + in.id));
+    // Absolute, whatever cgroup berth itself runs in; and without a shared
+    // parent: removing the container's cgroup leaves nothing behind (a
+    // common parent would stay, empty, or race a concurrent create's mkdir
+    // if removed).
+    l.set("cgroupsPath", Value::string("/berth-" + in.id));
 
     Value namespaces = Value::array();
     std::vector<const char*> types = {"pid", "ipc", "uts", "mount"};

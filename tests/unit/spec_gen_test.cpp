@@ -198,7 +198,7 @@ TEST_CASE("spec gen: a whole spec the runtime's parser accepts") {
     CHECK(s.process->rlimits[0].hard == std::min<uint64_t>(1048576, own.rlim_max));
     CHECK(s.process->rlimits[0].soft == s.process->rlimits[0].hard);
     REQUIRE(s.linux);
-    CHECK(s.linux->cgroups_path == "/berth/" + kId);
+    CHECK(s.linux->cgroups_path == "/berth-" + kId);
     for (const char* ns : {"pid", "ipc", "uts", "mount", "network"}) CHECK(s.find_namespace(ns));
     CHECK(has(s.linux->masked_paths, "/proc/kcore"));
     CHECK(has(s.linux->readonly_paths, "/proc/sys"));
