@@ -65,7 +65,7 @@ cid() {
 	assert_success
 	[[ $output =~ ^[0-9a-f]{64}$ ]] || fail "id: $output"
 	local id=$output
-	sleep 0.5
+	wait_for_log ticker "tick 1"
 	run berth ps --format '{{.Names}} {{.State}}'
 	assert_output "ticker running"
 	run berth logs ticker
@@ -85,7 +85,8 @@ cid() {
 }
 
 @test "stop -t: a container that ignores the stop signal is killed after the timeout" {
-	berth run -d --name stubborn busybox sh -c 'trap "" TERM; while true; do sleep 0.1; done'
+	berth run -d --name stubborn busybox sh -c 'trap "" TERM; echo ready; while true; do sleep 0.1; done'
+	wait_for_log stubborn ready
 	local start=$SECONDS
 	run berth stop -t 1 stubborn
 	assert_success
@@ -118,22 +119,23 @@ cid() {
 }
 
 @test "kill -s: the signal reaches the container" {
-	berth run -d --name kk busybox sh -c 'trap "echo got USR1; exit 9" USR1; while true; do sleep 0.1; done'
-	sleep 0.3
+	berth run -d --name kk busybox sh -c 'trap "echo got USR1; exit 9" USR1; echo ready; while true; do sleep 0.1; done'
+	wait_for_log kk ready
 	run berth kill -s USR1 kk
 	assert_success
 	run berth wait kk
 	assert_output "9"
 	run berth logs kk
-	assert_output "got USR1"
+	assert_output $'ready\ngot USR1'
 	run berth kill -s NOSUCH kk
 	assert_failure 125
 	assert_output_contains "NOSUCH"
 }
 
 @test "pause, unpause: the container's processes are frozen and thawed" {
-	berth run -d --name pp busybox sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/t; sleep 0.05; done'
-	sleep 0.3
+	berth run -d --name pp busybox sh -c 'echo ready; i=0; while true; do i=$((i+1)); echo $i > /tmp/t; sleep 0.05; done'
+	wait_for_log pp ready
+	sleep 0.2
 	run berth pause pp
 	assert_success
 	run berth ps --format '{{.State}} {{.Status}}'
@@ -145,8 +147,12 @@ cid() {
 	assert_equal "$a" "$b"
 	run berth unpause pp
 	assert_success
-	sleep 0.3
-	b=$(cat "$ROOT/containers/$(cid pp)/merged/tmp/t")
+	local i
+	for i in $(seq 100); do
+		b=$(cat "$ROOT/containers/$(cid pp)/merged/tmp/t")
+		[ "$a" != "$b" ] && break
+		sleep 0.05
+	done
 	[ "$a" != "$b" ] || fail "still frozen"
 	run berth unpause pp
 	assert_failure 125
@@ -154,15 +160,13 @@ cid() {
 }
 
 @test "restart: a running container is stopped and started again" {
-	berth run -d --name rs busybox sh -c 'echo started; trap "exit 0" TERM; while true; do sleep 0.1; done'
-	sleep 0.3
+	berth run -d --name rs busybox sh -c 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done'
+	wait_for_log rs started
 	run berth restart -t 2 rs
 	assert_success
-	sleep 0.3
+	wait_for_log rs $'started\nstarted'
 	run berth ps --format '{{.Names}} {{.State}}'
 	assert_output "rs running"
-	run berth logs rs
-	assert_output $'started\nstarted'
 }
 
 @test "--restart on-failure:3 restarts exactly 3 times; ps shows the restarts" {
@@ -226,8 +230,14 @@ cid() {
 }
 
 @test "logs: --tail, -t, --since, -f" {
-	berth run -d --name lg busybox sh -c 'for i in 1 2 3 4 5; do echo line $i; done; sleep 1; echo late'
-	sleep 0.3
+	# "late" comes only once the test creates /tmp/go: no timing involved.
+	berth run -d --name lg busybox sh -c 'for i in 1 2 3 4 5; do echo line $i; done
+		while [ ! -e /tmp/go ]; do sleep 0.05; done; echo late'
+	local i
+	for i in $(seq 100); do
+		[[ $(berth logs lg) == *"line 5"* ]] && break
+		sleep 0.05
+	done
 	run berth logs --tail 2 lg
 	assert_output $'line 4\nline 5'
 	run berth logs -t --tail 1 lg
@@ -236,17 +246,21 @@ cid() {
 	assert_output_contains "line 1"
 	run berth logs --since 2099-01-01T00:00:00Z lg
 	assert_output ""
-	run berth logs -f lg
-	assert_success
-	assert_output $'line 1\nline 2\nline 3\nline 4\nline 5\nlate'
+	# -f follows: "late" is written after it started, and it ends with the container.
+	berth logs -f lg >"$BATS_TEST_TMPDIR/follow" &
+	local follower=$!
+	sleep 0.3
+	berth exec lg touch /tmp/go
+	wait "$follower"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/follow")" $'line 1\nline 2\nline 3\nline 4\nline 5\nlate'
 	run berth logs --since yesterday lg
 	assert_failure 125
 	assert_output_contains "yesterday" "--since"
 }
 
 @test "exec: runs in the container, with its exit code" {
-	berth run -d --name ex busybox sh -c 'echo inside > /tmp/mark; sleep 100'
-	sleep 0.3
+	berth run -d --name ex busybox sh -c 'echo inside > /tmp/mark; echo ready; exec sleep 100'
+	wait_for_log ex ready
 	run berth exec ex cat /tmp/mark
 	assert_success
 	assert_output "inside"
@@ -368,8 +382,8 @@ cid() {
 }
 
 @test "top, stats --no-stream, diff, rename, container prune" {
-	berth run -d --name tools busybox sh -c 'echo x > /newfile; rm /bin/ls; exec sleep 100'
-	sleep 0.3
+	berth run -d --name tools busybox sh -c 'echo x > /newfile; rm /bin/ls; echo ready; exec sleep 100'
+	wait_for_log tools ready
 	run berth top tools
 	assert_success
 	assert_output_contains "PID" "sleep 100"
@@ -399,8 +413,8 @@ cid() {
 }
 
 @test "commit CONTAINER: its changes become an image; rmi refuses an image a container uses" {
-	berth run -d --name cm busybox sh -c 'echo committed-data > /hello; exec sleep 100'
-	sleep 0.3
+	berth run -d --name cm busybox sh -c 'echo committed-data > /hello; echo ready; exec sleep 100'
+	wait_for_log cm ready
 	run berth commit cm localhost/committed
 	assert_success
 	run berth run --rm committed cat /hello
@@ -424,8 +438,8 @@ cid() {
 	echo two >"$t/src/sub/b"
 	ln -s /etc/shadow "$t/src/link"
 	echo host-secret >"$t/hostmarker"
-	berth run -d --name cp1 busybox sh -c 'mkdir /data; echo indata > /data/f; ln -s / /data/escape; exec sleep 100'
-	sleep 0.3
+	berth run -d --name cp1 busybox sh -c 'mkdir /data; echo indata > /data/f; ln -s / /data/escape; echo ready; exec sleep 100'
+	wait_for_log cp1 ready
 	run berth cp "$t/src" cp1:/data/
 	assert_success
 	run berth exec cp1 sh -c 'cat /data/src/a /data/src/sub/b; readlink /data/src/link; stat -c %u:%g /data/src/a'

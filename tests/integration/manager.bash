@@ -66,3 +66,15 @@ assert_no_container_leftovers() {
 load_busybox() {
 	berth load -i "$IMAGE" >/dev/null
 }
+
+# wait_for_log CONTAINER TEXT: until the container's log has TEXT (10 s at
+# most), so a test acts only once the container is set up (traps installed,
+# files written) however slow the machine.
+wait_for_log() {
+	local i
+	for i in $(seq 200); do
+		[[ $(berth logs "$1" 2>&1) == *"$2"* ]] && return 0
+		sleep 0.05
+	done
+	fail "container $1 never logged '$2':" "$(berth logs "$1" 2>&1)"
+}

@@ -126,8 +126,8 @@ make_config_image() {
 }
 
 @test "named volumes: shared by two containers, data survives rm, copy-up from the image, in use can't be removed" {
-	berth run -d --name writer -v shared:/vol busybox sh -c 'echo from-writer > /vol/f; exec sleep 100'
-	sleep 0.3
+	berth run -d --name writer -v shared:/vol busybox sh -c 'echo from-writer > /vol/f; echo ready; exec sleep 100'
+	wait_for_log writer ready
 	run berth run --rm -v shared:/vol busybox cat /vol/f
 	assert_output "from-writer"
 	run berth volume rm shared
@@ -218,13 +218,13 @@ make_config_image() {
 }
 
 @test "--stop-signal and --stop-timeout" {
-	berth run -d --name sig --stop-signal USR1 busybox sh -c 'trap "echo got-usr1; exit 0" USR1; while true; do sleep 0.1; done'
-	sleep 0.3
+	berth run -d --name sig --stop-signal USR1 busybox sh -c 'trap "echo got-usr1; exit 0" USR1; echo ready; while true; do sleep 0.1; done'
+	wait_for_log sig ready
 	berth stop sig
 	run berth logs sig
-	assert_output "got-usr1"
-	berth run -d --name slow --stop-timeout 1 busybox sh -c 'trap "" TERM; while true; do sleep 0.1; done'
-	sleep 0.3
+	assert_output $'ready\ngot-usr1'
+	berth run -d --name slow --stop-timeout 1 busybox sh -c 'trap "" TERM; echo ready; while true; do sleep 0.1; done'
+	wait_for_log slow ready
 	berth stop slow
 	run berth inspect --format '{{.State.ExitCode}}' slow
 	assert_output "137"
