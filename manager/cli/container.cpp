@@ -408,10 +408,12 @@ int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start) {
     pid_t pid = ::fork();
     if (pid < 0) return fail(Error{errno, "fork"});
     if (pid == 0) {
-        if (!a->has("interactive") && !a->has("tty")) {
-            int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) ::dup2(fd, 0);
-        }
+        // -d: the process outlives berth, and its output goes nowhere (docker's).
+        int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && a->has("detach"))
+            for (int to : {0, 1, 2}) ::dup2(fd, to);
+        else if (fd >= 0 && !a->has("interactive") && !a->has("tty"))
+            ::dup2(fd, 0);
         ::execv(cargs[0], cargs.data());
         std::fprintf(stderr, "berth: exec %s: %s\n", cargs[0], std::strerror(errno));
         ::_exit(kExitError);

@@ -270,6 +270,19 @@ cid() {
 	assert_output "bar /tmp"
 	run berth exec -u 1000:1000 ex id -u
 	assert_output "1000"
+	run berth exec -u nobody ex id -un
+	assert_output "nobody"
+	# -d: runs on after exec returns; its output goes nowhere.
+	run berth exec -d ex sh -c 'echo leaked; touch /tmp/detached-ran'
+	assert_success
+	assert_output ""
+	local i
+	for i in $(seq 100); do
+		berth exec ex test -e /tmp/detached-ran && break
+		sleep 0.05
+	done
+	run berth exec ex test -e /tmp/detached-ran
+	assert_success
 	berth stop -t 0 ex
 	run berth exec ex true
 	assert_failure 125
