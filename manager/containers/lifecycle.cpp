@@ -474,6 +474,9 @@ Result<void> remove_container(Engine& e, const std::string& id, bool force, bool
     // needs to see the container gone, so rm leaves no process behind.
     for (int i = 0; i < 500 && process_alive(shim, "berth-shim"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // The shim's own `RUNTIME delete --log RUN_DIR/runtime.log`, when it ran
+    // after destroy(), made the run dir again.
+    remove_tree(e.paths.shim_dir(id));
     return {};
 }
 
