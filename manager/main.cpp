@@ -37,7 +37,7 @@ Commands:
   stop            stop containers (stop signal, then SIGKILL after a timeout)
   top             a container's processes (ps options may follow)
   wait            wait for containers to exit, print their exit codes
-  commit          make an image from a rootfs's changes (a new layer on its image)
+  commit          make an image from a container's changes (a new layer on its image)
   history         show the history of an image
   images          list images
   inspect         show containers' or images' details as JSON
