@@ -165,6 +165,9 @@ uint64_t fnv1a(std::string_view s) {
 Result<SeccompFilter> cached_seccomp(const oci::Spec& spec, const std::string& cache_dir) {
     if (!spec.linux || !spec.linux->seccomp || !spec.linux->seccomp->raw.is_object()) return SeccompFilter();
     // The build is part of the key: another libseccomp may compile differently.
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "(unversioned)"  // built outside autotools (the fuzz build)
+#endif
     std::string key = cat("berth-runtime ", PACKAGE_VERSION, " ", __DATE__, " ", __TIME__, " seccomp ",
                           SCMP_VER_MAJOR, ".", SCMP_VER_MINOR, ".", SCMP_VER_MICRO, "\n",
                           json::write(spec.linux->seccomp->raw));
