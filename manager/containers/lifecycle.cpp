@@ -26,6 +26,7 @@
 #include "manager/containers/spec.hpp"
 #include "manager/images/pull.hpp"
 #include "manager/images/sqlite.hpp"
+#include "manager/storage/overlay.hpp"
 #include "manager/volumes/volume_store.hpp"
 
 namespace berth::manager {
@@ -148,24 +149,44 @@ Result<int> stop_signal_of(Engine& e, const ContainerRecord& c, const RunOptions
 // The run root is a tmpfs: a boot id there that is missing or not this
 // boot's means the machine rebooted (or the run root was wiped) since berth
 // last ran. Two small reads on every container command.
-Result<void> reset_after_reboot(Engine& e) {
+// `for_new_container`: create is about to add a container; the run root gets
+// this boot's marker now, so the next command does not take the new
+// container for one an earlier boot left.
+Result<void> reset_after_reboot(Engine& e, bool for_new_container) {
     // After a reboot nothing runs and nothing is mounted, whatever berth.db says.
     std::string boot_id(trim(read_file("/proc/sys/kernel/random/boot_id").value_or("")));
     std::string marker = e.paths.runroot + "/boot-id";
     if (std::string(trim(read_file(marker).value_or(""))) == boot_id) return {};
+    // A root without containers has nothing to reset, and gets no run root
+    // (image commands open the engine too; they leave nothing under /run).
+    if (!for_new_container) {
+        Query any(e.db().handle(), "SELECT 1 FROM containers LIMIT 1");
+        if (any.step() != SQLITE_ROW) return {};
+    }
+    TRY(mkdir_all(e.paths.runroot, 0700));
     // Once, by the first of the commands that start at the same time: the
     // others wait here and then find the marker.
     std::string lock_path = e.paths.runroot + "/boot.lock";
     UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!lock || ::flock(lock.get(), LOCK_EX) < 0) return ErrnoErr("lock ", lock_path);
     if (std::string(trim(read_file(marker).value_or(""))) != boot_id) {
+        // No marker of this boot: the machine rebooted, or the run root was
+        // never made (or wiped). Either way no container of this root can be
+        // running (a running one has its shim's files here); a container's
+        // rootfs that is not mounted any more loses its count. Rootfs made
+        // with `berth rootfs` are repaired by RootfsStore::cleanup instead.
+        auto all = TRY(e.containers.list());
         TRY(e.db().transaction([&]() -> Result<void> {
             Query q(e.db().handle(),
                     "UPDATE containers SET state = 'exited', exit_code = 255, pid = 0 "
                     "WHERE state IN ('running', 'paused')");
             TRY(q.run("berth.db: reset containers after a reboot"));
-            Query r(e.db().handle(), "UPDATE rootfs SET mount_count = 0");
-            return r.run("berth.db: reset mount counts after a reboot");
+            for (const auto& c : all) {
+                if (is_mount_point(e.storage.merged_dir(c.id))) continue;
+                Query r(e.db().handle(), "UPDATE rootfs SET mount_count = 0 WHERE id = ?");
+                TRY(r.bind(c.id).run("berth.db: reset a mount count after a reboot"));
+            }
+            return {};
         }));
         // A --rm container that was running when the machine went down is
         // removed as its exit would have (its volatile upper dir could not
@@ -175,7 +196,9 @@ Result<void> reset_after_reboot(Engine& e) {
             if (c.state != "exited" || !o || !o->remove) continue;
             if (auto r = destroy(e, c, true); !r) log::warn(cat("remove --rm container ", c.id, ": ", r.error().what()));
         }
-        TRY(write_file_atomic(marker, boot_id + "\n"));
+        std::string tmp = cat(marker, ".", ::getpid());
+        TRY(write_file(tmp, boot_id + "\n", 0600));
+        if (::rename(tmp.c_str(), marker.c_str()) < 0) return ErrnoErr("rename ", tmp, " to ", marker);
     }
     return {};
 }
@@ -185,8 +208,7 @@ Result<void> reset_after_reboot(Engine& e) {
 Result<std::unique_ptr<Engine>> Engine::open(const GlobalOptions& g) {
     auto storage = TRY(RootfsStore::open(g.root));
     auto e = std::make_unique<Engine>(g, ContainerPaths{g.root, g.runroot}, std::move(storage));
-    TRY(mkdir_all(e->paths.runroot, 0700));
-    TRY(reset_after_reboot(*e));
+    TRY(reset_after_reboot(*e, false));
     return e;
 }
 
@@ -247,6 +269,7 @@ Result<ImageRecord> image_for_run(Engine& e, const RunOptions& opts) {
 
 Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
     auto img = TRY(image_for_run(e, opts));
+    TRY(reset_after_reboot(e, true));
     ContainerRecord c;
     c.id = TRY(random_hex_id());
     c.image_id = img.id;
