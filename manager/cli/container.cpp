@@ -87,14 +87,14 @@ Result<std::optional<int>> stop_timeout_flag(const Args& a) {
     return timeout;
 }
 
-int each_container(const GlobalOptions& g, const std::vector<std::string>& names,
+// Runs `fn` on each named container; a name that is not a container, or a
+// failure, is reported and the others still go. Prints each name done (docker's).
+int each_container(Engine& e, const std::vector<std::string>& names,
                    const std::function<Result<void>(Engine&, ContainerRecord&)>& fn, bool print = true) {
-    auto e = open_engine(g);
-    if (!e) return fail(e.error());
     int rc = 0;
     for (const auto& n : names) {
-        auto c = (*e)->containers.find(n);
-        Result<void> r = c ? fn(**e, *c) : Result<void>(std::unexpected(c.error()));
+        auto c = e.containers.find(n);
+        Result<void> r = c ? fn(e, *c) : Result<void>(std::unexpected(c.error()));
         if (!r) {
             rc = fail(r.error());
             continue;
@@ -102,6 +102,13 @@ int each_container(const GlobalOptions& g, const std::vector<std::string>& names
         if (print) std::printf("%s\n", n.c_str());
     }
     return rc;
+}
+
+int each_container(const GlobalOptions& g, const std::vector<std::string>& names,
+                   const std::function<Result<void>(Engine&, ContainerRecord&)>& fn, bool print = true) {
+    auto e = open_engine(g);
+    if (!e) return fail(e.error());
+    return each_container(**e, names, fn, print);
 }
 
 }  // namespace
@@ -256,43 +263,23 @@ int cmd_rm(const GlobalOptions& g, int argc, char** argv, int start) {
         if (a->has("all")) return 0;  // nothing to remove
         return fail(Error{0, "rm: at least one container is needed"});
     }
-    int rc = 0;
-    for (const auto& n : names) {
-        auto c = (*e)->containers.find(n);
-        if (!c) {
-            rc = fail(c.error());
-            continue;
-        }
-        if (auto r = remove_container(**e, c->id, a->has("force"), a->has("volumes")); !r) {
-            rc = fail(r.error());
-            continue;
-        }
-        std::printf("%s\n", n.c_str());
-    }
-    return rc;
+    return each_container(**e, names, [&](Engine& eng, ContainerRecord& c) {
+        return remove_container(eng, c.id, a->has("force"), a->has("volumes"));
+    });
 }
 
 int cmd_wait(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, {});
     if (!a) return fail(a.error());
     if (a->positional.empty()) return fail(Error{0, "wait: at least one container is needed"});
-    auto e = open_engine(g);
-    if (!e) return fail(e.error());
-    int rc = 0;
-    for (const auto& n : a->positional) {
-        auto c = (*e)->containers.find(n);
-        if (!c) {
-            rc = fail(c.error());
-            continue;
-        }
-        auto code = wait_container(**e, c->id);
-        if (!code) {
-            rc = fail(code.error());
-            continue;
-        }
-        std::printf("%lld\n", static_cast<long long>(*code));
-    }
-    return rc;
+    return each_container(
+        g, a->positional,
+        [](Engine& e, ContainerRecord& c) -> Result<void> {
+            int64_t code = TRY(wait_container(e, c.id));
+            std::printf("%lld\n", static_cast<long long>(code));
+            return {};
+        },
+        false);
 }
 
 int cmd_logs(const GlobalOptions& g, int argc, char** argv, int start) {

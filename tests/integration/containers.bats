@@ -23,6 +23,27 @@ teardown() {
 	container_teardown
 }
 
+# screen_shows TEXT: until the tmux pane of $TMUX_SOCK shows TEXT (5 s at most).
+screen_shows() {
+	local i screen
+	for i in $(seq 100); do
+		screen=$(tmux -L "$TMUX_SOCK" capture-pane -p)
+		[[ $screen == *"$1"* ]] && return 0
+		sleep 0.05
+	done
+	fail "the screen never showed '$1':" "$screen"
+}
+
+# exit_code_in FILE: the code a tmux session's command wrote to FILE (5 s at most).
+exit_code_in() {
+	local i
+	for i in $(seq 100); do
+		[ -s "$1" ] && break
+		sleep 0.05
+	done
+	cat "$1"
+}
+
 # The full id of container NAME.
 cid() {
 	berth inspect --format '{{.Id}}' "$1"
@@ -290,51 +311,27 @@ cid() {
 }
 
 @test "run -it: an interactive shell on a terminal (tmux): type a command, read the screen" {
-	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc
-	TMUX_SOCK=$sock
-	tmux -L "$sock" new-session -d -x 100 -y 30 \
+	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
+	local rcfile=$BATS_TEST_TMPDIR/rc
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 \
 		"$BERTH --root $ROOT --runroot $RUNROOT run -it --name tty busybox sh; echo \$? > $rcfile; sleep 30"
-	local i screen
-	for i in $(seq 50); do
-		screen=$(tmux -L "$sock" capture-pane -p)
-		[[ $screen == *"# "* ]] && break
-		sleep 0.1
-	done
-	tmux -L "$sock" send-keys 'echo $((6*7)) on $(tty)' Enter
-	for i in $(seq 50); do
-		screen=$(tmux -L "$sock" capture-pane -p)
-		[[ $screen == *"42 on /dev/pts/0"* ]] && break
-		sleep 0.1
-	done
-	[[ $screen == *"42 on /dev/pts/0"* ]] || fail "screen:" "$screen"
-	tmux -L "$sock" send-keys 'exit 7' Enter
-	for i in $(seq 50); do
-		[ -s "$rcfile" ] && break
-		sleep 0.1
-	done
-	assert_equal "$(cat "$rcfile")" "7"
+	screen_shows "/ #"
+	tmux -L "$TMUX_SOCK" send-keys 'echo $((6*7)) on $(tty)' Enter
+	screen_shows "42 on /dev/pts/0"
+	tmux -L "$TMUX_SOCK" send-keys 'exit 7' Enter
+	assert_equal "$(exit_code_in "$rcfile")" "7"
 }
 
 @test "attach: ctrl-p ctrl-q detaches, the container keeps running" {
-	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc
-	TMUX_SOCK=$sock
+	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
+	local rcfile=$BATS_TEST_TMPDIR/rc
 	berth run -d -it --name det busybox sh
-	tmux -L "$sock" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT attach det; echo \$? > $rcfile; sleep 30"
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT attach det; echo \$? > $rcfile; sleep 30"
 	sleep 0.5
-	tmux -L "$sock" send-keys 'echo attached-$((1+1))' Enter
-	local i screen
-	for i in $(seq 50); do
-		screen=$(tmux -L "$sock" capture-pane -p)
-		[[ $screen == *"attached-2"* ]] && break
-		sleep 0.1
-	done
-	[[ $screen == *"attached-2"* ]] || fail "screen:" "$screen"
-	tmux -L "$sock" send-keys C-p C-q
-	for i in $(seq 50); do
-		[ -s "$rcfile" ] && break
-		sleep 0.1
-	done
-	assert_equal "$(cat "$rcfile")" "0"
+	tmux -L "$TMUX_SOCK" send-keys 'echo attached-$((1+1))' Enter
+	screen_shows "attached-2"
+	tmux -L "$TMUX_SOCK" send-keys C-p C-q
+	assert_equal "$(exit_code_in "$rcfile")" "0"
 	run berth ps --format '{{.Names}} {{.State}}'
 	assert_output "det running"
 }
@@ -517,21 +514,12 @@ simulate_reboot() {
 }
 
 @test "exec -it: an interactive shell in a running container on a terminal (tmux)" {
-	local sock=berth-$$-$BATS_TEST_NUMBER rcfile=$BATS_TEST_TMPDIR/rc i screen
-	TMUX_SOCK=$sock
+	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
+	local rcfile=$BATS_TEST_TMPDIR/rc
 	berth run -d --name exi busybox sleep 100
-	tmux -L "$sock" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT exec -it exi sh; echo \$? > $rcfile; sleep 30"
-	tmux -L "$sock" send-keys 'echo in-$((2+3)) $(tty)' Enter
-	for i in $(seq 50); do
-		screen=$(tmux -L "$sock" capture-pane -p)
-		[[ $screen == *"in-5 /dev/pts/"* ]] && break
-		sleep 0.1
-	done
-	[[ $screen == *"in-5 /dev/pts/"* ]] || fail "screen:" "$screen"
-	tmux -L "$sock" send-keys 'exit 4' Enter
-	for i in $(seq 50); do
-		[ -s "$rcfile" ] && break
-		sleep 0.1
-	done
-	assert_equal "$(cat "$rcfile")" "4"
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT exec -it exi sh; echo \$? > $rcfile; sleep 30"
+	tmux -L "$TMUX_SOCK" send-keys 'echo in-$((2+3)) $(tty)' Enter
+	screen_shows "in-5 /dev/pts/"
+	tmux -L "$TMUX_SOCK" send-keys 'exit 4' Enter
+	assert_equal "$(exit_code_in "$rcfile")" "4"
 }
