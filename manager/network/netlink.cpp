@@ -128,6 +128,12 @@ std::unexpected<Error> kernel_error(const nlmsghdr* m, int error, const std::str
     return std::unexpected(Error{-error, cat(what, ": ", text)});
 }
 
+// The kernel's own answer to a bad name is "Attribute failed policy validation".
+Result<void> check_name(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ) return Err("a link name is 1 to ", IFNAMSIZ - 1, " bytes");
+    return {};
+}
+
 std::string prefixed(const IpAddress& a, int prefix) { return cat(a.str(), "/", prefix); }
 
 }  // namespace
@@ -219,6 +225,7 @@ Result<std::vector<Link>> Socket::links() {
 
 Result<bool> Socket::create_bridge(const std::string& name) {
     std::string what = cat("create bridge ", name);
+    TRY_CTX(check_name(name), what);
     nlmsghdr* nlh = begin(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     put_ifinfo(nlh, 0);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
@@ -236,6 +243,9 @@ Result<bool> Socket::create_bridge(const std::string& name) {
 }
 
 Result<void> Socket::create_veth(const std::string& name, const std::string& peer, int peer_netns_fd) {
+    std::string what = cat("create veth ", name, " (peer ", peer, ")");
+    TRY_CTX(check_name(name), what);
+    TRY_CTX(check_name(peer), what);
     nlmsghdr* nlh = begin(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     put_ifinfo(nlh, 0);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
@@ -251,7 +261,7 @@ Result<void> Socket::create_veth(const std::string& name, const std::string& pee
     mnl_attr_nest_end(nlh, peer_info);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, info);
-    return request(nlh, cat("create veth ", name, " (peer ", peer, ")"));
+    return request(nlh, what);
 }
 
 Result<void> Socket::set_master(int index, int master_index) {
@@ -270,10 +280,12 @@ Result<void> Socket::set_up(int index) {
 }
 
 Result<void> Socket::set_name(int index, const std::string& name) {
+    std::string what = cat("rename link ", index, " to ", name);
+    TRY_CTX(check_name(name), what);
     nlmsghdr* nlh = begin(RTM_NEWLINK, NLM_F_ACK);
     put_ifinfo(nlh, index);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-    return request(nlh, cat("rename link ", index, " to ", name));
+    return request(nlh, what);
 }
 
 Result<void> Socket::delete_link(int index) {

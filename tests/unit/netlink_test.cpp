@@ -190,6 +190,10 @@ TEST_CASE("netlink: errors name the operation and the object", "[root]") {
     CHECK(s.add_route(*parse_subnet("0.0.0.0/0"), ip("10.99.0.1"), 999999).error().what() ==
           "add route to 0.0.0.0/0 via 10.99.0.1 on link 999999: Nexthop has invalid gateway: Network is unreachable");
 
+    CHECK(s.create_bridge("nlt-a-name-too-long").error().what() ==
+          "create bridge nlt-a-name-too-long: a link name is 1 to 15 bytes");
+    CHECK(s.create_veth("nlt-v0", "", ns.get()).error().what() == "create veth nlt-v0 (peer ): a link name is 1 to 15 bytes");
+    CHECK(s.set_name(1, "nlt-a-name-too-long").error().what() == "rename link 1 to nlt-a-name-too-long: a link name is 1 to 15 bytes");
     CHECK(s.create_bridge("lo").error().what() == "create bridge lo: lo exists and is not a bridge");
     REQUIRE(s.create_veth("nlt-v0", "nlt-v1", ns.get()));
     CHECK(s.create_bridge("nlt-v1").error().what() == "create bridge nlt-v1: nlt-v1 exists and is a veth, not a bridge");
