@@ -36,6 +36,15 @@ struct MountRequest {
     bool create_host_dir = false;
 };
 
+// One -p/--publish (a range is expanded into one request per port).
+struct PublishRequest {
+    std::string host_ip;         // "" = every address of the host
+    uint16_t host_port = 0;      // 0 = a free port, chosen at start
+    uint16_t container_port = 0;
+    std::string proto = "tcp";   // "tcp" or "udp"
+    bool operator==(const PublishRequest&) const = default;
+};
+
 struct RestartPolicy {
     enum class Kind { No, OnFailure, Always, UnlessStopped };
     Kind kind = Kind::No;
@@ -66,7 +75,18 @@ struct RunOptions {
     std::optional<int> stop_timeout;  // seconds; "" = 10
     std::string runtime;              // --runtime; "" = berth-runtime
     uint64_t log_max_size = 0;        // --log-opt max-size=...; 0 = no rotation
-    std::string network = "none";     // none|host (bridge and user networks: later)
+    // --network: "bridge" (the default network), "none", "host",
+    // "container:NAME", or a user network's name. `networks` holds every
+    // network the container joins at create (bridge and user networks only;
+    // several --network flags give eth0, eth1, ...); `network` is the first.
+    std::string network = "bridge";
+    std::vector<std::string> networks = {"bridge"};
+    std::string ip, ip6;                   // --ip, --ip6: on the first network
+    std::vector<std::string> aliases;      // --network-alias, on every user network
+    std::vector<std::string> dns, dns_search, dns_options;  // --dns, --dns-search, --dns-option
+    std::vector<std::string> add_hosts;    // --add-host NAME:IP, as "NAME IP" ("host-gateway" kept)
+    std::vector<PublishRequest> publish;   // -p
+    bool publish_all = false;              // -P: the image's ExposedPorts, to free ports
     std::string pull = "missing";     // --pull missing|never (always: pull before every run)
     std::optional<bool> tls_verify;   // --tls-verify for that pull; default: registries.conf
 };

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <set>
 
+#include "libutil/ip.hpp"
 #include "libutil/signals.hpp"
 #include "libutil/strings.hpp"
 #include "manager/cli/args.hpp"
@@ -397,6 +399,164 @@ Result<std::vector<std::string>> read_env_file(const std::string& path, std::str
     return out;
 }
 
+namespace {
+
+// "80" or "8000-8010" (1..65535); nullopt when it is neither.
+std::optional<std::pair<uint16_t, uint16_t>> port_range(std::string_view s) {
+    auto one = [](std::string_view p) -> std::optional<uint16_t> {
+        auto n = parse_u64(p);
+        if (!n || *n < 1 || *n > 65535 || p.empty() || p[0] == '+') return std::nullopt;
+        return static_cast<uint16_t>(*n);
+    };
+    auto dash = s.find('-');
+    auto lo = one(s.substr(0, dash));
+    auto hi = dash == std::string_view::npos ? lo : one(s.substr(dash + 1));
+    if (!lo || !hi || *hi < *lo) return std::nullopt;
+    return std::pair{*lo, *hi};
+}
+
+// A network name (docker's rule for them: [a-zA-Z0-9][a-zA-Z0-9_.-]*).
+bool valid_network_name(std::string_view s) {
+    if (s.empty() || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+    for (char c : s)
+        if (!is_name_char(c)) return false;
+    return true;
+}
+
+}  // namespace
+
+Result<std::vector<PublishRequest>> parse_publish_flag(std::string_view v) {
+    auto fail = [&](std::string_view why) { return bad("--publish", v, why); };
+    std::string_view rest = v;
+    std::string proto = "tcp";
+    if (auto slash = rest.rfind('/'); slash != std::string_view::npos) {
+        proto = std::string(rest.substr(slash + 1));
+        if (proto != "tcp" && proto != "udp") return fail(cat("protocol ", quote(proto), " is not tcp or udp"));
+        rest = rest.substr(0, slash);
+    }
+    std::string host_ip;
+    // "[v6]:HOST:CONTAINER" or "IP:HOST:CONTAINER" (IPv4 has no colon).
+    if (rest.starts_with('[')) {
+        auto close = rest.find("]:");
+        if (close == std::string_view::npos) return fail("an IPv6 host address is written [ADDRESS]:HOSTPORT:PORT");
+        host_ip = std::string(rest.substr(1, close - 1));
+        rest = rest.substr(close + 2);
+        if (rest.find(':') == std::string_view::npos) return fail("an IPv6 host address is written [ADDRESS]:HOSTPORT:PORT");
+    }
+    auto parts = split(rest, ':');
+    if (parts.size() > 3 || (!host_ip.empty() && parts.size() != 2))
+        return fail("not [IP:][HOSTPORT:]PORT[/PROTOCOL]");
+    if (parts.size() == 3) host_ip = parts[0];
+    if (!host_ip.empty()) {
+        auto ip = parse_ip(host_ip);
+        if (!ip) return fail(cat(quote(host_ip), " is not an IP address"));
+        host_ip = ip->str();
+    }
+    std::string cport = parts.back();
+    std::string hport = parts.size() >= 2 ? parts[parts.size() - 2] : "";
+    auto c = port_range(cport);
+    if (!c) return fail(cat(quote(cport), " is not a port (1-65535) or a range of them"));
+    std::pair<uint16_t, uint16_t> h{0, 0};
+    if (!hport.empty()) {
+        auto r = port_range(hport);
+        if (!r) return fail(cat(quote(hport), " is not a port (1-65535) or a range of them"));
+        h = *r;
+        if (h.second - h.first != c->second - c->first)
+            return fail("the host and container port ranges differ in length");
+    }
+    std::vector<PublishRequest> out;
+    for (unsigned i = 0; i <= static_cast<unsigned>(c->second - c->first); ++i)
+        out.push_back({host_ip, static_cast<uint16_t>(h.first ? h.first + i : 0), static_cast<uint16_t>(c->first + i), proto});
+    return out;
+}
+
+static Result<void> parse_network_flags(const Args& a, RunOptions& o, std::vector<std::string>* notes) {
+    std::vector<std::string> nets = a.get_all("network");
+    for (auto& n : a.get_all("net")) nets.push_back(n);
+    if (!nets.empty()) {
+        o.networks.clear();
+        for (const auto& n : nets) {
+            bool special = n == "none" || n == "host" || n.starts_with("container:");
+            if (n.starts_with("container:") && n.size() == 10)
+                return bad("--network", n, "container: needs a container's name or id");
+            if (!special && !valid_network_name(n))
+                return bad("--network", n, "not none, host, container:NAME or a network's name");
+            if (special && nets.size() > 1)
+                return bad("--network", n, "cannot be combined with other networks");
+            if (std::find(o.networks.begin(), o.networks.end(), n) != o.networks.end())
+                return bad("--network", n, "given twice");
+            o.networks.push_back(n);
+        }
+        o.network = nets[0];
+        if (o.network == "none" || o.network == "host" || o.network.starts_with("container:")) o.networks.clear();
+    }
+    bool own = !o.networks.empty();  // an interface of its own on a bridge
+    auto needs_own = [&](std::string_view flag, const std::string& v) -> Result<void> {
+        if (!own) return bad(flag, v, cat("needs a bridge or user network, not --network ", o.network));
+        return {};
+    };
+    for (const char* flag : {"ip", "ip6"})
+        if (a.values.count(flag)) {
+            auto v = a.get(flag);
+            auto ip = parse_ip(v);
+            if (!ip || ip->is_v4() != (std::string_view(flag) == "ip"))
+                return bad(cat("--", flag), v, std::string_view(flag) == "ip" ? "not an IPv4 address" : "not an IPv6 address");
+            TRY(needs_own(cat("--", flag), v));
+            (std::string_view(flag) == "ip" ? o.ip : o.ip6) = ip->str();
+        }
+    for (const auto& al : a.get_all("network-alias")) {
+        if (!valid_network_name(al)) return bad("--network-alias", al, "names are [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+        TRY(needs_own("--network-alias", al));
+        o.aliases.push_back(al);
+    }
+    for (const auto& d : a.get_all("dns")) {
+        auto ip = parse_ip(d);
+        if (!ip) return bad("--dns", d, "not an IP address");
+        if (o.network == "host" || o.network.starts_with("container:"))
+            return bad("--dns", d, cat("cannot be used with --network ", o.network));
+        o.dns.push_back(ip->str());
+    }
+    for (const auto& d : a.get_all("dns-search")) {
+        if (d.empty() || d.find_first_of(" \t\n") != std::string::npos) return bad("--dns-search", d, "not a domain");
+        o.dns_search.push_back(d);
+    }
+    for (const auto& d : a.get_all("dns-option")) {
+        if (d.empty() || d.find_first_of(" \t\n") != std::string::npos) return bad("--dns-option", d, "not a resolver option");
+        o.dns_options.push_back(d);
+    }
+    for (const auto& h : a.get_all("add-host")) {
+        // NAME:IP or NAME=IP; IPv6 addresses have colons, so split at the first.
+        auto sep = h.find_first_of(":=");
+        if (sep == std::string::npos || sep == 0) return bad("--add-host", h, "not NAME:IP");
+        std::string name = h.substr(0, sep), addr = h.substr(sep + 1);
+        if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
+        for (char ch : name)
+            if (!is_name_char(ch)) return bad("--add-host", h, cat(quote(name), " is not a host name"));
+        if (addr != "host-gateway") {
+            auto ip = parse_ip(addr);
+            if (!ip) return bad("--add-host", h, cat(quote(addr), " is not an IP address or host-gateway"));
+            addr = ip->str();
+        } else if (!own) {
+            return bad("--add-host", h, cat("host-gateway needs a bridge or user network, not --network ", o.network));
+        }
+        o.add_hosts.push_back(cat(name, " ", addr));
+    }
+    for (const auto& p : a.get_all("publish")) {
+        auto reqs = TRY(parse_publish_flag(p));
+        if (o.network == "host") {
+            note(notes, cat("-p ", p, ": published ports are not needed with --network host (ignored)"));
+            continue;
+        }
+        if (!own) return bad("--publish", p, cat("ports cannot be published with --network ", o.network));
+        o.publish.insert(o.publish.end(), reqs.begin(), reqs.end());
+    }
+    o.publish_all = a.has("publish-all");
+    if (o.publish_all && !own && o.network != "host")
+        return Err("--publish-all: ports cannot be published with --network ", o.network);
+    if (o.network == "host") o.publish_all = false;
+    return {};
+}
+
 Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vector<std::string>* notes) {
     auto a = TRY(parse_args(argc, argv, start,
                             {{"detach", 'd', false},      {"interactive", 'i', false}, {"tty", 't', false},
@@ -410,7 +570,10 @@ Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vect
                              {"security-opt", 0, true},   {"restart", 0, true},        {"stop-signal", 0, true},
                              {"stop-timeout", 0, true},   {"init", 0, false},          {"runtime", 0, true},
                              {"log-opt", 0, true},        {"network", 0, true},        {"net", 0, true},
-                             {"publish", 'p', true},      {"pull", 0, true},           {"tls-verify", 0, false}},
+                             {"publish", 'p', true},      {"pull", 0, true},           {"tls-verify", 0, false},
+                             {"publish-all", 'P', false}, {"ip", 0, true},             {"ip6", 0, true},
+                             {"network-alias", 0, true},  {"dns", 0, true},            {"dns-search", 0, true},
+                             {"dns-option", 0, true},     {"add-host", 0, true}},
                             true));
     // The options end up in JSON (the record, config.json), which holds
     // UTF-8 only; -e KEY and the files are checked where they are read.
@@ -535,13 +698,7 @@ Result<RunOptions> parse_run_options(int argc, char** argv, int start, std::vect
         if (o.runtime.empty()) return bad("--runtime", o.runtime, "the runtime path is empty");
     }
     for (const auto& l : a.get_all("log-opt")) TRY(parse_log_opt(l, o));
-    for (const char* flag : {"network", "net"})
-        if (a.values.count(flag)) {
-            auto v = a.get(flag);
-            if (v != "none" && v != "host") return Err("--", flag, " ", v, ": not supported yet (none, host)");
-            o.network = v;
-        }
-    if (a.values.count("publish")) return Err("--publish ", a.get("publish"), ": not supported yet");
+    TRY(parse_network_flags(a, o, notes));
     if (a.values.count("pull")) {
         o.pull = a.get("pull");
         if (o.pull != "missing" && o.pull != "never" && o.pull != "always")
@@ -690,6 +847,25 @@ json::Value to_json(const RunOptions& o) {
     v.set("runtime", str(o.runtime));
     v.set("logMaxSize", Value::number(o.log_max_size));
     v.set("network", str(o.network));
+    v.set("networks", strs(o.networks));
+    v.set("ip", str(o.ip));
+    v.set("ip6", str(o.ip6));
+    v.set("aliases", strs(o.aliases));
+    v.set("dns", strs(o.dns));
+    v.set("dnsSearch", strs(o.dns_search));
+    v.set("dnsOptions", strs(o.dns_options));
+    v.set("addHosts", strs(o.add_hosts));
+    Value publish = Value::array();
+    for (const auto& p : o.publish) {
+        Value j = Value::object();
+        j.set("hostIp", str(p.host_ip));
+        j.set("hostPort", Value::number(p.host_port));
+        j.set("containerPort", Value::number(p.container_port));
+        j.set("protocol", str(p.proto));
+        publish.push(std::move(j));
+    }
+    v.set("publish", std::move(publish));
+    v.set("publishAll", Value::boolean(o.publish_all));
     return v;
 }
 
@@ -769,7 +945,31 @@ Result<RunOptions> run_options_from_json(const json::Value& v) {
     o.stop_timeout = TRY(r.integer<int>("stopTimeout"));
     TRY(r.read("runtime", o.runtime));
     o.log_max_size = TRY(r.integer<uint64_t>("logMaxSize")).value_or(0);
+    // Records made before networks existed ran with no network.
+    o.network = "none";
+    o.networks.clear();
     TRY(r.read("network", o.network));
+    TRY(r.read("networks", o.networks));
+    TRY(r.read("ip", o.ip));
+    TRY(r.read("ip6", o.ip6));
+    TRY(r.read("aliases", o.aliases));
+    TRY(r.read("dns", o.dns));
+    TRY(r.read("dnsSearch", o.dns_search));
+    TRY(r.read("dnsOptions", o.dns_options));
+    TRY(r.read("addHosts", o.add_hosts));
+    if (auto pub = TRY(r.get("publish", Value::Type::Array)))
+        for (size_t i = 0; i < pub->items().size(); ++i) {
+            const auto& j = pub->items()[i];
+            if (!j.is_object()) return Err("run options.publish[", i, "]: expected object");
+            Reader pr{j, cat("run options.publish[", i, "]")};
+            PublishRequest p;
+            TRY(pr.read("hostIp", p.host_ip));
+            p.host_port = TRY(pr.integer<uint16_t>("hostPort")).value_or(0);
+            p.container_port = TRY(pr.integer<uint16_t>("containerPort")).value_or(0);
+            TRY(pr.read("protocol", p.proto));
+            o.publish.push_back(std::move(p));
+        }
+    TRY(r.read("publishAll", o.publish_all));
     return o;
 }
 
@@ -790,7 +990,10 @@ bool operator==(const RunOptions& a, const RunOptions& b) {
            a.seccomp == b.seccomp && a.restart.kind == b.restart.kind &&
            a.restart.max_retries == b.restart.max_retries && a.stop_signal == b.stop_signal &&
            a.stop_timeout == b.stop_timeout && a.runtime == b.runtime && a.log_max_size == b.log_max_size &&
-           a.network == b.network;
+           a.network == b.network && a.networks == b.networks && a.ip == b.ip && a.ip6 == b.ip6 &&
+           a.aliases == b.aliases && a.dns == b.dns && a.dns_search == b.dns_search &&
+           a.dns_options == b.dns_options && a.add_hosts == b.add_hosts && a.publish == b.publish &&
+           a.publish_all == b.publish_all;
 }
 
 }  // namespace berth::manager

@@ -42,6 +42,9 @@ Result<MountRequest> parse_mount_flag(std::string_view v);
 Result<MountRequest> parse_tmpfs_flag(std::string_view v);
 // docker's env-file format: KEY=VALUE lines, # comments, blank lines; a line
 // with KEY alone takes the host's value (skipped when unset).
+// One -p value: [IP:][HOSTPORT:]PORT[/tcp|udp] ([v6]:HOSTPORT:PORT; ports
+// may be equal-length ranges, expanded here).
+Result<std::vector<PublishRequest>> parse_publish_flag(std::string_view v);
 Result<std::vector<std::string>> read_env_file(const std::string& path, std::string_view flag);
 
 }  // namespace berth::manager

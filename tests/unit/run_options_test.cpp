@@ -45,7 +45,8 @@ TEST_CASE("run options: flags before IMAGE, the command after it keeps its own f
     CHECK(o.name == "web");
     CHECK(o.image == "busybox");
     CHECK(o.command == std::vector<std::string>{"ls", "-l", "--color", "/"});
-    CHECK(o.network == "none");
+    CHECK(o.network == "bridge");
+    CHECK(o.networks == std::vector<std::string>{"bridge"});
     CHECK(ok({"-d", "img"}).detach);
     CHECK(ok({"img"}).command.empty());
 }
@@ -271,8 +272,66 @@ TEST_CASE("run options: --runtime, --log-opt, --network, --publish") {
     CHECK(error({"--log-opt", "max-file=3", "img"}) == R"(invalid value "max-file=3" for --log-opt: only max-size=SIZE is supported)");
     CHECK(error({"--log-opt", "max-size=lots", "img"}) ==
           R"(invalid value "max-size=lots" for --log-opt: max-size is not a size (bytes, or a number with k, m or g))");
-    CHECK(error({"--network", "bridge", "img"}) == "--network bridge: not supported yet (none, host)");
-    CHECK(error({"-p", "8080:80", "img"}) == "--publish 8080:80: not supported yet");
+    CHECK(ok({"--network=none", "img"}).networks.empty());
+    auto two = ok({"--network", "front", "--network", "back", "--ip", "10.1.0.9", "--network-alias", "web", "img"});
+    CHECK(two.network == "front");
+    CHECK(two.networks == std::vector<std::string>{"front", "back"});
+    CHECK(two.ip == "10.1.0.9");
+    CHECK(two.aliases == std::vector<std::string>{"web"});
+    CHECK(ok({"--network", "container:db", "img"}).networks.empty());
+    CHECK(error({"--network", "host", "--network", "front", "img"}) ==
+          R"(invalid value "host" for --network: cannot be combined with other networks)");
+    CHECK(error({"--network", "a b", "img"}) ==
+          R"(invalid value "a b" for --network: not none, host, container:NAME or a network's name)");
+    CHECK(error({"--network", "container:", "img"}) ==
+          R"(invalid value "container:" for --network: container: needs a container's name or id)");
+    CHECK(error({"--ip", "10.1.0.300", "img"}) == R"(invalid value "10.1.0.300" for --ip: not an IPv4 address)");
+    CHECK(error({"--ip6", "10.1.0.3", "img"}) == R"(invalid value "10.1.0.3" for --ip6: not an IPv6 address)");
+    CHECK(error({"--network", "none", "--ip", "10.1.0.3", "img"}) ==
+          R"(invalid value "10.1.0.3" for --ip: needs a bridge or user network, not --network none)");
+}
+
+TEST_CASE("run options: -p and -P") {
+    auto o = ok({"-p", "8080:80", "-p", "127.0.0.1:5353:53/udp", "-p", "9000", "-p", "[::1]:8443:443",
+                 "-p", "127.0.0.1::81", "-p", "7000-7001:70-71", "-P", "img"});
+    CHECK(o.publish == std::vector<PublishRequest>{{"", 8080, 80, "tcp"},
+                                                   {"127.0.0.1", 5353, 53, "udp"},
+                                                   {"", 0, 9000, "tcp"},
+                                                   {"::1", 8443, 443, "tcp"},
+                                                   {"127.0.0.1", 0, 81, "tcp"},
+                                                   {"", 7000, 70, "tcp"},
+                                                   {"", 7001, 71, "tcp"}});
+    CHECK(o.publish_all);
+    CHECK(error({"-p", "99999:80", "img"}) ==
+          R"(invalid value "99999:80" for --publish: "99999" is not a port (1-65535) or a range of them)");
+    CHECK(error({"-p", "abc", "img"}) ==
+          R"(invalid value "abc" for --publish: "abc" is not a port (1-65535) or a range of them)");
+    CHECK(error({"-p", "80/sctp", "img"}) ==
+          R"(invalid value "80/sctp" for --publish: protocol "sctp" is not tcp or udp)");
+    CHECK(error({"-p", "1.2.3:80:80", "img"}) ==
+          R"(invalid value "1.2.3:80:80" for --publish: "1.2.3" is not an IP address)");
+    CHECK(error({"-p", "1-3:1-2", "img"}) ==
+          R"(invalid value "1-3:1-2" for --publish: the host and container port ranges differ in length)");
+    CHECK(error({"--network", "none", "-p", "80", "img"}) ==
+          R"(invalid value "80" for --publish: ports cannot be published with --network none)");
+    std::vector<std::string> notes;
+    auto host = parse({"--network", "host", "-p", "80", "img"}, &notes);
+    REQUIRE(host);
+    CHECK(host->publish.empty());
+    CHECK(notes == std::vector<std::string>{"-p 80: published ports are not needed with --network host (ignored)"});
+}
+
+TEST_CASE("run options: --dns, --dns-search, --dns-option, --add-host") {
+    auto o = ok({"--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:2", "--add-host",
+                 "db:10.0.0.5", "--add-host", "v6=[fd00::5]", "--add-host", "gw:host-gateway", "img"});
+    CHECK(o.dns == std::vector<std::string>{"192.0.2.53"});
+    CHECK(o.dns_search == std::vector<std::string>{"example.com"});
+    CHECK(o.dns_options == std::vector<std::string>{"ndots:2"});
+    CHECK(o.add_hosts == std::vector<std::string>{"db 10.0.0.5", "v6 fd00::5", "gw host-gateway"});
+    CHECK(error({"--dns", "resolver", "img"}) == R"(invalid value "resolver" for --dns: not an IP address)");
+    CHECK(error({"--add-host", "db", "img"}) == R"(invalid value "db" for --add-host: not NAME:IP)");
+    CHECK(error({"--add-host", "db:nowhere", "img"}) ==
+          R"(invalid value "db:nowhere" for --add-host: "nowhere" is not an IP address or host-gateway)");
 }
 
 TEST_CASE("run options: the JSON record round-trips exactly") {
@@ -282,7 +341,9 @@ TEST_CASE("run options: the JSON record round-trips exactly") {
                     "--read-only", "--privileged", "--init", "-m", "100m", "--memory-swap", "-1", "--cpus", "0.1",
                     "--pids-limit", "7", "--cap-add", "sys_admin", "--cap-drop", "ALL", "--security-opt",
                     "seccomp=unconfined", "--security-opt", "no-new-privileges", "--stop-signal", "HUP",
-                    "--stop-timeout", "-1", "--runtime", "/r", "--log-opt", "max-size=1k", "--net", "host", "img",
+                    "--stop-timeout", "-1", "--runtime", "/r", "--log-opt", "max-size=1k", "--net", "front", "--ip", "10.1.0.2",
+                    "--network-alias", "a", "--dns", "192.0.2.1", "--dns-search", "x.example", "--dns-option", "ndots:1",
+                    "--add-host", "h:10.0.0.1", "-p", "127.0.0.1:80:8080/udp", "-P", "img",
                     "sh", "-c", "echo \"hi\""},
                    &notes);
     REQUIRE(o);
@@ -296,6 +357,10 @@ TEST_CASE("run options: the JSON record round-trips exactly") {
     CHECK(*run_options_from_json(to_json(o2)) == o2);
     RunOptions empty;
     CHECK(*run_options_from_json(to_json(empty)) == empty);
+    // A record from before networks ran without one.
+    auto old = run_options_from_json(*json::parse(R"({"image": "img"})"));
+    CHECK(old->network == "none");
+    CHECK(old->networks.empty());
     CHECK_FALSE(run_options_from_json(to_json(empty)).value().entrypoint);
 
     auto bad = json::parse(R"({"image": 3})");
