@@ -92,6 +92,35 @@ CREATE TABLE container_volumes (
 );
 CREATE INDEX container_volumes_volume ON container_volumes(volume);
 )",
+    // 4: networks and their leases (manager/network/network_store.hpp). A
+    // network with leases cannot be dropped; a lease goes with its container.
+    R"(
+CREATE TABLE networks (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,
+    bridge TEXT NOT NULL UNIQUE,
+    subnet4 TEXT NOT NULL DEFAULT '',
+    gateway4 TEXT NOT NULL DEFAULT '',
+    subnet6 TEXT NOT NULL DEFAULT '',
+    gateway6 TEXT NOT NULL DEFAULT '',
+    internal INTEGER NOT NULL DEFAULT 0,
+    labels TEXT NOT NULL DEFAULT '{}',
+    options TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE TABLE network_leases (
+    network TEXT NOT NULL REFERENCES networks(name),
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    family INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    iface TEXT NOT NULL,
+    PRIMARY KEY (network, container_id, family),
+    UNIQUE (network, address)
+);
+CREATE INDEX network_leases_container ON network_leases(container_id);
+)",
 };
 static_assert(std::size(kMigrations) == ImageStore::kSchemaVersion - 1);
 

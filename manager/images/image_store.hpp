@@ -59,7 +59,7 @@ public:
     Error db_error(std::string_view what) const;
 
     // 1: images, layers, blobs, names; 2: rootfs and image mounts; 3: containers, volumes.
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
 private:
     ImageStore() = default;

@@ -128,6 +128,7 @@ TEST_CASE("image store: a version 1 database is migrated to the current version"
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((t.path + "/berth.db").c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
+                         "DROP TABLE network_leases; DROP TABLE networks; "
                          "DROP TABLE container_volumes; DROP TABLE volumes; DROP TABLE containers; "
                          "DROP TABLE rootfs; DROP TABLE image_mounts; UPDATE schema_version SET version = 1",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -137,8 +138,8 @@ TEST_CASE("image store: a version 1 database is migrated to the current version"
     auto l = s->list();  // the table is there again
     REQUIRE(l);
     CHECK(l->empty());
-    // And version 3's tables.
-    for (const char* table : {"containers", "volumes", "container_volumes"}) {
+    // And version 3's and 4's tables.
+    for (const char* table : {"containers", "volumes", "container_volumes", "networks", "network_leases"}) {
         Query q(s->images().handle(), (std::string("SELECT count(*) FROM ") + table).c_str());
         CHECK(q.step() == SQLITE_ROW);
     }
