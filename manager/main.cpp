@@ -28,6 +28,7 @@ Commands:
   logs            show a container's output
   pause, unpause  freeze and thaw a container
   rename          rename a container
+  port            list a container's published ports
   ps              list containers (-a: all)
   restart         stop and start a container
   rm              remove containers (-f: running ones too, -v: their anonymous volumes)
@@ -79,6 +80,7 @@ constexpr Verb kVerbs[] = {
     {"rm", cmd_rm},           {"wait", cmd_wait},     {"logs", cmd_logs},   {"attach", cmd_attach},
     {"exec", cmd_exec},       {"ps", cmd_ps},         {"container", cmd_container}, {"inspect", cmd_inspect},
     {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
+    {"port", cmd_port},
     {"volume", cmd_volume},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };

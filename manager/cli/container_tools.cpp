@@ -21,6 +21,7 @@
 #include "manager/containers/process.hpp"
 #include "manager/containers/stats.hpp"
 #include "manager/images/sqlite.hpp"
+#include "manager/network/setup.hpp"
 
 namespace berth::manager {
 
@@ -197,6 +198,9 @@ int cmd_rename(const GlobalOptions& g, int argc, char** argv, int start) {
         return q.bind(name).bind(c->id).run("berth.db: rename container");
     });
     if (!r) return fail(r.error());
+    // The name is in its own and its peers' /etc/hosts.
+    c->name = name;
+    if (auto h = rewrite_hosts(**e, *c); !h) return fail(h.error());
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "manager/cli/format.hpp"
 #include "manager/containers/lifecycle.hpp"
 #include "manager/containers/run_options.hpp"
+#include "manager/network/setup.hpp"
 
 namespace berth::manager {
 
@@ -63,6 +64,75 @@ json::Value strings(const std::vector<std::string>& v) {
     auto a = json::Value::array();
     for (const auto& s : v) a.push(json::Value::string(s));
     return a;
+}
+
+// docker's PORTS column: "127.0.0.1:8080->80/tcp, 0.0.0.0:5353->53/udp".
+std::string ports_text(Engine& e, const ContainerRecord& c) {
+    if (c.state != "running" && c.state != "paused") return "";
+    std::vector<std::string> parts;
+    for (const auto& p : published_ports(e, c.id).value_or(std::vector<PortBinding>{})) {
+        std::string ip = p.host_ip.empty() ? "0.0.0.0" : p.host_ip;
+        if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
+        parts.push_back(cat(ip, ":", p.host_port, "->", p.container_port, "/", p.proto));
+    }
+    return join(parts, ", ");
+}
+
+// docker's NetworkSettings: one entry per network (from the leases), the
+// first network's addresses at the top level, and the ports bound at the
+// last start while the container runs.
+json::Value network_settings(Engine& e, const ContainerRecord& c) {
+    auto ns = json::Value::object();
+    auto nets = json::Value::object();
+    NetworkStore store(e.db());
+    std::string first;
+    auto leases = store.leases_of_container(c.id).value_or(std::vector<Lease>{});
+    for (const auto& l : leases) {
+        auto net = store.get(l.network).value_or(std::nullopt);
+        if (!nets.find(l.network)) {
+            auto n = json::Value::object();
+            n.set("NetworkID", json::Value::string(net ? net->id : ""));
+            n.set("Aliases", strings(l.aliases));
+            n.set("IPAddress", json::Value::string(""));
+            n.set("IPPrefixLen", json::Value::number(0));
+            n.set("Gateway", json::Value::string(""));
+            n.set("GlobalIPv6Address", json::Value::string(""));
+            n.set("GlobalIPv6PrefixLen", json::Value::number(0));
+            n.set("IPv6Gateway", json::Value::string(""));
+            n.set("InterfaceName", json::Value::string(l.iface));
+            nets.set(l.network, std::move(n));
+            if (first.empty() || l.iface == "eth0") first = l.network;
+        }
+        for (auto& [name, n] : nets.members()) {
+            if (name != l.network) continue;
+            bool v4 = l.address.is_v4();
+            n.set(v4 ? "IPAddress" : "GlobalIPv6Address", json::Value::string(l.address.str()));
+            n.set(v4 ? "IPPrefixLen" : "GlobalIPv6PrefixLen", json::Value::number(l.prefix));
+            if (net) {
+                const auto& gw = v4 ? net->gateway4 : net->gateway6;
+                n.set(v4 ? "Gateway" : "IPv6Gateway", json::Value::string(gw.empty() ? "" : gw.str()));
+            }
+        }
+    }
+    for (const char* key : {"IPAddress", "IPPrefixLen", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"}) {
+        const json::Value* n = first.empty() ? nullptr : nets.find(first);
+        const json::Value* f = n ? n->find(key) : nullptr;
+        ns.set(key, f ? *f : (std::string_view(key).ends_with("Len") ? json::Value::number(0) : json::Value::string("")));
+    }
+    ns.set("Networks", std::move(nets));
+    auto ports = json::Value::object();
+    if (c.state == "running" || c.state == "paused")
+        for (const auto& p : published_ports(e, c.id).value_or(std::vector<PortBinding>{})) {
+            std::string key = cat(p.container_port, "/", p.proto);
+            auto b = json::Value::object();
+            b.set("HostIp", json::Value::string(p.host_ip.empty() ? "0.0.0.0" : p.host_ip));
+            b.set("HostPort", json::Value::string(std::to_string(p.host_port)));
+            auto list = ports.find(key) ? *ports.find(key) : json::Value::array();
+            list.push(std::move(b));
+            ports.set(key, std::move(list));
+        }
+    ns.set("Ports", std::move(ports));
+    return ns;
 }
 
 json::Value inspect_json(Engine& e, const ContainerRecord& c) {
@@ -133,7 +203,26 @@ json::Value inspect_json(Engine& e, const ContainerRecord& c) {
     rp.set("Name", json::Value::string(kinds[static_cast<int>(o.restart.kind)]));
     rp.set("MaximumRetryCount", json::Value::number(o.restart.max_retries));
     host.set("RestartPolicy", std::move(rp));
+    auto bindings = json::Value::object();
+    for (const auto& p : o.publish) {
+        auto b = json::Value::object();
+        b.set("HostIp", json::Value::string(p.host_ip));
+        b.set("HostPort", json::Value::string(p.host_port ? std::to_string(p.host_port) : ""));
+        std::string key = cat(p.container_port, "/", p.proto);
+        auto list = bindings.find(key) ? *bindings.find(key) : json::Value::array();
+        list.push(std::move(b));
+        bindings.set(key, std::move(list));
+    }
+    host.set("PortBindings", std::move(bindings));
+    host.set("PublishAllPorts", json::Value::boolean(o.publish_all));
+    host.set("Dns", strings(o.dns));
+    host.set("DnsSearch", strings(o.dns_search));
+    host.set("DnsOptions", strings(o.dns_options));
+    std::vector<std::string> extra;
+    for (const auto& h : o.add_hosts) extra.push_back(h.substr(0, h.find(' ')) + ":" + h.substr(h.find(' ') + 1));
+    host.set("ExtraHosts", strings(extra));
     v.set("HostConfig", std::move(host));
+    v.set("NetworkSettings", network_settings(e, c));
     auto mounts = json::Value::array();
     if (auto* ms = spec.find("mounts"); ms && ms->is_array())
         for (const auto& m : ms->items()) {
@@ -211,20 +300,21 @@ int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start) {
             v.set("Status", json::Value::string(status_text(c)));
             v.set("Restarts", json::Value::number(c.restart_count));
             v.set("CreatedAt", json::Value::string(c.created));
+            v.set("Ports", json::Value::string(ports_text(**e, c)));
             auto out = render_template(format, v);
             if (!out) return fail(out.error());
             std::printf("%s\n", out->c_str());
         }
         return 0;
     }
-    std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-8s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                "STATUS", "RESTARTS", "NAMES");
+    std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-20s  %-8s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                "STATUS", "PORTS", "RESTARTS", "NAMES");
     for (const auto& c : shown) {
         std::string cmd = "\"" + command_of(bundle_spec(**e, c)) + "\"";
         if (!full && cmd.size() > 22) cmd = cmd.substr(0, 19) + "…\"";
-        std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-8lld  %s\n", c.id.substr(0, 12).c_str(),
+        std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-20s  %-8lld  %s\n", c.id.substr(0, 12).c_str(),
                     c.image_name.c_str(), cmd.c_str(), human_age(c.created).c_str(), status_text(c).c_str(),
-                    static_cast<long long>(c.restart_count), c.name.c_str());
+                    ports_text(**e, c).c_str(), static_cast<long long>(c.restart_count), c.name.c_str());
     }
     return 0;
 }

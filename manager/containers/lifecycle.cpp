@@ -26,6 +26,7 @@
 #include "manager/containers/spec.hpp"
 #include "manager/images/pull.hpp"
 #include "manager/images/sqlite.hpp"
+#include "manager/network/setup.hpp"
 #include "manager/storage/overlay.hpp"
 #include "manager/volumes/volume_store.hpp"
 
@@ -87,26 +88,6 @@ bool wait_for_file(const std::string& path, int timeout_ms) {
     }
 }
 
-Result<void> write_etc_files(const ContainerRecord& c, const RunOptions& o, const std::string& dir) {
-    std::string hostname = o.hostname.empty() ? c.id.substr(0, 12) : o.hostname;
-    if (o.network == "host") {
-        char buf[256] = {};
-        ::gethostname(buf, sizeof buf - 1);
-        hostname = buf;
-    }
-    TRY(write_file(dir + "/hostname", hostname + "\n"));
-    std::string hosts;
-    if (o.network == "host") {
-        hosts = read_file("/etc/hosts").value_or("");
-    } else {
-        hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-        hosts += cat("127.0.1.1\t", hostname, " ", c.name, "\n");
-    }
-    TRY(write_file(dir + "/hosts", hosts));
-    TRY(write_file(dir + "/resolv.conf", read_file("/etc/resolv.conf").value_or("")));
-    return {};
-}
-
 // Everything a container may have made, removed in the reverse order of
 // creation; each step is skipped when there is nothing to do, so it also
 // finishes what a killed berth left.
@@ -126,10 +107,14 @@ Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_
         if (process_alive(sp, "berth-shim")) ::kill(sp, SIGKILL);
     }
     if (TRY(e.storage.get(c.id))) TRY(e.storage.remove(c.id));
+    TRY(unpublish_ports(e, c.id));
     remove_tree(e.paths.dir(c.id));
     auto volumes = TRY(container_volumes(e.db(), c.id));
-    TRY(e.containers.remove(c.id));  // container_volumes rows go with it
+    std::vector<std::string> networks;
+    for (const auto& l : TRY(NetworkStore(e.db()).leases_of_container(c.id))) networks.push_back(l.network);
+    TRY(e.containers.remove(c.id));  // container_volumes and network_leases rows go with it
     TRY(release_volumes(e.db(), e.paths.root, volumes, remove_anonymous_volumes));
+    TRY(update_peers(e, networks));
     remove_tree(p.shim_dir(c.id));
     ::unlink(p.exit_file(c.id).c_str());
     return {};
@@ -307,7 +292,9 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
         }));
         TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged, opts.mounts));
         std::string dir = e.paths.dir(c.id);
-        TRY(write_etc_files(c, opts, dir));
+        if (opts.network.starts_with("container:")) TRY(e.containers.find(opts.network.substr(10)));
+        TRY(attach_networks(e, c, opts));
+        TRY(write_network_files(e, c, opts));
         std::string init;
         if (opts.init) {
             init = find_berth_program("berth-init");
@@ -338,6 +325,10 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
         // A reboot dropped tmpfs and bind-device volumes: mount them again.
         TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged, o.mounts));
     }
+    if (o.network.starts_with("container:")) TRY(join_container_netns(e, c, o));
+    // With interfaces of its own, the container is wired between the
+    // runtime's create (its network namespace exists) and its start.
+    bool wire = has_own_networks(o);
     std::string shim = TRY(e.shim_path());
     std::string rt = TRY(e.runtime_path(o.runtime));
     const auto& p = e.paths;
@@ -358,7 +349,7 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
     if (o.log_max_size) argv.insert(argv.end(), {"--log-size-max", std::to_string(o.log_max_size)});
     if (o.tty) argv.push_back("--terminal");
     if (o.interactive) argv.push_back("--stdin");
-    if (!attach) argv.push_back("--start");
+    if (!attach && !wire) argv.push_back("--start");
     auto out = TRY(run_program(argv));
     if (out.status != 0) {
         std::string msg = last_line(out.err);
@@ -372,6 +363,19 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
     const json::Value* shim_pid = v.find("shim_pid");
     c.pid = pid ? pid->as_int64().value_or(0) : 0;
     c.shim_pid = shim_pid ? shim_pid->as_int64().value_or(0) : 0;
+    if (wire) {
+        auto wired = [&]() -> Result<void> {
+            TRY(connect_container(e, c, o, static_cast<pid_t>(c.pid)));
+            if (!attach) TRY(runtime_command(e, c, {"start", c.id}));
+            return {};
+        }();
+        if (!wired) {
+            // The namespace, and the veths in it, die with the process.
+            (void)runtime_command(e, c, {"kill", c.id, "9"});
+            if (auto r = unpublish_ports(e, c.id); !r) log::warn(r.error().what());
+            return std::unexpected(wired.error());
+        }
+    }
     c.state = "running";
     c.started_at = now_rfc3339_nano();
     c.finished_at.clear();
@@ -514,6 +518,7 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
         }
         TRY(refresh(e, *c));
         if (c->state != "exited") return {};
+        TRY(unpublish_ports(e, id));
         if (auto r = TRY(e.storage.get(id)); r && r->mount_count > 0) TRY(e.storage.unmount(id, true));
         auto o = TRY(container_options(*c));
         bool restart = false;
@@ -566,6 +571,13 @@ Result<void> repair_containers(Engine& e) {
         }
     }
     for (auto& c : all) {
+        // Rules of published ports whose container is not running: a berth
+        // killed between publishing and starting.
+        if ((c.state == "created" || c.state == "exited") && exists(e.paths.dir(c.id) + "/ports.json")) {
+            auto held = TRY(ContainerLock::try_take(e.paths, c.id));
+            auto again = held ? TRY(e.containers.get(c.id)) : std::nullopt;
+            if (again && again->state == c.state) TRY(unpublish_ports(e, c.id));
+        }
         if (c.state != "creating" && c.state != "removing") continue;
         auto held = TRY(ContainerLock::try_take(e.paths, c.id));
         if (!held) continue;  // a live berth is working on it

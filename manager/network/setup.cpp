@@ -1,0 +1,619 @@
+#include "manager/network/setup.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "libutil/fd.hpp"
+#include "libutil/json.hpp"
+#include "libutil/log.hpp"
+#include "libutil/strings.hpp"
+#include "manager/network/firewall.hpp"
+#include "manager/network/netlink.hpp"
+
+namespace berth::manager {
+
+namespace {
+
+using json::Value;
+
+bool exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+// An flock on RUNROOT/netlocks/NAME: one berth at a time sets up a network's
+// bridge and rules, or rewrites the hosts files of its containers. Held for
+// milliseconds, never while a container starts.
+class NetLock {
+public:
+    static Result<NetLock> take(const Engine& e, const std::string& name) {
+        std::string dir = e.paths.runroot + "/netlocks";
+        TRY(mkdir_all(dir, 0700));
+        std::string path = dir + "/" + name;
+        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd) return ErrnoErr("open ", path);
+        while (::flock(fd.get(), LOCK_EX) < 0)
+            if (errno != EINTR) return ErrnoErr("lock ", path);
+        return NetLock(std::move(fd));
+    }
+
+private:
+    explicit NetLock(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_;
+};
+
+// The lock taken while host ports are checked and claimed.
+constexpr const char* kPortsLock = ".ports";
+
+std::string ports_file(const Engine& e, const std::string& id) { return e.paths.dir(id) + "/ports.json"; }
+
+bool is_user_network(const std::string& name) { return name != kDefaultNetwork; }
+
+Result<NetworkRecord> network_named(NetworkStore& store, const std::string& name) {
+    if (name == kDefaultNetwork) return store.default_network();
+    auto n = TRY(store.get(name));
+    if (!n) return Err("network ", name, " not found");
+    return std::move(*n);
+}
+
+// Leases of a container grouped per network, in the order of their
+// interfaces (eth0 first).
+struct Attachment {
+    std::string network;
+    std::string iface;
+    std::vector<Lease> leases;  // one per family
+    std::vector<std::string> aliases;
+};
+
+Result<std::vector<Attachment>> attachments(NetworkStore& store, const std::string& id) {
+    std::vector<Attachment> out;
+    for (auto& l : TRY(store.leases_of_container(id))) {
+        if (out.empty() || out.back().network != l.network) {
+            out.push_back({l.network, l.iface, {}, l.aliases});
+        }
+        out.back().leases.push_back(std::move(l));
+    }
+    std::sort(out.begin(), out.end(), [](const Attachment& a, const Attachment& b) {
+        auto n = [](const std::string& i) { return parse_u64(std::string_view(i).substr(3)).value_or(0); };
+        return n(a.iface) < n(b.iface);
+    });
+    return out;
+}
+
+std::string hostname_of(const ContainerRecord& c, const RunOptions& o) {
+    if (o.network == "host") {
+        char buf[256] = {};
+        ::gethostname(buf, sizeof buf - 1);
+        return buf;
+    }
+    return o.hostname.empty() ? c.id.substr(0, 12) : o.hostname;
+}
+
+// The container's /etc/hosts as it should be now.
+Result<std::string> hosts_text(Engine& e, NetworkStore& store, const ContainerRecord& c, const RunOptions& o) {
+    if (o.network == "host") return read_file("/etc/hosts").value_or("");
+    std::string hostname = hostname_of(c, o);
+    std::vector<std::string> names = {hostname};
+    if (c.name != hostname) names.push_back(c.name);
+    auto atts = TRY(attachments(store, c.id));
+    std::vector<HostEntry> own, extra, peers;
+    for (const auto& a : atts)
+        for (const auto& l : a.leases) own.push_back({l.address.str(), names});
+    if (own.empty()) own.push_back({"127.0.1.1", names});
+    for (const auto& h : o.add_hosts) {
+        auto sp = h.find(' ');
+        std::string name = h.substr(0, sp), addr = h.substr(sp + 1);
+        if (addr == "host-gateway") {
+            addr.clear();
+            if (!atts.empty()) {
+                auto net = TRY(network_named(store, atts[0].network));
+                addr = !net.gateway4.empty() ? net.gateway4.str() : net.gateway6.str();
+            }
+            if (addr.empty()) continue;
+        }
+        extra.push_back({addr, {name}});
+    }
+    std::set<std::string> seen;  // a peer on two shared networks: one line per address
+    for (const auto& a : atts) {
+        if (!is_user_network(a.network)) continue;
+        for (const auto& l : TRY(store.leases_of_network(a.network))) {
+            if (l.container_id == c.id || !seen.insert(l.address.str()).second) continue;
+            auto peer = TRY(e.containers.get(l.container_id));
+            if (!peer) continue;
+            std::vector<std::string> pn = {peer->name};
+            for (const auto& al : l.aliases)
+                if (std::find(pn.begin(), pn.end(), al) == pn.end()) pn.push_back(al);
+            pn.push_back(peer->id.substr(0, 12));
+            peers.push_back({l.address.str(), pn});
+        }
+    }
+    return make_hosts(own, extra, peers);
+}
+
+Result<std::string> resolv_text(const RunOptions& o) {
+    std::string host = read_file("/etc/resolv.conf").value_or("");
+    if (o.network == "host") return host;
+    // A host with a local resolver (systemd-resolved's 127.0.0.53): its
+    // upstream servers are what a container can reach.
+    if (only_loopback_nameservers(host))
+        if (auto up = read_file("/run/systemd/resolve/resolv.conf")) host = *up;
+    return make_resolv_conf(host, o.dns, o.dns_search, o.dns_options);
+}
+
+// Rewrites the hosts files of every container on `network` (a user network)
+// from berth.db as it is now. Under the network's lock, so the last writer
+// is the one that read last.
+Result<void> rewrite_hosts_of(Engine& e, NetworkStore& store, const std::string& network) {
+    auto lock = TRY(NetLock::take(e, network));
+    std::set<std::string> done;
+    for (const auto& l : TRY(store.leases_of_network(network))) {
+        if (!done.insert(l.container_id).second) continue;
+        auto c = TRY(e.containers.get(l.container_id));
+        if (!c) continue;
+        auto o = container_options(*c);
+        if (!o) continue;
+        std::string path = e.paths.dir(c->id) + "/hosts";
+        if (!exists(path)) continue;  // not made yet: its create writes it
+        // In place: the file is bind-mounted into the running container.
+        TRY(write_file(path, TRY(hosts_text(e, store, *c, *o))));
+    }
+    return {};
+}
+
+// net.ipv4.ip_forward etc.: written only when not already on.
+Result<void> sysctl_on(const std::string& key) {
+    auto v = read_file("/proc/sys/" + key);
+    if (v && trim(*v) == "1") return {};
+    return netlink::set_sysctl(key, "1");
+}
+
+Result<std::unique_ptr<Firewall>> open_firewall() {
+    return std::make_unique<Firewall>(TRY(Firewall::open()));
+}
+
+// The network's bridge, up with its gateway addresses and rules; made by the
+// first container that needs it (the lock keeps others waiting meanwhile).
+Result<int> ensure_bridge(Engine& e, netlink::Socket& nl, const NetworkRecord& net) {
+    if (auto l = TRY(nl.link(net.bridge)); l && l->up && l->kind == "bridge") return l->index;
+    auto lock = TRY(NetLock::take(e, net.name));
+    if (auto l = TRY(nl.link(net.bridge)); l && l->up && l->kind == "bridge") return l->index;
+    TRY(nl.create_bridge(net.bridge));
+    auto link = TRY(nl.link(net.bridge));
+    if (!link) return Err("bridge ", net.bridge, " vanished after it was made");
+    auto have = TRY(nl.addresses(link->index));
+    auto add = [&](const std::optional<Subnet>& s, const IpAddress& gw) -> Result<void> {
+        if (!s || gw.empty()) return {};
+        for (const auto& [a, p] : have)
+            if (a == gw) return {};
+        return nl.add_address(link->index, gw, s->prefix);
+    };
+    TRY(add(net.subnet4, net.gateway4));
+    TRY(add(net.subnet6, net.gateway6));
+    if (!net.internal) {
+        if (net.subnet4) {
+            TRY(sysctl_on("net/ipv4/ip_forward"));
+            // 127.0.0.1:HOSTPORT DNAT'ed to a container leaves through the
+            // bridge with a loopback source; the kernel drops such packets
+            // unless the outgoing device allows it.
+            TRY(netlink::set_sysctl(cat("net/ipv4/conf/", net.bridge, "/route_localnet"), "1"));
+        }
+        if (net.subnet6) TRY(sysctl_on("net/ipv6/conf/all/forwarding"));
+    }
+    NetworkRules rules;
+    rules.name = net.name;
+    rules.bridge = net.bridge;
+    rules.subnet4 = net.subnet4;
+    rules.subnet6 = net.subnet6;
+    rules.internal = net.internal;
+    auto fw = TRY(open_firewall());
+    TRY(fw->add_network(rules));
+    TRY(nl.set_up(link->index));
+    return link->index;
+}
+
+// "veth" and 8 random hex digits: unique on the host, and never the name of
+// a pair an exited container's namespace has not released yet.
+Result<std::string> veth_name() {
+    auto id = TRY(random_hex_id());
+    return "veth" + id.substr(0, 8);
+}
+
+// One interface of the container: a veth pair from the network's bridge to
+// `iface` in the container's namespace, its addresses, and the default
+// routes when `gateway` (the first network that is not internal).
+Result<void> wire(Engine& e, netlink::Socket& host, netlink::Socket& ctr, int netns_fd, const NetworkRecord& net,
+                  const Attachment& a, bool gateway) {
+    int bridge = TRY(ensure_bridge(e, host, net));
+    std::string name = TRY(veth_name());
+    TRY(host.create_veth(name, a.iface, netns_fd));
+    auto outer = TRY(host.link(name));
+    if (!outer) return Err("veth ", name, " vanished after it was made");
+    TRY(host.set_master(outer->index, bridge));
+    TRY(host.set_up(outer->index));
+    auto inner = TRY(ctr.link(a.iface));
+    if (!inner) return Err("interface ", a.iface, " is not in the container after it was made");
+    for (const auto& l : a.leases) TRY(ctr.add_address(inner->index, l.address, l.prefix));
+    TRY(ctr.set_up(inner->index));
+    if (gateway && !net.internal) {
+        for (const auto& l : a.leases) {
+            const IpAddress& gw = l.address.is_v4() ? net.gateway4 : net.gateway6;
+            if (gw.empty()) continue;
+            Subnet any;
+            any.network.family = gw.family;
+            TRY(ctr.add_route(any, gw, inner->index));
+        }
+    }
+    return {};
+}
+
+Result<UniqueFd> open_netns(pid_t pid) {
+    std::string p = cat("/proc/", pid, "/ns/net");
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return ErrnoErr("open ", p);
+    return fd;
+}
+
+// ---- published ports ------------------------------------------------------
+
+Value ports_json(const std::vector<PortBinding>& ports) {
+    Value a = Value::array();
+    for (const auto& p : ports) {
+        Value j = Value::object();
+        j.set("hostIp", Value::string(p.host_ip));
+        j.set("hostPort", Value::number(p.host_port));
+        j.set("containerPort", Value::number(p.container_port));
+        j.set("protocol", Value::string(p.proto));
+        a.push(std::move(j));
+    }
+    return a;
+}
+
+Result<std::vector<PortBinding>> read_ports(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) {
+        if (text.error().code == ENOENT) return std::vector<PortBinding>{};
+        return std::unexpected(text.error());
+    }
+    auto v = TRY_CTX(json::parse(*text), path);
+    std::vector<PortBinding> out;
+    for (const auto& j : v.items()) {
+        PortBinding p;
+        if (auto* f = j.find("hostIp"); f && f->is_string()) p.host_ip = f->as_string();
+        if (auto* f = j.find("hostPort")) p.host_port = static_cast<uint16_t>(f->as_uint64().value_or(0));
+        if (auto* f = j.find("containerPort")) p.container_port = static_cast<uint16_t>(f->as_uint64().value_or(0));
+        if (auto* f = j.find("protocol"); f && f->is_string()) p.proto = f->as_string();
+        out.push_back(p);
+    }
+    return out;
+}
+
+std::string spec_text(const PublishRequest& r) {
+    std::string ip = r.host_ip.find(':') != std::string::npos ? "[" + r.host_ip + "]" : r.host_ip;
+    return cat(ip.empty() ? "" : ip + ":", r.host_port ? std::to_string(r.host_port) : "", ip.empty() && !r.host_port ? "" : ":",
+               r.container_port, "/", r.proto);
+}
+
+// Binds host_ip:port (any address when empty) the way a server would: an
+// error when something listens there. Port 0: the kernel picks a free one,
+// returned.
+Result<uint16_t> try_bind(const std::string& host_ip, uint16_t port, const std::string& proto) {
+    IpAddress ip;
+    if (!host_ip.empty()) ip = TRY(parse_ip(host_ip));
+    bool v6 = ip.is_v6();
+    UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, (proto == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+    if (!fd) return ErrnoErr("socket");
+    int one = 1;
+    // TCP: a connection in TIME_WAIT is no reason to refuse a port.
+    if (proto == "tcp") ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (v6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        std::copy(ip.bytes.begin(), ip.bytes.end(), s6->sin6_addr.s6_addr);
+        len = sizeof *s6;
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        if (!ip.empty()) std::copy(ip.bytes.begin(), ip.bytes.begin() + 4, reinterpret_cast<uint8_t*>(&s4->sin_addr));
+        len = sizeof *s4;
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) return ErrnoErr("bind");
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return ErrnoErr("getsockname");
+    return ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+bool same_host_ip(const std::string& a, const std::string& b) { return a.empty() || b.empty() || a == b; }
+
+// The image's ExposedPorts ("80/tcp") for -P.
+Result<std::vector<PublishRequest>> exposed_ports(Engine& e, const ContainerRecord& c) {
+    std::vector<PublishRequest> out;
+    auto img = TRY(e.db().get(c.image_id));
+    if (!img) return out;
+    auto config = TRY_CTX(json::parse(img->config), "image ", c.image_id);
+    const Value* cfg = config.find("config");
+    const Value* exposed = cfg ? cfg->find("ExposedPorts") : nullptr;
+    if (!exposed || !exposed->is_object()) return out;
+    for (const auto& [k, v] : exposed->members()) {
+        auto slash = k.find('/');
+        auto port = parse_u64(std::string_view(k).substr(0, slash));
+        std::string proto = slash == std::string::npos ? "tcp" : k.substr(slash + 1);
+        if (!port || *port < 1 || *port > 65535 || (proto != "tcp" && proto != "udp")) continue;
+        out.push_back({"", 0, static_cast<uint16_t>(*port), proto});
+    }
+    return out;
+}
+
+// The host ports the container gets: -p as given (checked free: no
+// listener, no other running container), 0 replaced by a free port, then
+// -P's. Written to the container's ports.json under the ports lock, so two
+// containers starting at once never take one port.
+Result<std::vector<PortBinding>> claim_ports(Engine& e, const ContainerRecord& c, const RunOptions& o) {
+    std::vector<PublishRequest> wanted = o.publish;
+    if (o.publish_all)
+        for (const auto& x : TRY(exposed_ports(e, c))) {
+            bool given = false;
+            for (const auto& w : wanted) given = given || (w.container_port == x.container_port && w.proto == x.proto);
+            if (!given) wanted.push_back(x);
+        }
+    if (wanted.empty()) return std::vector<PortBinding>{};
+    auto lock = TRY(NetLock::take(e, kPortsLock));
+    // Ports other running containers hold.
+    struct Held {
+        PortBinding p;
+        std::string owner;
+    };
+    std::vector<Held> held;
+    for (const auto& other : TRY(e.containers.list())) {
+        if (other.id == c.id || (other.state != "running" && other.state != "paused")) continue;
+        for (const auto& p : TRY(read_ports(ports_file(e, other.id)))) held.push_back({p, other.name});
+    }
+    std::vector<PortBinding> out;
+    auto taken_by = [&](const std::string& ip, uint16_t port, const std::string& proto) -> std::string {
+        for (const auto& h : held)
+            if (h.p.host_port == port && h.p.proto == proto && same_host_ip(h.p.host_ip, ip)) return h.owner;
+        for (const auto& p : out)
+            if (p.host_port == port && p.proto == proto && same_host_ip(p.host_ip, ip)) return c.name;
+        return "";
+    };
+    for (const auto& r : wanted) {
+        PortBinding b{r.host_ip, r.host_port, r.container_port, r.proto};
+        std::string what = cat("-p ", spec_text(r));
+        if (r.host_port) {
+            if (auto owner = taken_by(r.host_ip, r.host_port, r.proto); !owner.empty())
+                return Err(what, ": host port ", r.host_port, "/", r.proto, " is already in use by container ", owner);
+            if (auto ok = try_bind(r.host_ip, r.host_port, r.proto); !ok) {
+                if (ok.error().code == EADDRINUSE)
+                    return Err(what, ": host port ", r.host_port, "/", r.proto, " is already in use");
+                if (ok.error().code == EADDRNOTAVAIL)
+                    return Err(what, ": ", r.host_ip, " is not an address of this host");
+                return Err(what, ": ", ok.error().what());
+            }
+        } else {
+            for (int tries = 0;; ++tries) {
+                b.host_port = TRY_CTX(try_bind(r.host_ip, 0, r.proto), what);
+                if (taken_by(r.host_ip, b.host_port, r.proto).empty()) break;
+                if (tries == 20) return Err(what, ": no free host port found");
+            }
+        }
+        out.push_back(b);
+    }
+    TRY(write_file_atomic(ports_file(e, c.id), json::write(ports_json(out)), 0600));
+    return out;
+}
+
+}  // namespace
+
+bool has_own_networks(const RunOptions& o) { return !o.networks.empty(); }
+
+Result<void> teardown_network(const NetworkRecord& net) {
+    auto nl = TRY(netlink::Socket::open());
+    if (auto l = TRY(nl.link(net.bridge)); l && l->kind == "bridge") TRY(nl.delete_link(l->index));
+    auto fw = TRY(open_firewall());
+    return fw->remove_network(net.name);
+}
+
+Result<void> attach_networks(Engine& e, const ContainerRecord& c, const RunOptions& o) {
+    NetworkStore store(e.db());
+    for (size_t i = 0; i < o.networks.size(); ++i) {
+        auto net = TRY(network_named(store, o.networks[i]));
+        std::string iface = cat("eth", i);
+        std::vector<std::string> aliases = is_user_network(net.name) ? o.aliases : std::vector<std::string>{};
+        auto want = [&](const std::string& ip) -> Result<std::optional<IpAddress>> {
+            if (i != 0 || ip.empty()) return std::optional<IpAddress>{};
+            return std::optional<IpAddress>(TRY(parse_ip(ip)));
+        };
+        if (i == 0 && !o.ip6.empty() && !net.subnet6)
+            return Err("--ip6 ", o.ip6, ": network ", net.name, " has no IPv6 subnet");
+        if (i == 0 && !o.ip.empty() && !net.subnet4)
+            return Err("--ip ", o.ip, ": network ", net.name, " has no IPv4 subnet");
+        if (net.subnet4) TRY(store.allocate(net, c.id, 4, TRY(want(o.ip)), aliases, iface));
+        if (net.subnet6) TRY(store.allocate(net, c.id, 6, TRY(want(o.ip6)), aliases, iface));
+    }
+    return {};
+}
+
+Result<void> write_network_files(Engine& e, const ContainerRecord& c, const RunOptions& o) {
+    std::string dir = e.paths.dir(c.id);
+    NetworkStore store(e.db());
+    TRY(write_file(dir + "/hostname", hostname_of(c, o) + "\n"));
+    TRY(write_file(dir + "/resolv.conf", TRY(resolv_text(o))));
+    TRY(write_file(dir + "/hosts", TRY(hosts_text(e, store, c, o))));
+    for (const auto& n : o.networks)
+        if (is_user_network(n)) TRY(rewrite_hosts_of(e, store, n));
+    return {};
+}
+
+Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOptions& o, pid_t pid) {
+    NetworkStore store(e.db());
+    auto atts = TRY(attachments(store, c.id));
+    if (atts.empty()) return {};
+    auto ns = TRY(open_netns(pid));
+    auto host = TRY(netlink::Socket::open());
+    auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+    bool gateway = true;
+    IpAddress v4, v6;
+    for (const auto& a : atts) {
+        auto net = TRY(network_named(store, a.network));
+        TRY_CTX(wire(e, host, ctr, ns.get(), net, a, gateway && !net.internal), "network ", net.name);
+        if (!net.internal) gateway = false;
+        if (&a == &atts.front())
+            for (const auto& l : a.leases) (l.address.is_v4() ? v4 : v6) = l.address;
+    }
+    auto ports = TRY(claim_ports(e, c, o));
+    if (ports.empty()) return {};
+    std::vector<PortMapping> maps;
+    for (const auto& p : ports) {
+        PortMapping m;
+        if (!p.host_ip.empty()) m.host_ip = TRY(parse_ip(p.host_ip));
+        if (m.host_ip.is_v6() && v6.empty())
+            return Err("-p ", p.host_ip, ":", p.host_port, ":", p.container_port, ": the container has no IPv6 address");
+        if (m.host_ip.is_v4() && v4.empty())
+            return Err("-p ", p.host_ip, ":", p.host_port, ":", p.container_port, ": the container has no IPv4 address");
+        m.host_port = p.host_port;
+        m.container_port = p.container_port;
+        m.proto = p.proto;
+        maps.push_back(m);
+    }
+    auto fw = TRY(open_firewall());
+    // A start after a crash may find the rules of an earlier one.
+    TRY(fw->remove_container(c.id));
+    if (auto r = fw->add_ports(c.id, maps, v4, v6); !r) {
+        ::unlink(ports_file(e, c.id).c_str());
+        return std::unexpected(r.error());
+    }
+    return {};
+}
+
+Result<void> join_container_netns(Engine& e, const ContainerRecord& c, const RunOptions& o) {
+    std::string target_name = o.network.substr(std::string_view("container:").size());
+    auto target = TRY(e.containers.find(target_name));
+    TRY(refresh(e, target));
+    if (target.id == c.id) return Err("--network ", o.network, ": a container cannot join itself");
+    if (target.state != "running" && target.state != "paused")
+        return Err("--network ", o.network, ": container ", target.name, " is not running");
+    std::string dir = e.paths.dir(c.id);
+    std::string config_path = dir + "/config.json";
+    auto spec = TRY_CTX(json::parse(TRY(read_file(config_path))), config_path);
+    std::string ns_path = cat("/proc/", target.pid, "/ns/net");
+    bool set = false;
+    for (auto& [k, v] : spec.members()) {
+        if (k != "linux") continue;
+        for (auto& [lk, lv] : v.members()) {
+            if (lk != "namespaces") continue;
+            for (auto& n : lv.items())
+                if (const Value* t = n.find("type"); t && t->is_string() && t->as_string() == "network") {
+                    n.set("path", Value::string(ns_path));
+                    set = true;
+                }
+        }
+    }
+    if (!set) return Err(config_path, ": no network namespace to join");
+    TRY(write_file_atomic(config_path, json::write(spec, true), 0600));
+    std::string from = e.paths.dir(target.id);
+    for (const char* f : {"/hosts", "/resolv.conf"}) TRY(write_file(dir + f, TRY(read_file(from + f))));
+    return {};
+}
+
+Result<void> unpublish_ports(Engine& e, const std::string& id) {
+    std::string path = ports_file(e, id);
+    if (!exists(path)) return {};
+    auto fw = TRY(open_firewall());
+    TRY(fw->remove_container(id));
+    ::unlink(path.c_str());
+    return {};
+}
+
+Result<void> update_peers(Engine& e, const std::vector<std::string>& networks) {
+    NetworkStore store(e.db());
+    for (const auto& n : networks)
+        if (is_user_network(n)) TRY(rewrite_hosts_of(e, store, n));
+    return {};
+}
+
+Result<void> rewrite_hosts(Engine& e, const ContainerRecord& c) {
+    auto o = TRY(container_options(c));
+    if (o.network == "host" || o.network.starts_with("container:")) return {};
+    NetworkStore store(e.db());
+    std::string path = e.paths.dir(c.id) + "/hosts";
+    if (exists(path)) TRY(write_file(path, TRY(hosts_text(e, store, c, o))));
+    std::vector<std::string> nets;
+    for (const auto& a : TRY(attachments(store, c.id))) nets.push_back(a.network);
+    return update_peers(e, nets);
+}
+
+Result<std::vector<PortBinding>> published_ports(Engine& e, const std::string& id) {
+    return read_ports(ports_file(e, id));
+}
+
+Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkRecord& net, const std::string& ip,
+                             const std::string& ip6, const std::vector<std::string>& aliases) {
+    auto o = TRY(container_options(c));
+    if (!has_own_networks(o) && !o.network.empty())
+        return Err("container ", c.name, " uses --network ", o.network, ": it cannot join other networks");
+    NetworkStore store(e.db());
+    auto atts = TRY(attachments(store, c.id));
+    int next = 0;
+    for (const auto& a : atts) {
+        if (a.network == net.name) return Err("container ", c.name, " is already connected to network ", net.name);
+        next = std::max<int>(next, static_cast<int>(parse_u64(std::string_view(a.iface).substr(3)).value_or(0)) + 1);
+    }
+    Attachment a{net.name, cat("eth", next), {}, is_user_network(net.name) ? aliases : std::vector<std::string>{}};
+    auto lease = [&](int family, const std::string& want) -> Result<void> {
+        std::optional<IpAddress> req;
+        if (!want.empty()) req = TRY(parse_ip(want));
+        a.leases.push_back(TRY(store.allocate(net, c.id, family, req, a.aliases, a.iface)));
+        return {};
+    };
+    if (!ip.empty() && !net.subnet4) return Err("--ip ", ip, ": network ", net.name, " has no IPv4 subnet");
+    if (!ip6.empty() && !net.subnet6) return Err("--ip6 ", ip6, ": network ", net.name, " has no IPv6 subnet");
+    auto made = [&]() -> Result<void> {
+        if (net.subnet4) TRY(lease(4, ip));
+        if (net.subnet6) TRY(lease(6, ip6));
+        if (c.state == "running" || c.state == "paused") {
+            auto ns = TRY(open_netns(static_cast<pid_t>(c.pid)));
+            auto host = TRY(netlink::Socket::open());
+            auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+            TRY_CTX(wire(e, host, ctr, ns.get(), net, a, atts.empty()), "network ", net.name);
+        }
+        return {};
+    }();
+    if (!made) {
+        (void)store.release(c.id, net.name);
+        return std::unexpected(made.error());
+    }
+    std::string hosts = e.paths.dir(c.id) + "/hosts";
+    TRY(write_file(hosts, TRY(hosts_text(e, store, c, o))));
+    return update_peers(e, {net.name});
+}
+
+Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const NetworkRecord& net) {
+    auto o = TRY(container_options(c));
+    NetworkStore store(e.db());
+    std::optional<Attachment> found;
+    for (auto& a : TRY(attachments(store, c.id)))
+        if (a.network == net.name) found = std::move(a);
+    if (!found) return Err("container ", c.name, " is not connected to network ", net.name);
+    if (c.state == "running" || c.state == "paused") {
+        auto ns = TRY(open_netns(static_cast<pid_t>(c.pid)));
+        auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+        // Deleting the container's end deletes the pair.
+        if (auto l = TRY(ctr.link(found->iface))) TRY(ctr.delete_link(l->index));
+    }
+    TRY(store.release(c.id, net.name));
+    TRY(write_file(e.paths.dir(c.id) + "/hosts", TRY(hosts_text(e, store, c, o))));
+    return update_peers(e, {net.name});
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,79 @@
+// Wiring containers into networks: the bridge of a network, a veth pair per
+// (container, network), addresses and routes through rtnetlink
+// (manager/network/netlink.hpp), NAT and published ports through nftables
+// (manager/network/firewall.hpp), /etc/hosts and /etc/resolv.conf
+// (manager/network/text.hpp). docs/manager-design.md, "Networks", says why
+// it is done this way.
+//
+// The life of a container's network:
+//   create  attach_networks: a lease per network (and family) in berth.db,
+//           then write_network_files and the peers' /etc/hosts.
+//   start   the runtime creates the container's network namespace (shim
+//           without --start); connect_container puts a veth pair into it per
+//           lease, addresses, routes, and the published ports' rules; then
+//           the runtime starts the container.
+//   exit    the namespace dies with the last process and the kernel removes
+//           the veth pairs; unpublish_ports removes the rules.
+//   rm      the leases go with the container's row; the peers' /etc/hosts
+//           are written again.
+#pragma once
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libutil/error.hpp"
+#include "manager/containers/lifecycle.hpp"
+#include "manager/network/network_store.hpp"
+#include "manager/network/text.hpp"
+
+namespace berth::manager {
+
+// Removes what the kernel holds for a network (its bridge, its nftables
+// rules) in the calling process's network namespace. Nothing there is fine.
+Result<void> teardown_network(const NetworkRecord& net);
+
+// True when the container has interfaces of its own on bridges (bridge or
+// user networks), i.e. start must wire it between create and start.
+bool has_own_networks(const RunOptions& o);
+
+// At create: leases on every network the container joins (--ip/--ip6 on the
+// first; aliases on user networks). Unknown networks are errors.
+Result<void> attach_networks(Engine& e, const ContainerRecord& c, const RunOptions& o);
+
+// At create: hostname, hosts and resolv.conf in the container's dir (bind
+// mounted into it by config.json), and the hosts files of the containers
+// that share a user network with it.
+Result<void> write_network_files(Engine& e, const ContainerRecord& c, const RunOptions& o);
+
+// At start, `pid` being the created (not yet started) container's init:
+// bridges, veth pairs, addresses, routes, published ports. On error nothing
+// of it is left but what dies with the container's network namespace.
+Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOptions& o, pid_t pid);
+
+// --network container:NAME, at start: config.json joins the running
+// container's network namespace; its hosts and resolv.conf are copied.
+Result<void> join_container_netns(Engine& e, const ContainerRecord& c, const RunOptions& o);
+
+// The published ports' rules of a container that stopped (or is removed).
+// Cheap when it published nothing: no nftables involved.
+Result<void> unpublish_ports(Engine& e, const std::string& id);
+
+// After the container's row is gone: rewrite the hosts files of the
+// containers that shared a user network with it.
+Result<void> update_peers(Engine& e, const std::vector<std::string>& networks);
+
+// Rewrites the container's /etc/hosts and its peers' (after a rename).
+Result<void> rewrite_hosts(Engine& e, const ContainerRecord& c);
+
+// The ports the running container published, as bound at its last start.
+Result<std::vector<PortBinding>> published_ports(Engine& e, const std::string& id);
+
+// `berth network connect/disconnect`: a lease on `net`, hot-plugged into the
+// container when it runs; peers' hosts files rewritten.
+Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkRecord& net,
+                             const std::string& ip, const std::string& ip6, const std::vector<std::string>& aliases);
+Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const NetworkRecord& net);
+
+}  // namespace berth::manager
