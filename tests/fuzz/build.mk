@@ -20,7 +20,7 @@ LIBS := $(shell pkg-config --libs yajl 2>/dev/null || echo -lyajl) -lseccomp -lc
 # The project code the targets reach (instrumented for coverage).
 LIB_SOURCES := \
 	libutil/error.cpp libutil/fd.cpp libutil/dbus.cpp libutil/json.cpp libutil/strings.cpp \
-	libutil/oci/spec.cpp libutil/oci/default_spec.cpp libutil/signals.cpp libutil/log.cpp \
+	libutil/oci/spec.cpp libutil/oci/default_spec.cpp libutil/signals.cpp libutil/log.cpp libutil/ip.cpp \
 	runtime/cli/args.cpp runtime/cli/common.cpp runtime/cli/update.cpp \
 	runtime/container/state.cpp runtime/container/validate.cpp \
 	runtime/linux/process.cpp runtime/linux/cgroups.cpp runtime/linux/systemd.cpp runtime/linux/cgroup_resources.cpp \
