@@ -19,8 +19,8 @@ manager_setup() {
 }
 
 # berth ARGS...: berth with the test's --root (and --runroot), in the test's
-# network namespace when it has one. nsenter execs berth (no fork for a
-# network namespace), so a pid of `berth ... &` is berth's own.
+# network namespace when it has one. (`berth ... &` forks a subshell: to
+# signal berth itself, run `$BERTH_NS "$BERTH" ... &`; nsenter execs berth.)
 berth() {
 	if [ -n "${RUNROOT:-}" ] && [ -e "$RUNROOT.net" ]; then
 		nsenter --net="$RUNROOT.net" "$BERTH" --root "$ROOT" --runroot "$RUNROOT" "$@"
@@ -82,6 +82,7 @@ container_teardown() {
 		pids=$(_netns_pids)
 		if [ -n "$pids" ]; then
 			left+=$(for p in $pids; do echo "process in the test's netns: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done)$'\n'
+			# shellcheck disable=SC2086 # one pid a word
 			kill -KILL $pids 2>/dev/null || true
 		fi
 		left+=$(_leftover_network)
@@ -130,6 +131,7 @@ _leftover_network() {
 		[ -n "$veths" ] || break
 		sleep 0.1
 	done
+	# shellcheck disable=SC2086 # one name a word
 	[ -z "$veths" ] || printf 'veth %s\n' $veths
 	rules=$(in_netns nft list table inet berth 2>/dev/null) || return 0
 	if [ $# -eq 0 ]; then
