@@ -238,11 +238,12 @@ stop_listener() {
 
 @test "default bridge: containers get no names of their peers (docker's rule); the own name and host-gateway are there" {
 	run_sleeper peer1 >/dev/null
-	run berth run --rm --name self --add-host gw:host-gateway busybox cat /etc/hosts
+	run berth run --rm --name self -h selfhost --add-host gw:host-gateway busybox cat /etc/hosts
 	assert_success
 	assert_output_not_contains peer1
 	[[ $output =~ (^|$'\n')127\.0\.0\.1[[:space:]]+localhost ]] || fail "no localhost line:" "$output"
-	[[ $output =~ (^|$'\n')10\.88\.[0-9.]+[[:space:]].*self ]] || fail "no line for its own address and name:" "$output"
+	[[ $output =~ (^|$'\n')10\.88\.[0-9.]+[[:space:]][^$'\n']*selfhost ]] || fail "no line for its own address and hostname:" "$output"
+	[[ $output =~ (^|$'\n')10\.88\.[0-9.]+[[:space:]][^$'\n']*self($|[[:space:]]) ]] || fail "no line for its own address and name:" "$output"
 	[[ $output =~ (^|$'\n')10\.88\.0\.1[[:space:]]+gw($|$'\n') ]] || fail "no gw line for host-gateway:" "$output"
 	berth rm -f peer1
 	assert_no_container_leftovers
@@ -335,6 +336,16 @@ stop_listener() {
 	run berth inspect web
 	run jq -c '.[0].HostConfig.PortBindings["80/tcp"] | length' <<<"$output"
 	assert_output 2
+	berth rm -f web
+	assert_no_container_leftovers "$id"
+}
+
+@test "published ports: another container reaches them through the gateway's address" {
+	local id
+	id=$(run_web web -p 8081:80)
+	run berth run --rm busybox timeout 5 wget -q -O- http://10.88.0.1:8081/
+	assert_success
+	assert_output "served-by-web"
 	berth rm -f web
 	assert_no_container_leftovers "$id"
 }
