@@ -239,6 +239,31 @@ stop_listener() {
 	assert_no_container_leftovers "$id"
 }
 
+@test "default bridge: an address that rm freed and a new container got is reached at once from the host and from peers" {
+	# A peer keeps the bridge up (its carrier, and so the host's neighbour
+	# cache) and talks to the address before and after.
+	run_sleeper peer >/dev/null
+	local id1 id2 ip
+	id1=$(run_web web1)
+	ip=$(ip_of web1)
+	run netns_get "http://$ip/"
+	assert_output "served-by-web1"
+	run berth exec peer timeout 5 wget -q -O- "http://$ip/"
+	assert_output "served-by-web1"
+	berth rm -f web1 >/dev/null
+	id2=$(run_web web2)
+	# The lowest free address: the one web1 had.
+	[ "$(ip_of web2)" = "$ip" ] || fail "web2 got $(ip_of web2), not the lowest free address $ip"
+	run netns_get "http://$ip/"
+	assert_success
+	assert_output "served-by-web2"
+	run berth exec peer timeout 5 wget -q -O- "http://$ip/"
+	assert_success
+	assert_output "served-by-web2"
+	berth rm -f web2 peer >/dev/null
+	assert_no_container_leftovers "$id1" "$id2"
+}
+
 @test "default bridge: containers get no names of their peers (docker's rule); the own name and host-gateway are there" {
 	run_sleeper peer1 >/dev/null
 	run berth run --rm --name self -h selfhost --add-host gw:host-gateway busybox cat /etc/hosts
