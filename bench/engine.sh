@@ -1,21 +1,36 @@
 #!/bin/bash
 # engine.sh [BERTH] — the whole engine: `berth run --rm IMAGE true` beside
-# `podman run --rm` and `ctr run --rm` (containerd), same image, same machine.
+# `podman run --rm` and `ctr run --rm` (containerd), same image, same machine,
+# with no network, on the engine's default bridge network, and on it with a
+# published port.
 #
 # The image is busybox (tools/make-oci-image, offline from Debian's
 # busybox-static), pushed with skopeo to Debian's docker-registry started on
 # 127.0.0.1 (a free port, config and storage in the work dir). Each engine
 # pulls it once into a store of its own in the work dir (untimed), runs it
-# once to warm up (untimed), then ITER rounds of `run --rm ... true` with no
-# network, interleaved, the order turned by one engine each round.
+# once per network to warm up (untimed: the first run on a bridge makes the
+# bridge and the firewall tables), then ITER rounds of `run --rm ... true`,
+# every (engine, network) pair once a round, interleaved, the order turned
+# by one pair each round. The networks (NETWORKS):
+#   none     berth and podman --network none; ctr's default (lo only)
+#   bridge   the default bridge network: berth --network bridge (berth0),
+#            podman's default network (CNI, cni-podman0); ctr has none
+#            without a CNI setup of its own, so it is skipped
+#   publish  bridge plus -p 127.0.0.1:PORT:80, a distinct port each run
 # BERTH defaults to ./berth (else berth from PATH); a berth whose `run
 # --help` fails is reported as "berth run not available" and the others are
-# still measured. podman runs when installed, ctr when containerd is. Every
-# process, mount, cgroup and temp dir the run made is gone on exit.
+# still measured. podman runs when installed, ctr when containerd is.
 #
-# Environment: ITER (timed runs per engine, default 20). Needs root. Prints
-# the table on stdout, progress on stderr; exits 1 when an engine that ran
-# failed.
+# The whole run is in a private network and mount namespace: the bridges,
+# veths, nftables/iptables rules, CNI's IPAM and cache (/var/lib/cni, on a
+# tmpfs there), podman's netns files (/run/netns), crun's state (/run/crun)
+# and podman's blob-info cache (/var/lib/containers) never reach the host,
+# and go with the namespaces. Every process, mount, cgroup and temp dir the
+# run made is gone on exit.
+#
+# Environment: ITER (timed runs per engine and network, default 20),
+# NETWORKS (default "none bridge publish"). Needs root. Prints the table on
+# stdout, progress on stderr; exits 1 when an engine that ran failed.
 set -uo pipefail
 export LC_ALL=C
 
@@ -23,6 +38,7 @@ prog=engine.sh
 self=$(realpath -e "${BASH_SOURCE[0]}")
 top=$(dirname "$(dirname "$self")")
 ITER=${ITER:-20}
+NETWORKS=${NETWORKS:-none bridge publish}
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
@@ -35,10 +51,14 @@ note() { echo "$prog: $*" >&2; }
 usage() {
 	cat <<-EOF
 		usage: $prog [BERTH]
-		Runs \`run --rm IMAGE true\` (busybox from a local registry, no network) with
-		berth, podman and ctr, interleaved, and reports median wall times and the
-		ratios berth/podman and berth/ctr.
-		Environment: ITER=$ITER
+		Runs \`run --rm IMAGE true\` (busybox from a local registry) with berth, podman
+		and ctr, on each network of NETWORKS, interleaved, in a private network and
+		mount namespace, and reports per network the median wall times, the ratios
+		berth/podman and berth/ctr, and what the network setup costs (the bridge or
+		publish median minus the none median).
+		Networks: none (no network), bridge (the default bridge network; not ctr),
+		publish (bridge and -p 127.0.0.1:PORT:80; not ctr).
+		Environment: ITER=$ITER NETWORKS="$NETWORKS"
 	EOF
 }
 
@@ -58,20 +78,30 @@ while (($#)); do
 	shift
 done
 [[ $ITER =~ ^[1-9][0-9]*$ ]] || die "ITER must be a positive integer, not '$ITER'"
+read -r -a networks <<<"$NETWORKS"
+((${#networks[@]})) || die "NETWORKS is empty (none, bridge, publish)"
+for n in "${networks[@]}"; do
+	[[ $n == none || $n == bridge || $n == publish ]] || die "unknown network '$n' in NETWORKS (none, bridge, publish)"
+done
 
 if [[ ${BERTH_BENCH_NS:-} != 1 ]]; then
 	[[ $(id -u) == 0 ]] || die "must run as root (containers, cgroups, mounts)"
-	for t in docker-registry skopeo jq curl ss unshare busybox; do
+	for t in docker-registry skopeo jq curl ss unshare busybox ip; do
 		command -v "$t" >/dev/null || die "$t is not installed (tools/install-deps installs it)"
 	done
 	berth_arg=$(resolve_berth "$berth_arg")
 	# A private mount namespace: the engines' mounts go away with it even if
 	# this script is killed, and a hybrid cgroup layout can be hidden from
-	# crun without touching the host's mounts.
-	exec env BERTH_BENCH_NS=1 unshare --mount --propagation private "$BASH" "$self" "$berth_arg"
+	# crun without touching the host's mounts. A private network namespace:
+	# the engines' bridges, veths and firewall rules are never the host's,
+	# and go with it.
+	exec env BERTH_BENCH_NS=1 unshare --mount --propagation private --net "$BASH" "$self" "$berth_arg"
 fi
 [[ $(readlink /proc/self/ns/mnt) != "$(readlink "/proc/$PPID/ns/mnt")" ]] ||
 	die "not in a private mount namespace (unset BERTH_BENCH_NS)"
+[[ $(readlink /proc/self/ns/net) != "$(readlink "/proc/$PPID/ns/net")" ]] ||
+	die "not in a private network namespace (unset BERTH_BENCH_NS)"
+ip link set lo up || die "could not bring lo up in the private network namespace"
 BERTH=$berth_arg
 
 # ---- work dir, cleanup ----------------------------------------------------------
@@ -86,6 +116,12 @@ registry_pid='' containerd_pid=''
 # config says: removed on exit when this run made it.
 made_run_containerd=0
 [[ -e /run/containerd ]] || made_run_containerd=1
+# Where podman's CNI plugins, crun and podman's blob-info cache keep state
+# whatever podman's flags say: a tmpfs on each in this mount namespace (the
+# host's content, if any, is hidden, not touched); a dir made for it is
+# removed on exit.
+private_dirs=(/var/lib/cni /run/netns /run/crun /var/lib/containers)
+made_dirs=()
 
 # Processes that name the work dir or the run root on their command line
 # (a shim or conmon an engine left behind): ours, by pid.
@@ -104,6 +140,8 @@ cleanup() {
 	for p in $(leftover_pids); do kill -KILL "$p" 2>/dev/null; done
 	unmount_under "$work"
 	unmount_under "$runroot"
+	for p in "${private_dirs[@]}"; do unmount_under "$p"; done
+	for p in "${made_dirs[@]}"; do rmdir "$p" 2>/dev/null || note "could not remove $p"; done
 	# The engines' cgroup parents (podman's --cgroup-parent, containerd's
 	# namespace) and the empty cgroups in them, deepest first.
 	# (A conmon may still be on its way out: a few tries.)
@@ -125,6 +163,13 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 hide_cgroup2 "$work" || die "could not hide /sys/fs/cgroup/unified in the private mount namespace"
+for d in "${private_dirs[@]}"; do
+	if [[ ! -d $d ]]; then
+		mkdir "$d" || die "mkdir $d failed"
+		made_dirs+=("$d")
+	fi
+	mount -t tmpfs -o mode=755,nosuid,nodev berth-bench "$d" || die "could not mount a tmpfs on $d"
+done
 
 # ---- the image in a registry ----------------------------------------------------
 
@@ -142,7 +187,7 @@ engines=()
 declare -A version skipped
 if [[ ! -x $BERTH ]]; then
 	skipped[berth]="no berth executable ($BERTH)"
-elif ! probe=$("$BERTH" --root "$work/probe" run --help 2>&1) && [[ $probe == *"unknown command"* ]]; then
+elif ! probe=$("$BERTH" --root "$work/probe" --runroot "$runroot/probe" run --help 2>&1) && [[ $probe == *"unknown command"* ]]; then
 	# (A berth whose verbs take no --help still has run: the warm-up tells.)
 	skipped[berth]="berth run not available ($BERTH run --help: $(head -n 1 <<<"$probe"))"
 else
@@ -164,28 +209,63 @@ fi
 
 PODMAN=(podman --root "$work/podman" --runroot "$runroot/podman" --tmpdir "$runroot/podman/tmp"
 	--storage-driver overlay --events-backend file --cgroup-manager cgroupfs)
+# podman's default network, made by podman itself (CNI, as Debian's 4.3
+# has no netavark): only its subnet is moved off berth's 10.88.0.0/16, as
+# both bridges are in this one network namespace. No containers.conf of the
+# host's is read.
+mkdir -p "$work/cni"
+cat >"$work/containers.conf" <<-EOF
+	[network]
+	network_backend = "cni"
+	network_config_dir = "$work/cni"
+	default_network = "podman"
+	default_subnet = "10.89.0.0/16"
+EOF
+export CONTAINERS_CONF=$work/containers.conf
 # podman's default RLIMIT_NOFILE and RLIMIT_NPROC (1048576 and more) can be
 # above what root may set (without CAP_SYS_RESOURCE, in a container), and
 # crun then fails: lower ones, as tests/integration/podman.bats does.
 PODMAN_ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 CTR=(ctr -a "$work/containerd/containerd.sock" -n "$tag")
 
-# engine_cmd ENGINE ID pull|run: sets CMD to the command line.
+BERTH_CMD=("$BERTH" --root "$work/berth" --runroot "$runroot/berth")
+
+# The container's command.
+run_args=(true)
+# A host port per publish run, never the same twice (below the registry's
+# 20000-59999).
+next_port=10000
+# engine_cmd ENGINE ID pull|none|bridge|publish: sets CMD to the command line.
 engine_cmd() {
+	local net=()
+	case $3 in
+	none) [[ $1 == ctr ]] || net=(--network none) ;;
+	# podman: its default network, as a plain `podman run` gets it.
+	bridge) [[ $1 == podman ]] || net=(--network bridge) ;;
+	publish)
+		[[ $1 == podman ]] || net=(--network bridge)
+		net+=(-p "127.0.0.1:$((next_port++)):80")
+		;;
+	esac
 	case $1:$3 in
-	berth:pull) CMD=("$BERTH" --root "$work/berth" pull --tls-verify=false "$REF") ;;
-	berth:run) CMD=("$BERTH" --root "$work/berth" run --rm --network none "$REF" true) ;;
+	berth:pull) CMD=("${BERTH_CMD[@]}" pull --tls-verify=false "$REF") ;;
+	berth:*) CMD=("${BERTH_CMD[@]}" run --rm "${net[@]}" "$REF" "${run_args[@]}") ;;
 	podman:pull) CMD=("${PODMAN[@]}" pull --tls-verify=false "$REF") ;;
-	podman:run) CMD=("${PODMAN[@]}" run --rm --network none --cgroup-parent "/$tag" "${PODMAN_ULIMITS[@]}" "$REF" true) ;;
+	podman:*) CMD=("${PODMAN[@]}" run --rm "${net[@]}" --cgroup-parent "/$tag" "${PODMAN_ULIMITS[@]}" "$REF" "${run_args[@]}") ;;
 	ctr:pull) CMD=("${CTR[@]}" images pull --plain-http "$REF") ;;
 	# ctr run without --net-host: a new network namespace with lo only.
-	ctr:run) CMD=("${CTR[@]}" run --rm --runc-root "$runroot/runc" --fifo-dir "$runroot/fifo" "$REF" "$2" true) ;;
+	ctr:none) CMD=("${CTR[@]}" run --rm --runc-root "$runroot/runc" --fifo-dir "$runroot/fifo" "$REF" "$2" true) ;;
 	esac
 }
 
+# supports ENGINE NETWORK: true when the engine is measured on the network.
+supports() {
+	[[ $1 != ctr || $2 == none ]]
+}
+
 seq_id=0
-# run_once ENGINE pull|run: sets WALL_US; on failure returns non-zero with
-# the output in $work/err.
+# run_once ENGINE pull|NETWORK: sets WALL_US; on failure returns non-zero
+# with the output in $work/err.
 run_once() {
 	local t0 t1 rc
 	engine_cmd "$1" "$tag-$((++seq_id))" "$2"
@@ -200,39 +280,58 @@ run_once() {
 	fi
 }
 
+# wall[ENGINE/NETWORK]: the samples (µs); failed[ENGINE/NETWORK] or
+# failed[ENGINE] (the pull): no more runs.
 declare -A wall failed
 bad=0
 fail() { mark_failed "$1" "$2" "$work/err"; }
 
-alive=()
+# The (engine, network) pairs measured, "engine/network".
+pairs=()
 for e in "${engines[@]}"; do
-	note "$e: pull and warm-up run"
+	note "$e: pull and warm-up runs"
 	if [[ $e == ctr ]] && ! start_containerd "$work/containerd" 2>"$work/err"; then
 		fail ctr "starting containerd"
 		continue
 	fi
 	if ! run_once "$e" pull; then
 		fail "$e" "the pull"
-	elif ! run_once "$e" run; then
-		fail "$e" "the warm-up run"
-	else
-		alive+=("$e")
+		continue
 	fi
+	for n in "${networks[@]}"; do
+		supports "$e" "$n" || continue
+		if [[ $n != none ]]; then
+			# A network that is really there: eth0 has an address.
+			run_args=(ip -4 -o addr show eth0)
+			if ! run_once "$e" "$n" || ! grep -q ' inet ' "$work/err"; then
+				sed -i "1i no IPv4 address on eth0:" "$work/err"
+				fail "$e/$n" "the network check"
+				run_args=(true)
+				continue
+			fi
+			run_args=(true)
+		fi
+		if run_once "$e" "$n"; then
+			pairs+=("$e/$n")
+		else
+			fail "$e/$n" "the warm-up run"
+		fi
+	done
 done
 version[podman]="$(podman --version), runtime $("${PODMAN[@]}" info --format '{{.Host.OCIRuntime.Version}}' 2>/dev/null |
 	head -n 1), cgroupfs"
 version[ctr]="$(ctr --version), $(containerd --version 2>/dev/null | awk '{ print $1, $3 }'), runtime io.containerd.runc.v2 ($(runc --version 2>/dev/null | head -n 1))"
 
-n_alive=${#alive[@]}
+n_pairs=${#pairs[@]}
 for ((i = 1; i <= ITER; i++)); do
 	[[ -t 2 ]] && printf '\r%s: round %d/%d' "$prog" "$i" "$ITER" >&2
-	for ((j = 0; j < n_alive; j++)); do
-		e=${alive[(i + j) % n_alive]}
-		[[ -z ${failed[$e]:-} ]] || continue
-		if run_once "$e" run; then
-			wall[$e]+=" $WALL_US"
+	for ((j = 0; j < n_pairs; j++)); do
+		p=${pairs[(i + j) % n_pairs]}
+		[[ -z ${failed[$p]:-} ]] || continue
+		if run_once "${p%/*}" "${p#*/}"; then
+			wall[$p]+=" $WALL_US"
 		else
-			fail "$e" "run $i"
+			fail "$p" "run $i"
 		fi
 	done
 done
@@ -240,8 +339,12 @@ done
 
 # ---- report -------------------------------------------------------------------------
 
+ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
+
 echo "Berth engine benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), ITER=$ITER"
-echo "image: $REF (busybox-static, one layer), from docker-registry on 127.0.0.1; run --rm IMAGE true, no network"
+echo "image: $REF (busybox-static, one layer), from docker-registry on 127.0.0.1; run --rm IMAGE true"
+echo "networks: ${networks[*]} (none: no network; bridge: the default bridge network; publish: bridge and"
+echo "  -p 127.0.0.1:PORT:80), in a private network namespace; podman's default network (CNI) on 10.89.0.0/16; ctr: none only"
 for e in berth podman ctr; do
 	if [[ -n ${skipped[$e]:-} ]]; then
 		echo "  $e: skipped: ${skipped[$e]}"
@@ -250,31 +353,44 @@ for e in berth podman ctr; do
 	fi
 done
 echo
-fmt='%-8s %10s %8s %8s\n'
+fmt='%-8s %-8s %10s %8s %8s\n'
 # shellcheck disable=SC2059 # the format is ours
-printf "$fmt" engine "median ms" "min ms" "max ms"
+printf "$fmt" engine network "median ms" "min ms" "max ms"
 declare -A med
-for e in "${engines[@]}"; do
-	if [[ -n ${failed[$e]:-} || -z ${wall[$e]:-} ]]; then
+for n in "${networks[@]}"; do
+	for e in "${engines[@]}"; do
+		supports "$e" "$n" || continue
+		p=$e/$n
+		if [[ -n ${failed[$e]:-} || -n ${failed[$p]:-} || -z ${wall[$p]:-} ]]; then
+			# shellcheck disable=SC2059
+			printf "$fmt" "$e" "$n" fail - -
+			continue
+		fi
+		# shellcheck disable=SC2086 # word splitting of the sample list is intended
+		{
+			med[$p]=$(median ${wall[$p]})
+			read -r lo hi < <(printf '%s\n' ${wall[$p]} | sort -n | sed -n '1p;$p' | tr '\n' ' ')
+		}
 		# shellcheck disable=SC2059
-		printf "$fmt" "$e" fail - -
-		continue
-	fi
-	# shellcheck disable=SC2086 # word splitting of the sample list is intended
-	{
-		med[$e]=$(median ${wall[$e]})
-		read -r lo hi < <(printf '%s\n' ${wall[$e]} | sort -n | sed -n '1p;$p' | tr '\n' ' ')
-	}
-	# shellcheck disable=SC2059
-	printf "$fmt" "$e" "$(awk -v v="${med[$e]}" 'BEGIN { printf "%.1f", v / 1000 }')" \
-		"$(awk -v v="$lo" 'BEGIN { printf "%.1f", v / 1000 }')" "$(awk -v v="$hi" 'BEGIN { printf "%.1f", v / 1000 }')"
+		printf "$fmt" "$e" "$n" "$(ms "${med[$p]}")" "$(ms "$lo")" "$(ms "$hi")"
+	done
 done
 echo
-for o in podman ctr; do
-	if [[ -n ${med[berth]:-} && -n ${med[$o]:-} ]]; then
-		echo "berth / $o: $(awk -v a="${med[berth]}" -v b="${med[$o]}" 'BEGIN { printf "%.2f", a / b }') (below 1: berth is faster)"
-	else
-		echo "berth / $o: - (${skipped[berth]:-${skipped[$o]:-a run failed}})"
-	fi
+for n in "${networks[@]}"; do
+	for o in podman ctr; do
+		supports "$o" "$n" || continue
+		if [[ -n ${med[berth/$n]:-} && -n ${med[$o/$n]:-} ]]; then
+			echo "$n: berth / $o: $(awk -v a="${med[berth/$n]}" -v b="${med[$o/$n]}" 'BEGIN { printf "%.2f", a / b }') (below 1: berth is faster)"
+		else
+			echo "$n: berth / $o: - (${skipped[berth]:-${skipped[$o]:-a run failed}})"
+		fi
+	done
+done
+for n in bridge publish; do
+	[[ " ${networks[*]} " == *" $n "* && " ${networks[*]} " == *" none "* ]] || continue
+	for e in berth podman; do
+		[[ -n ${med[$e/$n]:-} && -n ${med[$e/none]:-} ]] || continue
+		echo "$n: $e: network setup costs $(awk -v a="${med[$e/$n]}" -v b="${med[$e/none]}" 'BEGIN { printf "%.1f", (a - b) / 1000 }') ms ($n median - none median)"
+	done
 done
 exit "$bad"

@@ -314,7 +314,7 @@ cid() {
 	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
 	local rcfile=$BATS_TEST_TMPDIR/rc
 	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 \
-		"$BERTH --root $ROOT --runroot $RUNROOT run -it --name tty busybox sh; echo \$? > $rcfile; sleep 30"
+		"$BERTH_NS $BERTH --root $ROOT --runroot $RUNROOT run -it --name tty busybox sh; echo \$? > $rcfile; sleep 30"
 	screen_shows "/ #"
 	tmux -L "$TMUX_SOCK" send-keys 'echo $((6*7)) on $(tty)' Enter
 	screen_shows "42 on /dev/pts/0"
@@ -326,7 +326,7 @@ cid() {
 	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
 	local rcfile=$BATS_TEST_TMPDIR/rc
 	berth run -d -it --name det busybox sh
-	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT attach det; echo \$? > $rcfile; sleep 30"
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 "$BERTH_NS $BERTH --root $ROOT --runroot $RUNROOT attach det; echo \$? > $rcfile; sleep 30"
 	sleep 0.5
 	tmux -L "$TMUX_SOCK" send-keys 'echo attached-$((1+1))' Enter
 	screen_shows "attached-2"
@@ -353,7 +353,9 @@ cid() {
 @test "berth killed with SIGKILL in the middle of run: the next ps and rm clean up" {
 	local i pid
 	for i in 1 2 3 4 5 6; do
-		"$BERTH" --root "$ROOT" --runroot "$RUNROOT" run -d --name "half$i" busybox sleep 100 >/dev/null 2>&1 &
+		# (nsenter execs berth: $! is berth's pid.)
+		# shellcheck disable=SC2086 # BERTH_NS is a command prefix
+		$BERTH_NS "$BERTH" --root "$ROOT" --runroot "$RUNROOT" run -d --name "half$i" busybox sleep 100 >/dev/null 2>&1 &
 		pid=$!
 		# Somewhere between the record and the shim's answer.
 		sleep "0.0$((i * 15 % 100))"
@@ -457,7 +459,7 @@ cid() {
 	run berth cp cp1:/data/f "$t/out"
 	assert_success
 	assert_equal "$(cat "$t/out")" "indata"
-	run bash -c "'$BERTH' --root '$ROOT' --runroot '$RUNROOT' cp cp1:/data - | tar -t | sort"
+	run bash -c "$BERTH_NS '$BERTH' --root '$ROOT' --runroot '$RUNROOT' cp cp1:/data - | tar -t | sort"
 	assert_output_contains "data/f" "data/src/sub/b" "data/escape"
 	echo streamed >"$t/x"
 	tar -C "$t" -c x | berth cp - cp1:/tmp
@@ -517,7 +519,7 @@ simulate_reboot() {
 	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
 	local rcfile=$BATS_TEST_TMPDIR/rc
 	berth run -d --name exi busybox sleep 100
-	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 "$BERTH --root $ROOT --runroot $RUNROOT exec -it exi sh; echo \$? > $rcfile; sleep 30"
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 "$BERTH_NS $BERTH --root $ROOT --runroot $RUNROOT exec -it exi sh; echo \$? > $rcfile; sleep 30"
 	tmux -L "$TMUX_SOCK" send-keys 'echo in-$((2+3)) $(tty)' Enter
 	screen_shows "in-5 /dev/pts/"
 	tmux -L "$TMUX_SOCK" send-keys 'exit 4' Enter

@@ -1,5 +1,8 @@
 # Shared by the manager's bats files (load manager after helpers): the berth
 # binary, a busybox image built offline once per file, and one --root per test.
+# Container tests (container_setup) also get a network namespace of their
+# own, so the bridges, veths and nftables rules berth makes never reach the
+# host's network.
 
 BERTH=${BERTH:-${BERTH_BUILDDIR:-$BERTH_SRCDIR}/berth}
 
@@ -15,19 +18,130 @@ manager_setup() {
 	IMAGE=$BATS_FILE_TMPDIR/busybox.tar
 }
 
+# berth ARGS...: berth with the test's --root (and --runroot), in the test's
+# network namespace when it has one. (`berth ... &` forks a subshell: to
+# signal berth itself, run `$BERTH_NS "$BERTH" ... &`; nsenter execs berth.)
 berth() {
-	"$BERTH" --root "$ROOT" ${RUNROOT:+--runroot "$RUNROOT"} "$@"
+	if [ -n "${RUNROOT:-}" ] && [ -e "$RUNROOT.net" ]; then
+		nsenter --net="$RUNROOT.net" "$BERTH" --root "$ROOT" --runroot "$RUNROOT" "$@"
+	else
+		"$BERTH" --root "$ROOT" ${RUNROOT:+--runroot "$RUNROOT"} "$@"
+	fi
+}
+
+# in_netns CMD...: CMD in the test's network namespace (the "host" of its
+# containers), e.g. `in_netns busybox wget -qO- http://127.0.0.1:8080/`.
+# Without one (container_setup --host-network), CMD runs as it is.
+in_netns() {
+	if [ -n "${RUNROOT:-}" ] && [ -e "$RUNROOT.net" ]; then
+		nsenter --net="$RUNROOT.net" "$@"
+	else
+		"$@"
+	fi
 }
 
 # Container tests: a run root of the test's own (short: socket paths under it
-# must fit in 108 bytes), removed by container_teardown.
+# must fit in 108 bytes), removed by container_teardown; and a network
+# namespace of the test's own, bind-mounted on $RUNROOT.net by util-linux
+# unshare, with lo up: berth's default bridge berth0, its `table inet berth`
+# and the containers' veths live there. BERTH_NS is the prefix for command
+# strings that run berth without the berth function (tmux, script, bash -c,
+# timeout): "$BERTH_NS $BERTH --root ...".
+#
+# container_setup --host-network: no namespace, berth runs in the host's
+# (a test that pulls from a registry on the host's 127.0.0.1); such a test
+# must run its containers with --network none or host, and teardown checks
+# that no berth* link or berth nftables table appeared on the host.
 container_setup() {
 	RUNROOT=/run/berth-test-$$-${BATS_TEST_NUMBER:-0}
+	BERTH_NS=
+	export BERTH_NS
+	_HOST_NET_BEFORE=$(_host_berth_network)
+	[ "${1:-}" = --host-network ] && return 0
+	# A namespace file left by an earlier run with the same pid and number.
+	if mountpoint -q "$RUNROOT.net" 2>/dev/null; then umount "$RUNROOT.net"; fi
+	touch "$RUNROOT.net" || return 1
+	if ! unshare --net="$RUNROOT.net" ip link set lo up; then
+		umount "$RUNROOT.net" 2>/dev/null
+		rm -f "$RUNROOT.net"
+		fail "could not make the test's network namespace at $RUNROOT.net"
+		return 1
+	fi
+	BERTH_NS="nsenter --net=$RUNROOT.net"
 }
 
+# Removes every container, the run root and the network namespace, then
+# fails when rm -af left a veth or a container's nftables rule in the
+# namespace, or when the host got a berth* link or berth table.
 container_teardown() {
+	local left="" pids
 	berth rm -af >/dev/null 2>&1 || true
+	if [ -n "${RUNROOT:-}" ] && [ -e "$RUNROOT.net" ]; then
+		# Whatever still runs in the namespace is the test's (a listener
+		# it started): killed, and counted as left behind.
+		pids=$(_netns_pids)
+		if [ -n "$pids" ]; then
+			left+=$(for p in $pids; do echo "process in the test's netns: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done)$'\n'
+			# shellcheck disable=SC2086 # one pid a word
+			kill -KILL $pids 2>/dev/null || true
+		fi
+		left+=$(_leftover_network)
+		umount "$RUNROOT.net" 2>/dev/null || umount -l "$RUNROOT.net" 2>/dev/null || true
+		rm -f "$RUNROOT.net"
+	fi
 	[ -z "${RUNROOT:-}" ] || rm -rf "$RUNROOT"
+	[ -n "${RUNROOT:-}" ] && left+=$(_leftover_host_network)
+	[ -z "$left" ] || fail "left behind after rm -af:" "$left"
+}
+
+# The pids of the processes in the test's network namespace.
+_netns_pids() {
+	local ino
+	ino=$(stat -L -c %i "$RUNROOT.net" 2>/dev/null) || return 0
+	find /proc/[0-9]*/ns/net -maxdepth 0 -lname "net:\[$ino\]" 2>/dev/null | cut -d/ -f3
+}
+
+# The host's network objects named after berth: links berth*, nftables
+# tables *berth*, one a line.
+_host_berth_network() {
+	ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 ~ /^berth/) print "host link " $2 }'
+	nft list tables 2>/dev/null | awk '/berth/ { print "host nft " $0 }'
+}
+
+# Host network objects named after berth that were not there at
+# container_setup.
+_leftover_host_network() {
+	local now line
+	now=$(_host_berth_network)
+	while read -r line; do
+		[ -n "$line" ] || continue
+		grep -qxF -e "$line" <<<"${_HOST_NET_BEFORE:-}" || echo "$line"
+	done <<<"$now"
+}
+
+# In the test's network namespace: veths (the kernel deletes a pair
+# asynchronously once the container's namespace dies: up to 5 s) and
+# nftables rules with the comment ctr:ID for the ids given (any container's
+# when none is given). No namespace or no berth table: nothing to find.
+_leftover_network() {
+	local i veths rules id
+	[ -n "${RUNROOT:-}" ] && [ -e "$RUNROOT.net" ] || return 0
+	for i in $(seq 50); do
+		veths=$(in_netns ip -o link show type veth 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }')
+		[ -n "$veths" ] || break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086 # one name a word
+	[ -z "$veths" ] || printf 'veth %s\n' $veths
+	rules=$(in_netns nft list table inet berth 2>/dev/null) || return 0
+	if [ $# -eq 0 ]; then
+		grep -F '"ctr:' <<<"$rules" | sed 's/^[[:space:]]*/nft rule: /'
+	else
+		for id in "$@"; do
+			grep -F "\"ctr:$id" <<<"$rules" | sed 's/^[[:space:]]*/nft rule: /'
+		done
+	fi
+	return 0
 }
 
 # Nothing of an image is left under the manager's --root $ROOT: no blob, no
@@ -43,7 +157,9 @@ assert_root_empty() {
 # Nothing of any container is left under $ROOT and on the host: no container
 # dir, no shim or runtime state, lock or exit file, no mount under the test's
 # tmpdir, no process started with this root, no cgroup named after one of
-# the ids given.
+# the ids given; in the test's network namespace no veth and no nftables rule
+# of those ids (of any container when none is given); on the host no new
+# berth* link or berth table.
 assert_no_container_leftovers() {
 	local left="" d id pid
 	for d in "$ROOT/containers" "$RUNROOT/shim" "$RUNROOT/runtime" "$RUNROOT/locks" "$RUNROOT/exits"; do
@@ -54,6 +170,12 @@ assert_no_container_leftovers() {
 	for id in "$@"; do
 		left+=$(_leftover_cgroups "$id")
 	done
+	left+=$(_leftover_network "$@")
+	left+=$(_leftover_host_network)
+	[ -z "${RUNROOT:-}" ] || [ ! -e "$RUNROOT.net" ] ||
+		for pid in $(_netns_pids); do
+			left+="process in the test's netns: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"$'\n'
+		done
 	for pid in $(grep -lzF -e "$ROOT/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
 		[ "$pid" != "$$" ] || continue
 		grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && continue

@@ -523,22 +523,24 @@ layer_dir() {
 }
 
 @test "run: a missing image is pulled first (--pull missing); --pull never refuses; --pull always pulls again" {
-	container_setup
+	# berth pulls from the host's 127.0.0.1: the host's network, so its
+	# containers get none (no bridge on the host).
+	container_setup --host-network
 	start_registry
 	push_busybox
-	run berth run --rm --pull never --tls-verify=false "$REG/busybox" true
+	run berth run --rm --network none --pull never --tls-verify=false "$REG/busybox" true
 	assert_failure 125
 	assert_output "berth: $REG/busybox: image not known"
-	run --separate-stderr berth run --rm --tls-verify=false "$REG/busybox" echo pulled-and-ran
+	run --separate-stderr berth run --rm --network none --tls-verify=false "$REG/busybox" echo pulled-and-ran
 	assert_success
 	assert_output "pulled-and-ran"
 	[[ $stderr == *"Trying to pull $REG/busybox:latest..."* ]] || fail "stderr: $stderr"
-	run --separate-stderr berth run --rm --tls-verify=false "$REG/busybox" true
+	run --separate-stderr berth run --rm --network none --tls-verify=false "$REG/busybox" true
 	[[ $stderr != *"Trying to pull"* ]] || fail "pulled again: $stderr"
-	run --separate-stderr berth run --rm --pull always --tls-verify=false "$REG/busybox" true
+	run --separate-stderr berth run --rm --network none --pull always --tls-verify=false "$REG/busybox" true
 	assert_success
 	[[ $stderr == *"skipped: already exists"* ]] || fail "stderr: $stderr"
-	run berth run --rm --pull sometimes "$REG/busybox" true
+	run berth run --rm --network none --pull sometimes "$REG/busybox" true
 	assert_failure 125
 	assert_output_contains '"sometimes"' "--pull"
 	assert_no_container_leftovers

@@ -92,10 +92,10 @@ make_config_image() {
 }
 
 @test "-i: stdin reaches the container; without it, it gets none" {
-	run bash -c "echo piped | '$BERTH' --root '$ROOT' --runroot '$RUNROOT' run --rm -i busybox cat"
+	run bash -c "echo piped | $BERTH_NS '$BERTH' --root '$ROOT' --runroot '$RUNROOT' run --rm -i busybox cat"
 	assert_success
 	assert_output "piped"
-	run bash -c "echo piped | '$BERTH' --root '$ROOT' --runroot '$RUNROOT' run --rm busybox cat"
+	run bash -c "echo piped | $BERTH_NS '$BERTH' --root '$ROOT' --runroot '$RUNROOT' run --rm busybox cat"
 	assert_success
 	assert_output ""
 }
