@@ -1,4 +1,4 @@
-// berth: the manager (images now; containers, volumes, networks later).
+// berth: the manager (images, containers, volumes, networks).
 #include <signal.h>
 
 #include <cstdio>
@@ -56,6 +56,7 @@ Commands:
   tag, untag      add or remove names of an image
   version         print the version
   volume          create, list, inspect, remove and prune volumes
+  network         create, list, inspect, remove, prune, connect and disconnect networks
 
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
@@ -82,6 +83,7 @@ constexpr Verb kVerbs[] = {
     {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
     {"port", cmd_port},
     {"volume", cmd_volume},
+    {"network", cmd_network},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 

@@ -14,7 +14,8 @@ namespace berth::manager {
 namespace {
 
 // Subnets picked when `network create` is given none: podman's 10.89.N.0/24,
-// and for --ipv6 a ULA /64 of ours.
+// and for --ipv6 fd00:4254:N::/64 (N = 0 to ff; 42 54 is "BT"), unique local
+// addresses (RFC 4193) of ours, the first that overlaps no other network.
 constexpr int kAutoSubnets = 256;
 
 json::Value map_json(const std::map<std::string, std::string>& m) {
@@ -94,6 +95,16 @@ bool reserved(const Subnet& s, const IpAddress& gw, const IpAddress& a) {
     return a == s.network || a == gw || (a.is_v4() && a == s.last());
 }
 
+// A subnet holds its network address, the gateway and one container at
+// least (and IPv4's broadcast address): a /31 or /32 would leave no address
+// to lease, and the gateway would fall outside a /32.
+Result<void> check_size(const Subnet& s) {
+    if (s.size() < 4)
+        return Err("subnet ", s.str(), " is too small: a network needs 4 addresses at least (/",
+                   s.network.is_v4() ? 30 : 126, ")");
+    return {};
+}
+
 // The subnet and gateway of one family: checked, gateway defaulted to the
 // first address.
 Result<void> check_gateway(const Subnet& s, const IpAddress& gw) {
@@ -158,6 +169,7 @@ Result<NetworkRecord> NetworkStore::create(const NetworkCreateOptions& o) {
     for (const auto& text : o.subnets) {
         auto s = parse_subnet(text);
         if (!s) return Err("--subnet ", text, ": ", s.error().message);
+        TRY_CTX(check_size(*s), "--subnet ", text);
         auto& slot = s->network.is_v4() ? n.subnet4 : n.subnet6;
         if (slot) return Err("--subnet ", text, ": one subnet per address family (", slot->str(), " given already)");
         slot = *s;
@@ -228,6 +240,7 @@ Result<NetworkRecord> NetworkStore::default_network() {
     std::string text = env && *env ? env : kDefaultSubnet;
     auto s = parse_subnet(text);
     if (!s) return Err("BERTH_DEFAULT_SUBNET ", text, ": ", s.error().message);
+    TRY_CTX(check_size(*s), "BERTH_DEFAULT_SUBNET ", text);
     (s->network.is_v4() ? n.subnet4 : n.subnet6) = *s;
     (s->network.is_v4() ? n.gateway4 : n.gateway6) = *s->at(1);
     TRY(db_.transaction([&]() -> Result<void> {
@@ -265,8 +278,14 @@ Result<std::vector<std::string>> NetworkStore::users(const std::string& name) {
     return out;
 }
 
-Result<void> NetworkStore::remove(const std::string& name) {
+Result<void> check_removable(const std::string& name) {
     if (name == kDefaultNetwork) return Err("network ", name, " is the default network and cannot be removed");
+    if (name == "none" || name == "host") return Err("network ", name, " is reserved and cannot be removed");
+    return {};
+}
+
+Result<void> NetworkStore::remove(const std::string& name) {
+    TRY(check_removable(name));
     sqlite3* db = db_.handle();
     return db_.transaction([&]() -> Result<void> {
         auto users_now = TRY(users(name));
@@ -275,6 +294,21 @@ Result<void> NetworkStore::remove(const std::string& name) {
         Query q(db, "DELETE FROM networks WHERE name = ?1");
         return q.bind(name).run(cat("berth.db: remove network ", name));
     });
+}
+
+Result<std::vector<NetworkRecord>> NetworkStore::prune() {
+    sqlite3* db = db_.handle();
+    std::vector<NetworkRecord> removed;
+    TRY(db_.transaction([&]() -> Result<void> {
+        removed = TRY(query_networks(db, " WHERE name != ?1 AND name NOT IN (SELECT network FROM network_leases)",
+                                     kDefaultNetwork));
+        for (const auto& n : removed) {
+            Query q(db, "DELETE FROM networks WHERE name = ?1");
+            TRY(q.bind(n.name).run(cat("berth.db: remove network ", n.name)));
+        }
+        return {};
+    }));
+    return removed;
 }
 
 Result<Lease> NetworkStore::allocate(const NetworkRecord& net, const std::string& container_id, int family,

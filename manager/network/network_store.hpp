@@ -56,16 +56,20 @@ struct NetworkCreateOptions {
 
 // docker's rule for network names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64.
 Result<void> validate_network_name(const std::string& name);
+// The names no `network rm` takes: the default network and the --network
+// modes none and host.
+Result<void> check_removable(const std::string& name);
 
 class NetworkStore {
 public:
     explicit NetworkStore(ImageStore& db) : db_(db) {}
 
     // Checks and records a network: the name is free and not reserved
-    // (bridge, none, host); subnets parse, do not overlap another network's,
-    // gateways lie inside; none given: the first free 10.89.N.0/24 (and with
-    // --ipv6 fd00:beef:N::/64... see the .cpp). The bridge device is the
-    // first free berthN (N >= 1).
+    // (bridge, none, host, default); subnets parse, hold 4 addresses at
+    // least, do not overlap another network's, gateways lie inside; none
+    // given: the first free 10.89.N.0/24 (and with --ipv6 the first free
+    // fd00:4254:N::/64). The bridge device is the first free berthN (N >= 1).
+    // Options (-o) are refused: none is applied yet.
     Result<NetworkRecord> create(const NetworkCreateOptions& o);
     // The default network, made on first use (BERTH_DEFAULT_SUBNET, else
     // 10.88.0.0/16); concurrent first uses agree on one row.
@@ -76,8 +80,12 @@ public:
     Result<std::vector<NetworkRecord>> list();
     // Ids of the containers with a lease on the network, sorted.
     Result<std::vector<std::string>> users(const std::string& name);
-    // Deletes the record; errors when containers use it or it is the default.
+    // Deletes the record; errors when containers use it ("network NAME is in
+    // use by container CNAME") or check_removable refuses the name.
     Result<void> remove(const std::string& name);
+    // Deletes every user network no container has a lease on, in one
+    // transaction; returns their records (for teardown_network), by name.
+    Result<std::vector<NetworkRecord>> prune();
 
     // A lease of `family` (4 or 6) on `net` for the container: `requested`
     // when given (inside the subnet, not the network, gateway or broadcast
