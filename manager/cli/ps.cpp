@@ -12,6 +12,7 @@
 #include "manager/containers/lifecycle.hpp"
 #include "manager/containers/run_options.hpp"
 #include "manager/network/setup.hpp"
+#include "manager/network/text.hpp"
 
 namespace berth::manager {
 
@@ -100,12 +101,14 @@ json::Value network_settings(Engine& e, const ContainerRecord& c) {
             n.set("GlobalIPv6PrefixLen", json::Value::number(0));
             n.set("IPv6Gateway", json::Value::string(""));
             n.set("InterfaceName", json::Value::string(l.iface));
+            n.set("MacAddress", json::Value::string(mac_text(mac_for_address(l.address))));
             nets.set(l.network, std::move(n));
             if (first.empty() || l.iface == "eth0") first = l.network;
         }
         for (auto& [name, n] : nets.members()) {
             if (name != l.network) continue;
             bool v4 = l.address.is_v4();
+            if (v4) n.set("MacAddress", json::Value::string(mac_text(mac_for_address(l.address))));
             n.set(v4 ? "IPAddress" : "GlobalIPv6Address", json::Value::string(l.address.str()));
             n.set(v4 ? "IPPrefixLen" : "GlobalIPv6PrefixLen", json::Value::number(l.prefix));
             if (net) {

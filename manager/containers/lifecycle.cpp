@@ -106,8 +106,8 @@ Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_
         pid_t sp = static_cast<pid_t>(parse_i64(trim(*pid)).value_or(0));
         if (process_alive(sp, "berth-shim")) ::kill(sp, SIGKILL);
     }
+    TRY(unpublish_ports(e, c.id));  // before storage.remove, which takes ports.json with it
     if (TRY(e.storage.get(c.id))) TRY(e.storage.remove(c.id));
-    TRY(unpublish_ports(e, c.id));
     remove_tree(e.paths.dir(c.id));
     auto volumes = TRY(container_volumes(e.db(), c.id));
     std::vector<std::string> networks;

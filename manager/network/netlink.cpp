@@ -242,7 +242,8 @@ Result<bool> Socket::create_bridge(const std::string& name) {
     return Err(what, ": ", name, " exists and is not a bridge");
 }
 
-Result<void> Socket::create_veth(const std::string& name, const std::string& peer, int peer_netns_fd) {
+Result<void> Socket::create_veth(const std::string& name, const std::string& peer, int peer_netns_fd,
+                                 std::span<const uint8_t> peer_mac) {
     std::string what = cat("create veth ", name, " (peer ", peer, ")");
     TRY_CTX(check_name(name), what);
     TRY_CTX(check_name(peer), what);
@@ -258,6 +259,10 @@ Result<void> Socket::create_veth(const std::string& name, const std::string& pee
     ifi->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(nlh, IFLA_IFNAME, peer.c_str());
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, peer_netns_fd);
+    if (!peer_mac.empty()) {
+        if (peer_mac.size() != 6) return Err(what, ": a MAC address has 6 bytes, not ", peer_mac.size());
+        mnl_attr_put(nlh, IFLA_ADDRESS, peer_mac.size(), peer_mac.data());
+    }
     mnl_attr_nest_end(nlh, peer_info);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, info);

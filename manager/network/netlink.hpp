@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,8 +62,10 @@ public:
     Result<bool> create_bridge(const std::string& name);
     // A veth pair: `name` here, `peer` created directly in the namespace
     // `peer_netns_fd` (IFLA_NET_NS_FD in the peer's info), so the peer never
-    // appears in this namespace.
-    Result<void> create_veth(const std::string& name, const std::string& peer, int peer_netns_fd);
+    // appears in this namespace. `peer_mac` (6 bytes) sets the peer's
+    // address; empty: the kernel picks a random one.
+    Result<void> create_veth(const std::string& name, const std::string& peer, int peer_netns_fd,
+                             std::span<const uint8_t> peer_mac = {});
     Result<void> set_master(int index, int master_index);
     Result<void> set_up(int index);
     // Older kernels refuse (EBUSY) to rename a link that is up: rename it first.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "libutil/strings.hpp"
 #include "manager/network/firewall.hpp"
 #include "manager/network/netlink.hpp"
+#include "manager/network/text.hpp"
 
 namespace berth::manager {
 
@@ -234,7 +236,13 @@ Result<void> wire(Engine& e, netlink::Socket& host, netlink::Socket& ctr, int ne
                   const Attachment& a, bool gateway) {
     int bridge = TRY(ensure_bridge(e, host, net));
     std::string name = TRY(veth_name());
-    TRY(host.create_veth(name, a.iface, netns_fd));
+    // The MAC comes from the address, so whoever had it before leaves no
+    // stale neighbour entry behind on the host or the peers.
+    std::array<uint8_t, 6> mac{};
+    bool have_mac = false;
+    for (const auto& l : a.leases)
+        if (!have_mac || l.address.is_v4()) mac = mac_for_address(l.address), have_mac = true;
+    TRY(host.create_veth(name, a.iface, netns_fd, have_mac ? std::span<const uint8_t>(mac) : std::span<const uint8_t>{}));
     auto outer = TRY(host.link(name));
     if (!outer) return Err("veth ", name, " vanished after it was made");
     TRY(host.set_master(outer->index, bridge));

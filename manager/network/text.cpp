@@ -1,5 +1,7 @@
 #include "manager/network/text.hpp"
 
+#include <cstdio>
+
 #include "libutil/ip.hpp"
 #include "libutil/strings.hpp"
 
@@ -99,6 +101,19 @@ std::vector<std::string> port_lines(const std::vector<PortBinding>& ports, std::
         out.push_back(cat(key, " -> ", ip, ":", p.host_port));
     }
     return out;
+}
+
+std::array<uint8_t, 6> mac_for_address(const IpAddress& a) {
+    std::array<uint8_t, 6> mac{0x02, 0x42, 0, 0, 0, 0};
+    size_t from = a.is_v4() ? 0 : 12;
+    for (size_t i = 0; i < 4; ++i) mac[2 + i] = a.bytes[from + i];
+    return mac;
+}
+
+std::string mac_text(const std::array<uint8_t, 6>& mac) {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return buf;
 }
 
 }  // namespace berth::manager

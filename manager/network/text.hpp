@@ -2,10 +2,13 @@
 // knows: /etc/hosts, /etc/resolv.conf, and the lines of `berth port`. Pure
 // functions, so the unit tests check them byte for byte.
 #pragma once
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "libutil/ip.hpp"
 #include "manager/containers/options.hpp"
 
 namespace berth::manager {
@@ -46,5 +49,13 @@ struct PortBinding {
 // docker's `port` lines: "80/tcp -> 0.0.0.0:8080", "53/udp -> [::1]:5353";
 // only those of `filter` ("80", "80/udp"; "" = all; a port alone is tcp).
 std::vector<std::string> port_lines(const std::vector<PortBinding>& ports, std::string_view filter);
+
+// The MAC address of a container's interface, made from its address as
+// docker does (02:42 and the IPv4 address's four bytes; for an IPv6-only
+// interface, the address's last four bytes): locally administered, unicast,
+// and the same for whoever gets the address next, so the host's and the
+// peers' neighbour caches stay right when an address is given again.
+std::array<uint8_t, 6> mac_for_address(const IpAddress& a);
+std::string mac_text(const std::array<uint8_t, 6>& mac);  // "02:42:0a:58:00:02"
 
 }  // namespace berth::manager

@@ -53,3 +53,12 @@ TEST_CASE("port lines: docker's format, filtered by port and protocol", "[networ
     CHECK(port_lines(ports, "53") == std::vector<std::string>{});
     CHECK(port_lines(ports, "53/udp") == std::vector<std::string>{"53/udp -> 127.0.0.1:5353"});
 }
+
+TEST_CASE("MAC addresses: 02:42 and the address's bytes, the same for the same address", "[network]") {
+    CHECK(mac_text(mac_for_address(*berth::parse_ip("10.88.0.2"))) == "02:42:0a:58:00:02");
+    CHECK(mac_text(mac_for_address(*berth::parse_ip("172.17.255.254"))) == "02:42:ac:11:ff:fe");
+    CHECK(mac_text(mac_for_address(*berth::parse_ip("fd00:4254:1::a:b0c"))) == "02:42:00:0a:0b:0c");
+    CHECK(mac_for_address(*berth::parse_ip("10.88.0.2")) != mac_for_address(*berth::parse_ip("10.88.0.3")));
+    // Locally administered (bit 1) and unicast (bit 0 clear).
+    CHECK((mac_for_address(*berth::parse_ip("255.255.255.255"))[0] & 0x03) == 0x02);
+}
