@@ -451,6 +451,8 @@ Result<std::vector<PublishRequest>> parse_publish_flag(std::string_view v) {
         auto ip = parse_ip(host_ip);
         if (!ip) return fail(cat(quote(host_ip), " is not an IP address"));
         host_ip = ip->str();
+        // 127.0.0.1 works through route_localnet; IPv6 has no such switch.
+        if (host_ip == "::1") return fail("::1 cannot be published (the kernel routes no ::1 traffic into a container); use 127.0.0.1");
     }
     std::string cport = parts.back();
     std::string hport = parts.size() >= 2 ? parts[parts.size() - 2] : "";

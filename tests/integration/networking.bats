@@ -737,6 +737,8 @@ stop_listener() {
 	done
 	run --separate-stderr berth run -d --network none -p 8080:80 busybox sleep 100
 	assert_berth_error "--network none"
+	run --separate-stderr berth run -d -p '[::1]:8080:80' busybox sleep 100
+	assert_berth_error "::1 cannot be published"
 	run --separate-stderr berth run -d --ip 10.99.0.5 busybox sleep 100
 	assert_berth_error "is not in network"
 	run --separate-stderr berth run -d --ip 10.88.0.1 busybox sleep 100

@@ -292,12 +292,12 @@ TEST_CASE("run options: --runtime, --log-opt, --network, --publish") {
 }
 
 TEST_CASE("run options: -p and -P") {
-    auto o = ok({"-p", "8080:80", "-p", "127.0.0.1:5353:53/udp", "-p", "9000", "-p", "[::1]:8443:443",
+    auto o = ok({"-p", "8080:80", "-p", "127.0.0.1:5353:53/udp", "-p", "9000", "-p", "[fd00::1]:8443:443",
                  "-p", "127.0.0.1::81", "-p", "7000-7001:70-71", "-P", "img"});
     CHECK(o.publish == std::vector<PublishRequest>{{"", 8080, 80, "tcp"},
                                                    {"127.0.0.1", 5353, 53, "udp"},
                                                    {"", 0, 9000, "tcp"},
-                                                   {"::1", 8443, 443, "tcp"},
+                                                   {"fd00::1", 8443, 443, "tcp"},
                                                    {"127.0.0.1", 0, 81, "tcp"},
                                                    {"", 7000, 70, "tcp"},
                                                    {"", 7001, 71, "tcp"}});
@@ -310,6 +310,8 @@ TEST_CASE("run options: -p and -P") {
           R"(invalid value "80/sctp" for --publish: protocol "sctp" is not tcp or udp)");
     CHECK(error({"-p", "1.2.3:80:80", "img"}) ==
           R"(invalid value "1.2.3:80:80" for --publish: "1.2.3" is not an IP address)");
+    CHECK(error({"-p", "[::1]:8443:443", "img"}) ==
+          R"(invalid value "[::1]:8443:443" for --publish: ::1 cannot be published (the kernel routes no ::1 traffic into a container); use 127.0.0.1)");
     CHECK(error({"-p", "1-3:1-2", "img"}) ==
           R"(invalid value "1-3:1-2" for --publish: the host and container port ranges differ in length)");
     CHECK(error({"--network", "none", "-p", "80", "img"}) ==
