@@ -187,8 +187,8 @@ int monitor_main(const Options& o, int sync) {
             log::error(pid.error().what());
             auto v = json::Value::object();
             v.set("error", json::Value::string(pid.error().what()));
+            m.remove_run_files();  // before the caller hears of it: it finds nothing left
             report(v);
-            m.remove_run_files();
             return 1;  // no exit command: the caller has the error already
         }
         auto v = json::Value::object();
