@@ -1,5 +1,7 @@
 #include "libutil/signals.hpp"
 
+#include <signal.h>
+
 #include <optional>
 
 #include "libutil/strings.hpp"
@@ -67,6 +69,15 @@ std::string signal_name(int sig) {
         return cat("SIGRTMAX-", kRtMax - sig);
     }
     return cat("SIG", sig);
+}
+
+void reset_signal_actions() {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    // (glibc's internal real-time signals refuse with EINVAL: nothing to do.)
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
 }
 
 }  // namespace berth

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <map>
 
+#include "libutil/signals.hpp"
 #include "libutil/strings.hpp"
 #include "runtime/container/state.hpp"
 #include "runtime/linux/cgroups.hpp"
@@ -110,7 +111,9 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
+    // Default actions, SIGPIPE (the runtime ignores it, see main) and what
+    // the caller ignored included.
+    reset_signal_actions();
     std::vector<std::string> env;
     bool late = false;
     auto exe = child_setup(c, env, late);

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "libutil/json.hpp"
+#include "libutil/signals.hpp"
 #include "libutil/strings.hpp"
 #include "runtime/container/hooks.hpp"
 #include "runtime/linux/devices.hpp"
@@ -240,11 +241,11 @@ Result<Prepared> setup(const InitConfig& c) {
 
 [[noreturn]] void container_init(const InitConfig& c) {
     // The runtime installs no signal handlers (run forwards through a
-    // signalfd), so only the mask needs resetting: nothing blocked.
+    // signalfd): nothing blocked, and every action the default one.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it (see main)
+    reset_signal_actions();  // SIGPIPE (see main) and what the caller ignored
     // Die with the parent until we are set up (the parent cleans up).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Until execve this process is berth-runtime: not dumpable, so nothing in

@@ -212,3 +212,18 @@ cgroup_dirs() {
 	assert_failure
 	assert_output_contains 'no cgroup hierarchy for controller "nosuchcontroller"'
 }
+
+@test "run and exec: the process ignores no signal, even when the runtime's caller ignored some (as runc)" {
+	# A shell's background job starts with SIGINT and SIGQUIT ignored, nohup
+	# ignores SIGHUP; ignored actions survive execve.
+	set_args grep SigIgn /proc/self/status
+	run bash -c 'trap "" INT QUIT HUP; "$@"' _ "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_output "SigIgn:	0000000000000000"
+	runtime delete --force "$ID" 2>/dev/null || true
+	set_args sleep 1000
+	run_container_detached
+	run bash -c 'trap "" INT QUIT HUP; "$@"' _ "$RUNTIME" --root "$ROOT" exec "$ID" grep SigIgn /proc/self/status
+	assert_success
+	assert_output "SigIgn:	0000000000000000"
+}
