@@ -82,6 +82,7 @@ int cmd_diff(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_port(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_network_connect(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_network_disconnect(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_network_reload(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_container_prune(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_cp(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_pull(const GlobalOptions& g, int argc, char** argv, int start);

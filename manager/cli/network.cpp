@@ -362,9 +362,10 @@ int cmd_network(const GlobalOptions& g, int argc, char** argv, int start) {
         {"prune", network_prune},
         {"connect", cmd_network_connect},
         {"disconnect", cmd_network_disconnect},
+        {"reload", cmd_network_reload},
     };
     if (start >= argc)
-        return fail(Error{0, "network: give a subcommand (create, ls, inspect, rm, prune, connect, disconnect)"});
+        return fail(Error{0, "network: give a subcommand (create, ls, inspect, rm, prune, connect, disconnect, reload)"});
     std::string sub = argv[start];
     for (const auto& [name, fn] : kSub)
         if (sub == name) return fn(g, argc, argv, start + 1);

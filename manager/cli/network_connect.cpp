@@ -90,4 +90,51 @@ int cmd_network_disconnect(const GlobalOptions& g, int argc, char** argv, int st
     return 0;
 }
 
+// podman's `network reload [--all | CONTAINER...]`: the firewall rules made
+// again, for after a firewall reload or `nft flush ruleset` removed them while
+// the bridges stayed up. Prints the ids of the running containers it went
+// through.
+int cmd_network_reload(const GlobalOptions& g, int argc, char** argv, int start) {
+    auto a = parse_args(argc, argv, start, {{"all", 'a', false}});
+    if (!a) return fail(a.error());
+    bool all = a->has("all");
+    if (all == !a->positional.empty())
+        return fail(Error{0, "network reload: give --all or one or more containers, not both"});
+    auto e = Engine::open(g);
+    if (!e) return fail(e.error());
+    std::vector<ContainerRecord> targets;
+    if (all) {
+        auto l = (*e)->containers.list();
+        if (!l) return fail(l.error());
+        targets = std::move(*l);
+    } else {
+        for (const auto& name : a->positional) {
+            auto c = (*e)->containers.find(name);
+            if (!c) return fail(c.error());
+            targets.push_back(std::move(*c));
+        }
+    }
+    std::vector<ContainerRecord> running;
+    int rc = 0;
+    for (auto& c : targets) {
+        auto held = ContainerLock::take((*e)->paths, c.id);
+        if (!held) return fail(held.error());
+        if (auto r = refresh(**e, c); !r) return fail(r.error());
+        if (c.state == "running" || c.state == "paused") {
+            if (auto r = reload_network_rules(**e, {c}, running.empty()); !r) {
+                rc = fail(r.error());
+                continue;
+            }
+            running.push_back(c);
+            std::printf("%s\n", c.id.c_str());
+        } else if (!all) {
+            rc = fail(Error{0, cat("network reload: container ", c.name, " is not running")});
+        }
+    }
+    // No container running: the networks' rules still.
+    if (running.empty())
+        if (auto r = reload_network_rules(**e, {}, true); !r) rc = fail(r.error());
+    return rc;
+}
+
 }  // namespace berth::manager

@@ -513,7 +513,10 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
         auto held = TRY(ContainerLock::take(e.paths, id));
         auto c = TRY(e.containers.get(id));
         if (!c) {
-            ::unlink(e.paths.lock_file(id).c_str());  // rm was first
+            // rm was first; the shim may have written the exit file after
+            // rm removed it (the container died of rm's delete --force).
+            ::unlink(e.paths.exit_file(id).c_str());
+            ::unlink(e.paths.lock_file(id).c_str());
             return {};
         }
         TRY(refresh(e, *c));

@@ -182,6 +182,16 @@ Result<std::unique_ptr<Firewall>> open_firewall() {
     return std::make_unique<Firewall>(TRY(Firewall::open()));
 }
 
+NetworkRules network_rules(const NetworkRecord& net) {
+    NetworkRules rules;
+    rules.name = net.name;
+    rules.bridge = net.bridge;
+    rules.subnet4 = net.subnet4;
+    rules.subnet6 = net.subnet6;
+    rules.internal = net.internal;
+    return rules;
+}
+
 // The network's bridge, up with its gateway addresses and rules; made by the
 // first container that needs it (the lock keeps others waiting meanwhile).
 Result<int> ensure_bridge(Engine& e, netlink::Socket& nl, const NetworkRecord& net) {
@@ -210,14 +220,8 @@ Result<int> ensure_bridge(Engine& e, netlink::Socket& nl, const NetworkRecord& n
         }
         if (net.subnet6) TRY(sysctl_on("net/ipv6/conf/all/forwarding"));
     }
-    NetworkRules rules;
-    rules.name = net.name;
-    rules.bridge = net.bridge;
-    rules.subnet4 = net.subnet4;
-    rules.subnet6 = net.subnet6;
-    rules.internal = net.internal;
     auto fw = TRY(open_firewall());
-    TRY(fw->add_network(rules));
+    TRY(fw->add_network(network_rules(net)));
     TRY(nl.set_up(link->index));
     return link->index;
 }
@@ -463,24 +467,12 @@ Result<void> write_network_files(Engine& e, const ContainerRecord& c, const RunO
     return {};
 }
 
-Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOptions& o, pid_t pid) {
-    NetworkStore store(e.db());
-    auto atts = TRY(attachments(store, c.id));
-    if (atts.empty()) return {};
-    auto ns = TRY(open_netns(pid));
-    auto host = TRY(netlink::Socket::open());
-    auto ctr = TRY(netlink::Socket::open_in(ns.get()));
-    bool gateway = true;
-    IpAddress v4, v6;
-    for (const auto& a : atts) {
-        auto net = TRY(network_named(store, a.network));
-        TRY_CTX(wire(e, host, ctr, ns.get(), net, a, gateway && !net.internal), "network ", net.name);
-        if (!net.internal) gateway = false;
-        if (&a == &atts.front())
-            for (const auto& l : a.leases) (l.address.is_v4() ? v4 : v6) = l.address;
-    }
-    auto ports = TRY(claim_ports(e, c, o));
-    if (ports.empty()) return {};
+namespace {
+
+// The container's DNAT rules for `ports`, replacing any it had (a start
+// after a crash may find an earlier one's; reload finds its own).
+Result<void> set_port_rules(const std::string& id, const std::vector<PortBinding>& ports, const IpAddress& v4,
+                            const IpAddress& v6) {
     std::vector<PortMapping> maps;
     for (const auto& p : ports) {
         PortMapping m;
@@ -495,9 +487,36 @@ Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOpt
         maps.push_back(m);
     }
     auto fw = TRY(open_firewall());
-    // A start after a crash may find the rules of an earlier one.
-    TRY(fw->remove_container(c.id));
-    if (auto r = fw->add_ports(c.id, maps, v4, v6); !r) {
+    TRY(fw->remove_container(id));
+    return fw->add_ports(id, maps, v4, v6);
+}
+
+// The addresses DNAT goes to: those of the container's first interface.
+void first_addresses(const std::vector<Attachment>& atts, IpAddress& v4, IpAddress& v6) {
+    if (atts.empty()) return;
+    for (const auto& l : atts.front().leases) (l.address.is_v4() ? v4 : v6) = l.address;
+}
+
+}  // namespace
+
+Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOptions& o, pid_t pid) {
+    NetworkStore store(e.db());
+    auto atts = TRY(attachments(store, c.id));
+    if (atts.empty()) return {};
+    auto ns = TRY(open_netns(pid));
+    auto host = TRY(netlink::Socket::open());
+    auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+    bool gateway = true;
+    IpAddress v4, v6;
+    for (const auto& a : atts) {
+        auto net = TRY(network_named(store, a.network));
+        TRY_CTX(wire(e, host, ctr, ns.get(), net, a, gateway && !net.internal), "network ", net.name);
+        if (!net.internal) gateway = false;
+    }
+    first_addresses(atts, v4, v6);
+    auto ports = TRY(claim_ports(e, c, o));
+    if (ports.empty()) return {};
+    if (auto r = set_port_rules(c.id, ports, v4, v6); !r) {
         ::unlink(ports_file(e, c.id).c_str());
         return std::unexpected(r.error());
     }
@@ -622,6 +641,33 @@ Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const Netwo
     TRY(store.release(c.id, net.name));
     TRY(write_file(e.paths.dir(c.id) + "/hosts", TRY(hosts_text(e, store, c, o))));
     return update_peers(e, {net.name});
+}
+
+Result<std::vector<std::string>> reload_network_rules(Engine& e, const std::vector<ContainerRecord>& containers,
+                                                     bool networks) {
+    NetworkStore store(e.db());
+    auto nl = TRY(netlink::Socket::open());
+    auto fw = TRY(open_firewall());
+    if (networks)
+        for (const auto& net : TRY(store.list())) {
+            if (net.bridge.empty()) continue;
+            auto link = TRY(nl.link(net.bridge));
+            if (!link || link->kind != "bridge") continue;  // its first container makes it, rules too
+            auto lock = TRY(NetLock::take(e, net.name));
+            TRY_CTX(fw->add_network(network_rules(net)), "network ", net.name);
+        }
+    std::vector<std::string> done;
+    for (const auto& c : containers) {
+        if (c.state != "running" && c.state != "paused") continue;
+        auto ports = TRY(read_ports(ports_file(e, c.id)));
+        if (!ports.empty()) {
+            IpAddress v4, v6;
+            first_addresses(TRY(attachments(store, c.id)), v4, v6);
+            TRY_CTX(set_port_rules(c.id, ports, v4, v6), "container ", c.name);
+        }
+        done.push_back(c.id);
+    }
+    return done;
 }
 
 }  // namespace berth::manager

@@ -328,7 +328,7 @@ n3"
 	assert_output "berth: network: unknown subcommand: frob"
 	run berth network
 	assert_failure 125
-	assert_output "berth: network: give a subcommand (create, ls, inspect, rm, prune, connect, disconnect)"
+	assert_output "berth: network: give a subcommand (create, ls, inspect, rm, prune, connect, disconnect, reload)"
 }
 
 @test "network rm: a network in use is an error (status 2) naming the container; -f removes its containers as rm -f does" {

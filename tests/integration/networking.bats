@@ -423,6 +423,39 @@ stop_listener() {
 	assert_no_container_leftovers "$id" "$brief"
 }
 
+@test "network reload: the rules come back after the table was removed (a firewall reload); not for containers that do not run" {
+	local id off
+	id=$(run_web web -p 127.0.0.1:8080:80)
+	off=$(berth create --name off -p 127.0.0.1:8091:80 busybox true)
+	# What a firewall reload or `nft flush ruleset` does; the bridge stays.
+	in_netns nft delete table inet berth
+	run netns_get http://127.0.0.1:8080/ 2
+	assert_failure
+	run berth network reload --all
+	assert_success
+	assert_output "$id"
+	run netns_get http://127.0.0.1:8080/
+	assert_success
+	assert_output "served-by-web"
+	# The network's own rules (masquerade, isolation) are back too.
+	in_netns nft list table inet berth | grep -qF '"net:bridge"' ||
+		fail "no net:bridge rule:" "$(in_netns nft list table inet berth)"
+	[ "$(rules_of "$off")" -eq 0 ] || fail "a created container got rules"
+	# By name; again is no error and no duplicate.
+	local before
+	before=$(rules_of "$id")
+	run berth network reload web
+	assert_success
+	assert_output "$id"
+	[ "$(rules_of "$id")" -eq "$before" ] || fail "rules of web: $before, then $(rules_of "$id")"
+	run --separate-stderr berth network reload off
+	assert_berth_error "container off is not running"
+	run --separate-stderr berth network reload
+	assert_berth_error "give --all or one or more containers"
+	berth rm -f web off
+	assert_no_container_leftovers "$id" "$off"
+}
+
 @test "-P publishes every EXPOSE of the image on a free port; -p 80 too" {
 	berth run --name base busybox true
 	berth commit -c 'EXPOSE 80/tcp' -c 'EXPOSE 81' base localhost/exposed >/dev/null
