@@ -71,7 +71,10 @@ std::string signal_name(int sig) {
     return cat("SIG", sig);
 }
 
-void reset_signal_actions() {
+void reset_signals() {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);

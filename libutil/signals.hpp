@@ -13,10 +13,10 @@ Result<int> parse_signal(std::string_view s);
 // 9 -> "SIGKILL"; unknown -> "SIG<n>".
 std::string signal_name(int sig);
 
-// Every signal's action back to SIG_DFL (SIGKILL and SIGSTOP aside): what a
-// container's process starts with, whatever its runtime's caller ignored (a
-// shell's background job ignores SIGINT and SIGQUIT, nohup SIGHUP), as with
-// runc. Ignored actions survive execve; handlers do not.
-void reset_signal_actions();
+// Nothing blocked and every signal's action SIG_DFL (SIGKILL and SIGSTOP
+// aside): what a container's process starts with, whatever the runtime
+// blocked or its caller ignored (a shell's background job ignores SIGINT and
+// SIGQUIT, nohup SIGHUP), as with runc. Ignored actions survive execve.
+void reset_signals();
 
 }  // namespace berth

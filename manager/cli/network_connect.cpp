@@ -114,26 +114,20 @@ int cmd_network_reload(const GlobalOptions& g, int argc, char** argv, int start)
             targets.push_back(std::move(*c));
         }
     }
-    std::vector<ContainerRecord> running;
     int rc = 0;
+    if (auto r = reload_network_rules(**e); !r) rc = fail(r.error());
     for (auto& c : targets) {
         auto held = ContainerLock::take((*e)->paths, c.id);
         if (!held) return fail(held.error());
         if (auto r = refresh(**e, c); !r) return fail(r.error());
-        if (c.state == "running" || c.state == "paused") {
-            if (auto r = reload_network_rules(**e, {c}, running.empty()); !r) {
-                rc = fail(r.error());
-                continue;
-            }
-            running.push_back(c);
+        if (c.state != "running" && c.state != "paused") {
+            if (!all) rc = fail(Error{0, cat("network reload: container ", c.name, " is not running")});
+        } else if (auto r = reload_port_rules(**e, c); !r) {
+            rc = fail(Error{0, cat("container ", c.name, ": ", r.error().what())});
+        } else {
             std::printf("%s\n", c.id.c_str());
-        } else if (!all) {
-            rc = fail(Error{0, cat("network reload: container ", c.name, " is not running")});
         }
     }
-    // No container running: the networks' rules still.
-    if (running.empty())
-        if (auto r = reload_network_rules(**e, {}, true); !r) rc = fail(r.error());
     return rc;
 }
 

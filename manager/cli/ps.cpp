@@ -101,14 +101,12 @@ json::Value network_settings(Engine& e, const ContainerRecord& c) {
             n.set("GlobalIPv6PrefixLen", json::Value::number(0));
             n.set("IPv6Gateway", json::Value::string(""));
             n.set("InterfaceName", json::Value::string(l.iface));
-            n.set("MacAddress", json::Value::string(mac_text(mac_for_address(l.address))));
             nets.set(l.network, std::move(n));
             if (first.empty() || l.iface == "eth0") first = l.network;
         }
         for (auto& [name, n] : nets.members()) {
             if (name != l.network) continue;
             bool v4 = l.address.is_v4();
-            if (v4) n.set("MacAddress", json::Value::string(mac_text(mac_for_address(l.address))));
             n.set(v4 ? "IPAddress" : "GlobalIPv6Address", json::Value::string(l.address.str()));
             n.set(v4 ? "IPPrefixLen" : "GlobalIPv6PrefixLen", json::Value::number(l.prefix));
             if (net) {
@@ -116,6 +114,13 @@ json::Value network_settings(Engine& e, const ContainerRecord& c) {
                 n.set(v4 ? "Gateway" : "IPv6Gateway", json::Value::string(gw.empty() ? "" : gw.str()));
             }
         }
+    }
+    for (auto& [name, n] : nets.members()) {
+        std::vector<IpAddress> addresses;
+        for (const auto& l : leases)
+            if (l.network == name) addresses.push_back(l.address);
+        auto mac = interface_mac(addresses);
+        n.set("MacAddress", json::Value::string(mac ? mac_text(*mac) : ""));
     }
     for (const char* key : {"IPAddress", "IPPrefixLen", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway"}) {
         const json::Value* n = first.empty() ? nullptr : nets.find(first);

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <set>
 
@@ -226,6 +225,12 @@ Result<int> ensure_bridge(Engine& e, netlink::Socket& nl, const NetworkRecord& n
     return link->index;
 }
 
+std::vector<IpAddress> addresses_of(const std::vector<Lease>& leases) {
+    std::vector<IpAddress> out;
+    for (const auto& l : leases) out.push_back(l.address);
+    return out;
+}
+
 // "veth" and 8 random hex digits: unique on the host, and never the name of
 // a pair an exited container's namespace has not released yet.
 Result<std::string> veth_name() {
@@ -242,11 +247,8 @@ Result<void> wire(Engine& e, netlink::Socket& host, netlink::Socket& ctr, int ne
     std::string name = TRY(veth_name());
     // The MAC comes from the address, so whoever had it before leaves no
     // stale neighbour entry behind on the host or the peers.
-    std::array<uint8_t, 6> mac{};
-    bool have_mac = false;
-    for (const auto& l : a.leases)
-        if (!have_mac || l.address.is_v4()) mac = mac_for_address(l.address), have_mac = true;
-    TRY(host.create_veth(name, a.iface, netns_fd, have_mac ? std::span<const uint8_t>(mac) : std::span<const uint8_t>{}));
+    auto mac = interface_mac(addresses_of(a.leases));
+    TRY(host.create_veth(name, a.iface, netns_fd, mac ? std::span<const uint8_t>(*mac) : std::span<const uint8_t>{}));
     auto outer = TRY(host.link(name));
     if (!outer) return Err("veth ", name, " vanished after it was made");
     TRY(host.set_master(outer->index, bridge));
@@ -643,31 +645,27 @@ Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const Netwo
     return update_peers(e, {net.name});
 }
 
-Result<std::vector<std::string>> reload_network_rules(Engine& e, const std::vector<ContainerRecord>& containers,
-                                                     bool networks) {
+Result<void> reload_network_rules(Engine& e) {
     NetworkStore store(e.db());
     auto nl = TRY(netlink::Socket::open());
     auto fw = TRY(open_firewall());
-    if (networks)
-        for (const auto& net : TRY(store.list())) {
-            if (net.bridge.empty()) continue;
-            auto link = TRY(nl.link(net.bridge));
-            if (!link || link->kind != "bridge") continue;  // its first container makes it, rules too
-            auto lock = TRY(NetLock::take(e, net.name));
-            TRY_CTX(fw->add_network(network_rules(net)), "network ", net.name);
-        }
-    std::vector<std::string> done;
-    for (const auto& c : containers) {
-        if (c.state != "running" && c.state != "paused") continue;
-        auto ports = TRY(read_ports(ports_file(e, c.id)));
-        if (!ports.empty()) {
-            IpAddress v4, v6;
-            first_addresses(TRY(attachments(store, c.id)), v4, v6);
-            TRY_CTX(set_port_rules(c.id, ports, v4, v6), "container ", c.name);
-        }
-        done.push_back(c.id);
+    for (const auto& net : TRY(store.list())) {
+        if (net.bridge.empty()) continue;
+        auto link = TRY(nl.link(net.bridge));
+        if (!link || link->kind != "bridge") continue;  // its first container makes it, rules too
+        auto lock = TRY(NetLock::take(e, net.name));
+        TRY_CTX(fw->add_network(network_rules(net)), "network ", net.name);
     }
-    return done;
+    return {};
+}
+
+Result<void> reload_port_rules(Engine& e, const ContainerRecord& c) {
+    auto ports = TRY(read_ports(ports_file(e, c.id)));
+    if (ports.empty()) return {};
+    NetworkStore store(e.db());
+    IpAddress v4, v6;
+    first_addresses(TRY(attachments(store, c.id)), v4, v6);
+    return set_port_rules(c.id, ports, v4, v6);
 }
 
 }  // namespace berth::manager

@@ -76,12 +76,11 @@ Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkR
                              const std::string& ip, const std::string& ip6, const std::vector<std::string>& aliases);
 Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const NetworkRecord& net);
 
-// `berth network reload`: the rules of every network whose bridge exists
-// (when `networks`) and the published ports of the running ones among
-// `containers`, made again as they were (after a firewall reload or an
-// `nft flush ruleset` took them while the bridges stayed). Returns the ids
-// of the running containers it went through.
-Result<std::vector<std::string>> reload_network_rules(Engine& e, const std::vector<ContainerRecord>& containers,
-                                                     bool networks);
+// `berth network reload`, after a firewall reload or `nft flush ruleset`
+// took the rules while the bridges stayed: the rules of every network whose
+// bridge exists, and the published ports of a running container, made again
+// as they were (replacing what is left of them).
+Result<void> reload_network_rules(Engine& e);
+Result<void> reload_port_rules(Engine& e, const ContainerRecord& c);
 
 }  // namespace berth::manager

@@ -1,5 +1,6 @@
 #include "manager/network/text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "libutil/ip.hpp"
@@ -108,6 +109,12 @@ std::array<uint8_t, 6> mac_for_address(const IpAddress& a) {
     size_t from = a.is_v4() ? 0 : 12;
     for (size_t i = 0; i < 4; ++i) mac[2 + i] = a.bytes[from + i];
     return mac;
+}
+
+std::optional<std::array<uint8_t, 6>> interface_mac(const std::vector<IpAddress>& addresses) {
+    if (addresses.empty()) return std::nullopt;
+    auto v4 = std::find_if(addresses.begin(), addresses.end(), [](const IpAddress& a) { return a.is_v4(); });
+    return mac_for_address(v4 != addresses.end() ? *v4 : addresses.front());
 }
 
 std::string mac_text(const std::array<uint8_t, 6>& mac) {

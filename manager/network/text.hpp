@@ -4,6 +4,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,9 @@ std::vector<std::string> port_lines(const std::vector<PortBinding>& ports, std::
 // and the same for whoever gets the address next, so the host's and the
 // peers' neighbour caches stay right when an address is given again.
 std::array<uint8_t, 6> mac_for_address(const IpAddress& a);
+// An interface's MAC from its addresses (one per family): the IPv4 one's,
+// else the first's; nullopt when it has none.
+std::optional<std::array<uint8_t, 6>> interface_mac(const std::vector<IpAddress>& addresses);
 std::string mac_text(const std::array<uint8_t, 6>& mac);  // "02:42:0a:58:00:02"
 
 }  // namespace berth::manager

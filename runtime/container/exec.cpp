@@ -108,12 +108,7 @@ Result<std::string> child_setup(const ChildConfig& c, std::vector<std::string>& 
 [[noreturn]] void exec_child(const ChildConfig& c) {
     // Not dumpable until execve: see container_init (CVE-2019-5736).
     ::prctl(PR_SET_DUMPABLE, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Default actions, SIGPIPE (the runtime ignores it, see main) and what
-    // the caller ignored included.
-    reset_signal_actions();
+    reset_signals();  // as container_init
     std::vector<std::string> env;
     bool late = false;
     auto exe = child_setup(c, env, late);

@@ -241,11 +241,8 @@ Result<Prepared> setup(const InitConfig& c) {
 
 [[noreturn]] void container_init(const InitConfig& c) {
     // The runtime installs no signal handlers (run forwards through a
-    // signalfd): nothing blocked, and every action the default one.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    reset_signal_actions();  // SIGPIPE (see main) and what the caller ignored
+    // signalfd) but ignores SIGPIPE (see main) and blocks what run forwards.
+    reset_signals();
     // Die with the parent until we are set up (the parent cleans up).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Until execve this process is berth-runtime: not dumpable, so nothing in

@@ -62,3 +62,10 @@ TEST_CASE("MAC addresses: 02:42 and the address's bytes, the same for the same a
     // Locally administered (bit 1) and unicast (bit 0 clear).
     CHECK((mac_for_address(*berth::parse_ip("255.255.255.255"))[0] & 0x03) == 0x02);
 }
+
+TEST_CASE("interface MAC: the IPv4 address's when there is one, else the first's", "[network]") {
+    auto v4 = *berth::parse_ip("10.89.1.7"), v6 = *berth::parse_ip("fd00:4254:1::7");
+    CHECK(interface_mac({v6, v4}) == mac_for_address(v4));
+    CHECK(interface_mac({v6}) == mac_for_address(v6));
+    CHECK_FALSE(interface_mac({}));
+}
