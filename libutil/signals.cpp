@@ -1,6 +1,8 @@
 #include "libutil/signals.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <optional>
 
@@ -75,12 +77,14 @@ void reset_signals() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    // (glibc's internal real-time signals refuse with EINVAL: nothing to do.)
+    // Through the system call, not sigaction(): glibc refuses its two internal
+    // signals (32 and 33) with EINVAL, yet a caller may have ignored them (a
+    // CI runner did) and SIG_IGN survives execve. An all-zero kernel sigaction
+    // is SIG_DFL with no flags, no restorer and an empty mask on every
+    // architecture, so its layout does not matter.
+    alignas(8) unsigned char dfl[64] = {};
     for (int sig = 1; sig < NSIG; ++sig)
-        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+        if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, dfl, nullptr, (NSIG - 1) / 8);
 }
 
 }  // namespace berth

@@ -2,10 +2,15 @@
 //   uid=R euid=E CapInh=X CapPrm=X CapEff=X CapBnd=X CapAmb=X NoNewPrivs=N
 // capprobe fds: prints the open fds instead ("fds: 0 1 2"), each with its
 // target when above 2 ("fds: 0 1 2 5=/some/path").
+// capprobe ignore-all PROG ARGS...: runs PROG with every signal ignored that
+// can be, glibc's internal 32 and 33 included (which a shell's trap cannot
+// reach), as some CI runners start their jobs.
 // Linked statically so that it runs in a busybox rootfs; the security tests
 // install it setuid-root to check that no_new_privs and a dropped bounding
 // set hold.
 #include <dirent.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
@@ -44,10 +49,21 @@ int list_fds() {
     return 0;
 }
 
+// The kernel's sigaction with SIG_IGN (1) as the handler and nothing else.
+int ignore_all_and_exec(char** argv) {
+    alignas(8) unsigned long ign[8] = {1};
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, ign, nullptr, (NSIG - 1) / 8);
+    ::execvp(argv[0], argv);
+    std::perror(argv[0]);
+    return 127;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "fds") == 0) return list_fds();
+    if (argc > 2 && std::strcmp(argv[1], "ignore-all") == 0) return ignore_all_and_exec(argv + 2);
     std::printf("uid=%u euid=%u", getuid(), geteuid());
     FILE* f = std::fopen("/proc/self/status", "r");
     if (!f) {
