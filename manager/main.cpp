@@ -111,13 +111,17 @@ Result<void> load_registries(GlobalOptions& g, std::string file) {
 // console socket) must fit in 108 bytes.
 std::string default_runroot(const std::string& root) {
     if (root == "/var/lib/berth") return "/run/berth";
-    std::string abs = root;
-    if (abs[0] != '/') {
-        char cwd[4096];
-        if (::getcwd(cwd, sizeof cwd)) abs = std::string(cwd) + "/" + abs;
-    }
-    std::string digest = sha256_digest(abs);  // "sha256:<hex>"
+    std::string digest = sha256_digest(root);  // "sha256:<hex>"
     return "/run/berth-" + digest.substr(7, 12);
+}
+
+// --root and --runroot as given on the command line, made absolute: the
+// bundle's root.path and the shim's paths are used from other directories.
+std::string absolute(const std::string& path) {
+    if (path[0] == '/') return path;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd)) return path;
+    return std::string(cwd) + "/" + path;
 }
 
 }  // namespace
@@ -125,6 +129,9 @@ std::string default_runroot(const std::string& root) {
 int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     GlobalOptions g;
+    // A caller that ignored SIGCHLD (SIG_IGN survives execve) would have our
+    // children reaped by the kernel and their exit statuses lost.
+    ::signal(SIGCHLD, SIG_DFL);
     std::string registries_conf;
     log::Config lc;
     lc.program = "berth";
@@ -169,7 +176,8 @@ int main(int argc, char** argv) {
             return usage_error("unknown flag: " + a);
         }
     }
-    if (g.runroot.empty()) g.runroot = default_runroot(g.root);
+    g.root = absolute(g.root);
+    g.runroot = g.runroot.empty() ? default_runroot(g.root) : absolute(g.runroot);
     lc.debug = g.debug;
     log::configure(lc);
     if (auto r = load_registries(g, registries_conf); !r) return fail(r.error());

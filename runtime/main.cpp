@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
     // A hook that exits without reading its stdin must not kill us.
     ::signal(SIGPIPE, SIG_IGN);
     GlobalOptions g;
+    // A caller that ignored SIGCHLD (SIG_IGN survives execve) would have our
+    // children reaped by the kernel and their exit statuses lost.
+    ::signal(SIGCHLD, SIG_DFL);
     log::Config lc;
     lc.program = "berth-runtime";
     // Global flags come before the command (as with runc).

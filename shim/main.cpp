@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
 
 #include "libutil/json.hpp"
@@ -230,6 +231,9 @@ int caller_main(int sync, pid_t child) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A caller that ignored SIGCHLD (SIG_IGN survives execve) would have our
+    // children reaped by the kernel and their exit statuses lost.
+    ::signal(SIGCHLD, SIG_DFL);
     log::Config lc;
     lc.program = "berth-shim";
     if (argc > 1 && std::strcmp(argv[1], "status") == 0) return status_main(argc - 1, argv + 1);

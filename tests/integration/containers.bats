@@ -57,6 +57,20 @@ cid() {
 	[[ $output == "Exited (3) "* ]] || fail "ps: $output"
 }
 
+@test "run: a caller that ignored every signal (SIGCHLD too) still gets the exit code; a relative --root works" {
+	# SIG_IGN survives execve: with SIGCHLD ignored the kernel would reap
+	# the shim's and the runtime's children and their statuses be lost.
+	local rel=${ROOT#"$BATS_TEST_TMPDIR"/}
+	[ "$rel" != "$ROOT" ] || fail "ROOT is not under BATS_TEST_TMPDIR: $ROOT"
+	cd "$BATS_TEST_TMPDIR"
+	run $BERTH_NS "$BERTH_BUILDDIR/tests/helpers/capprobe" ignore-all "$BERTH" --root "$rel" --runroot "$RUNROOT" \
+		run --rm busybox sh -c 'grep SigIgn /proc/self/status; exit 3'
+	assert_failure 3
+	assert_output "SigIgn:	0000000000000000"
+	run berth ps -aq
+	assert_output ""
+}
+
 @test "run --rm: the container is gone afterwards and nothing is left" {
 	run berth run --rm busybox echo hi
 	assert_success
