@@ -77,6 +77,10 @@ enum criu_cg_mode cg_mode(CgroupsMode m) {
     return CRIU_CG_MODE_SOFT;  // runc's default
 }
 
+// Notifications (runc's NotifyScripts): nothing to do on any, but CRIU only
+// hands over the new pty master ("orphan-pts-master") through them.
+int on_notify(char*, criu_notify_arg_t) { return 0; }
+
 // The options checkpoint and restore share.
 void common_opts(criu_opts* c, const CriuOptions& o, int images, int work, const char* log) {
     criu_local_set_images_dir_fd(c, images);
@@ -95,6 +99,7 @@ void common_opts(criu_opts* c, const CriuOptions& o, int images, int work, const
     // the console socket's end): CRIU dumps the slave and, at restore,
     // makes a new pair and hands the master back to us.
     criu_local_set_orphan_pts_master(c, true);
+    criu_local_set_notify_cb(c, on_notify);
 }
 
 // A CRIU failure as one line: what failed, CRIU's own last errors from its
