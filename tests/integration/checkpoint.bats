@@ -167,6 +167,39 @@ assert_gone() {
 	counts_on "$at"
 }
 
+@test "checkpoint: a network namespace joined by path stays outside the image and is joined again at restore" {
+	unshare --net sleep 1000 3>&- &
+	holder=$!
+	track_pid "$holder"
+	for i in $(seq 100); do
+		[ "$(ns_inode "$holder" net)" != "$(ns_inode $$ net)" ] && break
+		sleep 0.02
+	done
+	add_namespace network "/proc/$holder/ns/net"
+	start_counter
+	runtime checkpoint --image-path "$IMG" "$ID"
+	at=$(count)
+	restore_detached "$ID"
+	assert_equal "$(ns_inode "$(container_pid)" net)" "$(ns_inode "$holder" net)"
+	counts_on "$at"
+	kill -0 "$holder"
+}
+
+@test "checkpoint: without a cgroup namespace the bound cgroup dirs are external and bound again at restore" {
+	remove_namespace cgroup
+	start_counter
+	runtime checkpoint --image-path "$IMG" "$ID"
+	at=$(count)
+	restore_detached "$ID-r"
+	pid=$(container_pid "$ID-r")
+	counts_on "$at"
+	# /sys/fs/cgroup in the container shows the new container's cgroup.
+	run cat "/proc/$pid/mountinfo"
+	assert_success
+	grep ' /sys/fs/cgroup' <<<"$output" | grep -q "$ID-r" ||
+		fail "the container's cgroup mounts are not the restored container's:" "$(grep ' /sys/fs/cgroup' <<<"$output")"
+}
+
 @test "checkpoint: a container on a terminal gets a new pty through --console-socket at restore" {
 	sock=$BATS_TEST_TMPDIR/console.sock
 	out=$BATS_TEST_TMPDIR/console.out
