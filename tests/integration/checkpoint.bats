@@ -193,7 +193,9 @@ assert_gone() {
 	restore_detached "$ID-r"
 	pid=$(container_pid "$ID-r")
 	counts_on "$at"
-	# /sys/fs/cgroup in the container shows the new container's cgroup.
+	# /sys/fs/cgroup in the container shows the new container's cgroup
+	# (runc 1.1.5 mounts the hierarchies' roots there: nothing to compare).
+	is_runc && return 0
 	run cat "/proc/$pid/mountinfo"
 	assert_success
 	grep ' /sys/fs/cgroup' <<<"$output" | grep -q "$ID-r" ||
