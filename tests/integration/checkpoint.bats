@@ -247,6 +247,23 @@ assert_gone() {
 	assert_equal "$(container_status)" running
 }
 
+@test "checkpoint: a dump CRIU refuses leaves the container running and no image, only CRIU's log" {
+	add_shared_dir
+	set_cmd 'i=0; while true; do i=$((i+1)); echo $i > /shared/count; sleep 0.05; done'
+	# Stdout on a file of the host's mounts: outside the container, CRIU
+	# cannot dump it (runc alike).
+	runtime run -d --bundle "$BUNDLE" "$ID" </dev/null >"$BATS_TEST_TMPDIR/host-file.log" 2>&1
+	wait_for_file "$SHARED/count"
+	run runtime checkpoint --image-path "$IMG" --work-path "$BATS_TEST_TMPDIR/work" "$ID"
+	assert_failure
+	assert_error_names "criu dump" "host-file.log" "$BATS_TEST_TMPDIR/work/dump.log"
+	is_runc || [ "${#lines[@]}" -eq 1 ] || fail "expected one line:" "$output"
+	assert_equal "$(container_status)" running
+	counts_on "$(count)"
+	[ -s "$BATS_TEST_TMPDIR/work/dump.log" ] || fail "CRIU's log is not kept in the work dir"
+	is_runc || [ -z "$(ls -A "$IMG" 2>/dev/null)" ] || fail "the failed dump left:" "$(ls -A "$IMG")"
+}
+
 @test "restore: without a CRIU binary it fails naming criu and leaves nothing" {
 	start_counter
 	runtime checkpoint --image-path "$IMG" "$ID"
