@@ -152,6 +152,26 @@ assert_gone() {
 	assert_equal "$(container_status "$ID-b")" running
 }
 
+@test "restore: in the foreground it waits for the container, exits with its status and deletes it; --pid-file" {
+	start_counter
+	runtime checkpoint --image-path "$IMG" "$ID"
+	exec {w}> >(exec cat >>"$BATS_TEST_TMPDIR/fg.out")
+	track_pid $!
+	runtime restore --image-path "$IMG" --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$ID" \
+		</dev/null >&"$w" 2>&"$w" &
+	fg=$!
+	exec {w}>&-
+	track_pid "$fg"
+	wait_for_status running
+	wait_for_file "$BATS_TEST_TMPDIR/pid"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/pid")" "$(container_pid)"
+	runtime kill "$ID" KILL
+	rc=0
+	wait "$fg" || rc=$?
+	assert_equal "$rc" 137
+	assert_gone
+}
+
 @test "checkpoint: a restored container checkpoints and restores again" {
 	start_counter
 	runtime checkpoint --image-path "$IMG" "$ID"
