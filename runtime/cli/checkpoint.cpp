@@ -1,4 +1,5 @@
 #include "runtime/container/checkpoint.hpp"
+
 #include "runtime/cli/commands.hpp"
 #include "runtime/container/launch.hpp"
 
@@ -10,7 +11,7 @@ int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!a) return fail(a.error());
     auto id = one_id(*a, "checkpoint");
     if (!id) return fail(id.error());
-    auto o = criu_options(*a, false);
+    auto o = criu_options(*a);
     if (!o) return fail(o.error());
     auto st = load_state(g.root, *id);
     if (!st) return fail(st.error());
@@ -27,7 +28,7 @@ int cmd_restore(const GlobalOptions& g, int argc, char** argv, int start) {
     auto id = one_id(*a, "restore");
     if (!id) return fail(id.error());
     o.id = *id;
-    auto co = criu_options(*a, true);
+    auto co = criu_options(*a);
     if (!co) return fail(co.error());
     o.criu = std::move(*co);
     o.bundle = a->get("bundle");

@@ -56,7 +56,8 @@ Result<std::string> find_criu(const GlobalOptions& g) {
         struct stat sb;
         if (::stat(p.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && ::access(p.c_str(), X_OK) == 0) return p;
     }
-    return Err("criu binary ", quote(c), " not found in PATH: checkpoint/restore needs CRIU 4 (tools/install-deps builds it) or --criu PATH");
+    return Err("criu binary ", quote(c),
+               " not found in PATH: checkpoint/restore needs CRIU 4 (tools/install-deps builds it) or --criu PATH");
 }
 
 Result<CriuOpts> new_opts(const std::string& criu) {
@@ -68,18 +69,25 @@ Result<CriuOpts> new_opts(const std::string& criu) {
 
 enum criu_cg_mode cg_mode(CgroupsMode m) {
     switch (m) {
-    case CgroupsMode::Soft: return CRIU_CG_MODE_SOFT;
-    case CgroupsMode::Full: return CRIU_CG_MODE_FULL;
-    case CgroupsMode::Strict: return CRIU_CG_MODE_STRICT;
-    case CgroupsMode::Ignore: return CRIU_CG_MODE_IGNORE;
-    case CgroupsMode::Default: break;
+        case CgroupsMode::Soft:
+            return CRIU_CG_MODE_SOFT;
+        case CgroupsMode::Full:
+            return CRIU_CG_MODE_FULL;
+        case CgroupsMode::Strict:
+            return CRIU_CG_MODE_STRICT;
+        case CgroupsMode::Ignore:
+            return CRIU_CG_MODE_IGNORE;
+        case CgroupsMode::Default:
+            break;
     }
     return CRIU_CG_MODE_SOFT;  // runc's default
 }
 
 // Notifications (runc's NotifyScripts): nothing to do on any, but CRIU only
 // hands over the new pty master ("orphan-pts-master") through them.
-int on_notify(char*, criu_notify_arg_t) { return 0; }
+int on_notify(char*, criu_notify_arg_t) {
+    return 0;
+}
 
 // The options checkpoint and restore share.
 void common_opts(criu_opts* c, const CriuOptions& o, int images, int work, const char* log) {
@@ -133,7 +141,8 @@ Result<UniqueFd> open_dir(const std::string& path, bool create, bool* created, c
 std::set<std::string> dir_entries(const std::string& path) {
     std::set<std::string> out;
     std::error_code ec;
-    for (auto& e : std::filesystem::directory_iterator(path, ec)) out.insert(e.path().filename());
+    for (auto& e : std::filesystem::directory_iterator(path, ec))
+        out.insert(e.path().filename());
     return out;
 }
 
@@ -166,12 +175,17 @@ std::vector<std::pair<std::string, std::string>> cgroup_binds(const oci::Spec& s
         out.emplace_back("", cg.dirs()[0].path);
         return out;
     }
-    for (auto& d : cg.dirs()) out.emplace_back(d.hierarchy, d.path);
+    for (auto& d : cg.dirs())
+        out.emplace_back(d.hierarchy, d.path);
     return out;
 }
 
-std::string external_ns_key(const std::string& type) { return type == "network" ? "extRootNetNS" : "extRootPidNS"; }
-std::string criu_ns_name(const std::string& type) { return type == "network" ? "net" : type; }
+std::string external_ns_key(const std::string& type) {
+    return type == "network" ? "extRootNetNS" : "extRootPidNS";
+}
+std::string criu_ns_name(const std::string& type) {
+    return type == "network" ? "net" : type;
+}
 
 }  // namespace
 
@@ -197,7 +211,8 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
         f.mem_track = true;
         if (criu_local_feature_check(c.o, &f, sizeof f) < 0 || !f.mem_track)
             return Err(o.pre_dump ? "--pre-dump" : "--parent-path",
-                       ": CRIU cannot track memory changes on this kernel (no CONFIG_MEM_SOFT_DIRTY: `criu check --feature mem_dirty_track` fails)");
+                       ": CRIU cannot track memory changes on this kernel (no CONFIG_MEM_SOFT_DIRTY: `criu check "
+                       "--feature mem_dirty_track` fails)");
     }
 
     ImageDirGuard images_guard;
@@ -205,8 +220,8 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
     images_guard.before = dir_entries(o.image_path);
     auto images = TRY(open_dir(o.image_path, true, &images_guard.created, "--image-path"));
     std::string work_path = o.work_path.empty() ? o.image_path : o.work_path;
-    UniqueFd work = o.work_path.empty() ? UniqueFd(::dup(images.get()))
-                                        : TRY(open_dir(o.work_path, true, nullptr, "--work-path"));
+    UniqueFd work =
+        o.work_path.empty() ? UniqueFd(::dup(images.get())) : TRY(open_dir(o.work_path, true, nullptr, "--work-path"));
     std::string log_path = work_path + "/" + kDumpLog;
     if (o.work_path.empty()) images_guard.keep = kDumpLog;
     ::unlink(log_path.c_str());
@@ -287,7 +302,8 @@ struct CgroupVisit {
         return {};
     }
     ~CgroupVisit() {
-        for (auto& p : back) (void)write_file(p, "0");
+        for (auto& p : back)
+            (void)write_file(p, "0");
     }
 };
 
@@ -367,8 +383,8 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
     auto descriptors = TRY(parse_descriptors(*desc_text, desc_file));
     std::string criu = TRY(find_criu(g));
     std::string work_path = co.work_path.empty() ? image_path : TRY(absolute(co.work_path));
-    UniqueFd work = co.work_path.empty() ? UniqueFd(::dup(images.get()))
-                                         : TRY(open_dir(work_path, true, nullptr, "--work-path"));
+    UniqueFd work =
+        co.work_path.empty() ? UniqueFd(::dup(images.get())) : TRY(open_dir(work_path, true, nullptr, "--work-path"));
     std::string log_path = work_path + "/" + kRestoreLog;
     ::unlink(log_path.c_str());
 

@@ -12,37 +12,46 @@ namespace berth::runtime {
 namespace {
 
 const std::vector<FlagSpec> kCheckpointFlags = {
-    {"image-path", nullptr, true},         {"work-path", nullptr, true},
-    {"parent-path", nullptr, true},        {"leave-running", nullptr, false},
-    {"tcp-established", nullptr, false},   {"tcp-skip-in-flight", nullptr, false},
-    {"ext-unix-sk", nullptr, false},       {"shell-job", nullptr, false},
-    {"file-locks", nullptr, false},        {"link-remap", nullptr, false},
-    {"pre-dump", nullptr, false},          {"manage-cgroups-mode", nullptr, true},
-    {"empty-ns", nullptr, true},           {"auto-dedup", nullptr, false},
-    {"lazy-pages", nullptr, false},        {"status-fd", nullptr, true},
-    {"page-server", nullptr, true},
+    {"image-path", nullptr, true},     {"work-path", nullptr, true},        {"parent-path", nullptr, true},
+    {"leave-running", nullptr, false}, {"tcp-established", nullptr, false}, {"tcp-skip-in-flight", nullptr, false},
+    {"ext-unix-sk", nullptr, false},   {"shell-job", nullptr, false},       {"file-locks", nullptr, false},
+    {"link-remap", nullptr, false},    {"pre-dump", nullptr, false},        {"manage-cgroups-mode", nullptr, true},
+    {"empty-ns", nullptr, true},       {"auto-dedup", nullptr, false},      {"lazy-pages", nullptr, false},
+    {"status-fd", nullptr, true},      {"page-server", nullptr, true},
 };
 
 const std::vector<FlagSpec> kRestoreFlags = {
-    {"image-path", nullptr, true},       {"work-path", nullptr, true},
-    {"tcp-established", nullptr, false}, {"ext-unix-sk", nullptr, false},
-    {"shell-job", nullptr, false},       {"file-locks", nullptr, false},
-    {"manage-cgroups-mode", nullptr, true}, {"empty-ns", nullptr, true},
-    {"auto-dedup", nullptr, false},      {"lazy-pages", nullptr, false},
-    {"bundle", "b", true},               {"detach", "d", false},
-    {"pid-file", nullptr, true},         {"console-socket", nullptr, true},
-    {"no-subreaper", nullptr, false},    {"no-pivot", nullptr, false},
+    {"image-path", nullptr, true},
+    {"work-path", nullptr, true},
+    {"tcp-established", nullptr, false},
+    {"ext-unix-sk", nullptr, false},
+    {"shell-job", nullptr, false},
+    {"file-locks", nullptr, false},
+    {"manage-cgroups-mode", nullptr, true},
+    {"empty-ns", nullptr, true},
+    {"auto-dedup", nullptr, false},
+    {"lazy-pages", nullptr, false},
+    {"bundle", "b", true},
+    {"detach", "d", false},
+    {"pid-file", nullptr, true},
+    {"console-socket", nullptr, true},
+    {"no-subreaper", nullptr, false},
+    {"no-pivot", nullptr, false},
 };
 
 // Where the container sees `dest`: absolute and clean (runc resolves it
 // inside the rootfs the same way for a relative destination).
-std::string container_path(const std::string& dest) { return clean_path("/" + dest); }
+std::string container_path(const std::string& dest) {
+    return clean_path("/" + dest);
+}
 
 }  // namespace
 
-const std::vector<FlagSpec>& criu_flags(bool restore) { return restore ? kRestoreFlags : kCheckpointFlags; }
+const std::vector<FlagSpec>& criu_flags(bool restore) {
+    return restore ? kRestoreFlags : kCheckpointFlags;
+}
 
-Result<CriuOptions> criu_options(const Args& a, bool restore) {
+Result<CriuOptions> criu_options(const Args& a) {
     CriuOptions o;
     o.image_path = a.get("image-path");
     o.work_path = a.get("work-path");
@@ -59,11 +68,16 @@ Result<CriuOptions> criu_options(const Args& a, bool restore) {
     o.lazy_pages = a.has("lazy-pages");
     if (a.has("manage-cgroups-mode")) {
         std::string m = a.get("manage-cgroups-mode");
-        if (m == "soft") o.cgroups_mode = CgroupsMode::Soft;
-        else if (m == "full") o.cgroups_mode = CgroupsMode::Full;
-        else if (m == "strict") o.cgroups_mode = CgroupsMode::Strict;
-        else if (m == "ignore") o.cgroups_mode = CgroupsMode::Ignore;
-        else return Err("--manage-cgroups-mode ", quote(m), ": invalid (soft, full, strict or ignore)");
+        if (m == "soft")
+            o.cgroups_mode = CgroupsMode::Soft;
+        else if (m == "full")
+            o.cgroups_mode = CgroupsMode::Full;
+        else if (m == "strict")
+            o.cgroups_mode = CgroupsMode::Strict;
+        else if (m == "ignore")
+            o.cgroups_mode = CgroupsMode::Ignore;
+        else
+            return Err("--manage-cgroups-mode ", quote(m), ": invalid (soft, full, strict or ignore)");
     }
     if (a.has("empty-ns")) {
         // runc's only one: a network namespace made empty, to be set up by
@@ -90,12 +104,11 @@ Result<CriuOptions> criu_options(const Args& a, bool restore) {
             o.page_server_address = o.page_server_address.substr(1, o.page_server_address.size() - 2);
         o.page_server_port = static_cast<int>(*port);
     }
-    if (o.pre_dump && o.leave_running) return Err("--pre-dump and --leave-running cannot be used together: a pre-dump always leaves the container running");
-    if (!o.parent_path.empty() && o.parent_path[0] == '/')
-        return Err("--parent-path ", quote(o.parent_path), ": must be relative to --image-path (as CRIU's --prev-images-dir)");
-    if (o.status_fd >= 0 && !o.lazy_pages) return Err("--status-fd needs --lazy-pages");
+    // As runc: --pre-dump with --leave-running is redundant (a pre-dump
+    // always leaves it running), and --parent-path goes to CRIU as given
+    // (relative to the image directory, or absolute).
+    // --status-fd means something only with --lazy-pages; runc ignores it otherwise.
     if (o.image_path.empty()) o.image_path = "checkpoint";
-    (void)restore;
     return o;
 }
 
@@ -109,8 +122,8 @@ std::vector<ExtMount> external_mounts(const oci::Spec& spec, const std::string& 
         out.push_back({key, value});
     };
     for (auto& m : spec.mounts) {
-        bool bind = m.type == "bind" ||
-                    std::any_of(m.options.begin(), m.options.end(), [](auto& o) { return o == "bind" || o == "rbind"; });
+        bool bind = m.type == "bind" || std::any_of(m.options.begin(), m.options.end(),
+                                                    [](auto& o) { return o == "bind" || o == "rbind"; });
         std::string dest = container_path(m.destination);
         if (bind) {
             std::string src = m.source.empty() || m.source[0] == '/' ? m.source : bundle + "/" + m.source;
@@ -125,18 +138,22 @@ std::vector<ExtMount> external_mounts(const oci::Spec& spec, const std::string& 
     // Masked files are /dev/null bound over them: at restore one entry for
     // /dev/null covers all (CRIU maps by the dumped mount's source).
     if (!masked_files.empty()) {
-        if (restore) add("/dev/null", "/dev/null");
+        if (restore)
+            add("/dev/null", "/dev/null");
         else
-            for (auto& p : masked_files) add(container_path(p), "/dev/null");
+            for (auto& p : masked_files)
+                add(container_path(p), "/dev/null");
     }
     if (spec.linux)
-        for (auto& d : spec.linux->devices) add(container_path(d.path), container_path(d.path));
+        for (auto& d : spec.linux->devices)
+            add(container_path(d.path), container_path(d.path));
     return out;
 }
 
 std::string descriptors_json(const std::vector<std::string>& fds) {
     auto a = json::Value::array();
-    for (auto& f : fds) a.push(json::Value::string(f));
+    for (auto& f : fds)
+        a.push(json::Value::string(f));
     return json::write(a);
 }
 
@@ -164,7 +181,8 @@ std::string criu_log_error(std::string_view log) {
     }
     if (errors.size() > 2) errors.erase(errors.begin(), errors.end() - 2);
     std::string out;
-    for (auto& e : errors) out += (out.empty() ? "" : "; ") + e;
+    for (auto& e : errors)
+        out += (out.empty() ? "" : "; ") + e;
     return out;
 }
 

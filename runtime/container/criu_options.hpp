@@ -30,8 +30,8 @@ struct CriuOptions {
     bool auto_dedup = false;
     bool lazy_pages = false;
     CgroupsMode cgroups_mode = CgroupsMode::Default;
-    int empty_ns = 0;     // CLONE_NEW* flags (runc knows "network" only)
-    int status_fd = -1;   // --status-fd
+    int empty_ns = 0;                 // CLONE_NEW* flags (runc knows "network" only)
+    int status_fd = -1;               // --status-fd
     std::string page_server_address;  // --page-server ADDRESS:PORT
     int page_server_port = 0;
 };
@@ -40,7 +40,7 @@ struct CriuOptions {
 const std::vector<FlagSpec>& criu_flags(bool restore);
 // Errors name the flag and value: `--manage-cgroups-mode "x": invalid (soft,
 // full, strict or ignore)`; `--page-server "h": expected ADDRESS:PORT`.
-Result<CriuOptions> criu_options(const Args& a, bool restore);
+Result<CriuOptions> criu_options(const Args& a);
 
 // A mount CRIU must treat as external: inside the container at `key`, on
 // the host at `value` (at dump the value is only a name, the key again).
