@@ -116,6 +116,27 @@ assert_gone() {
 	assert_no_leftovers
 }
 
+@test "restore: exec, ps, pause and kill work on a restored container" {
+	start_counter
+	runtime checkpoint --image-path "$IMG" "$ID"
+	restore_detached "$ID"
+	run runtime exec "$ID" cat /shared/count
+	assert_success
+	[ "$output" -ge 1 ] || fail "exec read '$output'"
+	run runtime ps "$ID"
+	assert_success
+	assert_output_contains "sleep"
+	runtime pause "$ID"
+	assert_equal "$(container_status)" paused
+	runtime resume "$ID"
+	counts_on "$(count)"
+	runtime kill "$ID" KILL
+	wait_for_status stopped
+	run runtime delete "$ID"
+	assert_success
+	assert_no_leftovers
+}
+
 @test "checkpoint --leave-running: the container keeps running and the image restores under another name" {
 	start_counter
 	before=$(count)
