@@ -110,6 +110,22 @@ void common_opts(criu_opts* c, const CriuOptions& o, int images, int work, const
     criu_local_set_notify_cb(c, on_notify);
 }
 
+// Points fd 2 at /dev/null while it lives (for the dump only: at restore
+// the restored process inherits our stderr).
+struct QuietStderr {
+    int saved = ::dup(2);
+    QuietStderr() {
+        int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0 && saved >= 0) ::dup2(null, 2);
+        if (null >= 0) ::close(null);
+    }
+    ~QuietStderr() {
+        if (saved < 0) return;
+        ::dup2(saved, 2);
+        ::close(saved);
+    }
+};
+
 // A CRIU failure as one line: what failed, CRIU's own last errors from its
 // log, and where the log is.
 Error criu_error(int rc, const std::string& what, const std::string& log_path) {
@@ -271,7 +287,13 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
         }
         TRY_CTX(write_file_atomic(o.image_path + "/" + kDescriptors, descriptors_json(fds), 0600), "--image-path");
     }
-    int rc = o.pre_dump ? criu_local_pre_dump(c.o) : criu_local_dump(c.o);
+    int rc;
+    {
+        // libcriu reports a crashed `criu swrk` with perror lines of its own;
+        // the error below says it in one line (CRIU's log has the rest).
+        QuietStderr quiet;
+        rc = o.pre_dump ? criu_local_pre_dump(c.o) : criu_local_dump(c.o);
+    }
     if (rc < 0) return std::unexpected(criu_error(rc, o.pre_dump ? "criu pre-dump" : "criu dump", log_path));
     images_guard.committed = true;
     // runc's behaviour: a container dumped without --leave-running is gone
