@@ -34,6 +34,8 @@ COMMANDS:
    resume    resumes all processes that have been previously paused
    ps        ps displays the processes running inside a container
    update    update container resource constraints
+   checkpoint  checkpoint a running container
+   restore   restore a container from a previous checkpoint
    events    display container events such as OOM notifications, cpu, memory, and IO usage statistics
    spec      create a new specification file
    features  show the enabled features
@@ -44,6 +46,7 @@ GLOBAL OPTIONS:
    --log value         set the log file to write berth-runtime logs to (default is '/dev/stderr')
    --log-format value  set the log format ('text' (default), or 'json') (default: "text")
    --root value        root directory for storage of container state (default: "/run/berth-runtime")
+   --criu value        path to the criu binary used for checkpoint and restore (default: "criu")
    --systemd-cgroup    enable systemd cgroup support (expects cgroupsPath as slice:prefix:name)
    --help, -h          show help
    --version, -v       print the version
@@ -65,6 +68,7 @@ constexpr Verb kVerbs[] = {
     {"list", cmd_list},     {"spec", cmd_spec},     {"features", cmd_features},
     {"pause", cmd_pause},   {"resume", cmd_resume}, {"ps", cmd_ps},
     {"exec", cmd_exec},     {"update", cmd_update}, {"events", cmd_events},
+    {"checkpoint", cmd_checkpoint}, {"restore", cmd_restore},
 };
 
 }  // namespace
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
                 ++i;  // accepted for compatibility: rootless is detected, not configured
         } else if (name == "criu") {
             if (!need()) return 1;
+            g.criu = value;
         } else if (name == "version" || name == "v") {
             print_version();
             return 0;

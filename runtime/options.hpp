@@ -10,6 +10,7 @@ struct GlobalOptions {
     std::string log_format = "text";
     bool debug = false;
     bool systemd_cgroup = false;
+    std::string criu = "criu";  // --criu: the CRIU binary, a path or a name looked up in PATH
 };
 
 }  // namespace berth::runtime

@@ -25,6 +25,8 @@ int cmd_features(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_update(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_events(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_exec(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start);
+int cmd_restore(const GlobalOptions& g, int argc, char** argv, int start);
 
 // Blocks every signal and returns a signalfd for them (before a child exists,
 // so none is lost; children unblock for themselves).

@@ -2,7 +2,9 @@
 
 #include <cstdio>
 
+#include "libutil/strings.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/container/checkpoint.hpp"
 #include "runtime/linux/mounts.hpp"
 #include "runtime/linux/process.hpp"
 
@@ -22,7 +24,7 @@ json::Value enabled(bool b) {
 }  // namespace
 
 // The OCI features document: only what this build really does.
-int cmd_features(const GlobalOptions&, int argc, char** argv, int start) {
+int cmd_features(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, {});
     if (!a) return fail(a.error());
     auto doc = json::Value::object();
@@ -80,6 +82,13 @@ int cmd_features(const GlobalOptions&, int argc, char** argv, int start) {
     doc.set("linux", std::move(linux));
     auto ann = json::Value::object();
     ann.set("org.berth.runtime.version", json::Value::string(PACKAGE_VERSION));
+    // As runc's org.opencontainers.runc.checkpoint.enabled, but true only
+    // when a CRIU binary is there and answers (libcriu is always built in).
+    int criu = criu_version(g);
+    ann.set("org.berth.runtime.checkpoint.enabled", json::Value::string(criu > 0 ? "true" : "false"));
+    if (criu > 0)
+        ann.set("org.berth.runtime.criu.version",
+                json::Value::string(cat(criu / 10000, ".", criu / 100 % 100, ".", criu % 100)));
     doc.set("annotations", std::move(ann));
     std::string out = json::write(doc, true) + "\n";
     std::fwrite(out.data(), 1, out.size(), stdout);

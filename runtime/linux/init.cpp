@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,6 +78,24 @@ Result<void> apply_sysctls(const oci::Spec& spec) {
 }
 
 // A new network namespace has only lo, and down: bring it up (runc does).
+// Stdio on the host's /dev/null is opened again on the container's (as runc
+// does): a file on a mount outside the container's mount namespace is one
+// CRIU cannot dump ("Can't lookup mount ... path=/dev/null").
+Result<void> reopen_dev_null() {
+    struct stat null_sb;
+    if (::stat("/dev/null", &null_sb) < 0 || !S_ISCHR(null_sb.st_mode)) return {};
+    for (int fd = 0; fd < 3; ++fd) {
+        struct stat sb;
+        if (::fstat(fd, &sb) < 0 || !S_ISCHR(sb.st_mode) || sb.st_rdev != null_sb.st_rdev) continue;
+        if (sb.st_dev == null_sb.st_dev && sb.st_ino == null_sb.st_ino) continue;
+        int flags = ::fcntl(fd, F_GETFL);
+        UniqueFd n(::open("/dev/null", (flags >= 0 ? flags & O_ACCMODE : O_RDWR) | O_CLOEXEC));
+        if (!n) return ErrnoErr("open /dev/null for fd ", fd);
+        if (::dup2(n.get(), fd) < 0) return ErrnoErr("reopen fd ", fd, " on /dev/null");
+    }
+    return {};
+}
+
 Result<void> loopback_up() {
     UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!s) return ErrnoErr("socket");
@@ -156,6 +175,7 @@ Result<Prepared> setup(const InitConfig& c) {
     TRY(run_hooks(spec.hooks.create_container, hook_state(c, "creating"), "createContainer"));
 
     TRY(enter_rootfs(c.rootfs, c.no_pivot, mc.own_mountns));
+    if (mc.own_mountns) TRY(reopen_dev_null());
     TRY(apply_sysctls(spec));
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
         return ErrnoErr("set hostname ", quote(spec.hostname));
