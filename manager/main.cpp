@@ -19,6 +19,7 @@ constexpr const char* kUsage = R"(Usage: berth [global options] COMMAND [options
 
 Commands:
   attach          attach to a running container's stdio
+  checkpoint      dump running containers to disk with CRIU (-R: leave running, -e: export)
   container       container commands (ls, inspect, prune, ... as below)
   cp              copy files out of or into a container (CONTAINER:PATH, tar with -)
   create          create a container (not started)
@@ -26,11 +27,13 @@ Commands:
   exec            run a command in a running container
   kill            send a signal to a container
   logs            show a container's output
+  migrate         move a container to another berth root (checkpoint, restore there, rm)
   pause, unpause  freeze and thaw a container
   rename          rename a container
   port            list a container's published ports
   ps              list containers (-a: all)
   restart         stop and start a container
+  restore         restore a container from its checkpoint (-n: as a new one, -i: from an archive)
   rm              remove containers (-f: running ones too, -v: their anonymous volumes)
   run             create and start a container
   start           start created or stopped containers
@@ -82,6 +85,7 @@ constexpr Verb kVerbs[] = {
     {"exec", cmd_exec},       {"ps", cmd_ps},         {"container", cmd_container}, {"inspect", cmd_inspect},
     {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename}, {"diff", cmd_diff},
     {"port", cmd_port},
+    {"checkpoint", cmd_checkpoint}, {"restore", cmd_restore}, {"migrate", cmd_migrate},
     {"volume", cmd_volume},
     {"network", cmd_network},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)

@@ -61,6 +61,9 @@ Options:
   --exit-command PATH     run PATH once the exit file is written (and after
                           --delete); the shim waits for it, then exits
   --exit-command-arg ARG  an argument for the exit command (repeatable)
+  --restore DIR           restore mode: RUNTIME restore --detach from the
+                          checkpoint in DIR instead of create
+  --restore-arg ARG       an extra flag for RUNTIME restore (repeatable)
   --exec                  exec mode: RUNTIME exec --detach --process FILE ID
   --process FILE          the process.json for exec mode
   --exec-id EID           names the exec session (exit file ID.EID)
@@ -78,7 +81,7 @@ Result<Options> parse(int argc, char** argv) {
     enum {
         kId = 256, kBundle, kRuntime, kRuntimeRoot, kRuntimeArg, kRunDir, kLogPath, kLogSizeMax, kExitDir,
         kExitFile, kPidFile, kTerminal, kStdin, kStart, kDelete, kDetachKeys, kExec, kProcess, kExecId,
-        kExitCommand, kExitCommandArg, kHelp
+        kExitCommand, kExitCommandArg, kRestore, kRestoreArg, kHelp
     };
     static const struct option longopts[] = {
         {"id", 1, nullptr, kId}, {"bundle", 1, nullptr, kBundle}, {"runtime", 1, nullptr, kRuntime},
@@ -89,7 +92,8 @@ Result<Options> parse(int argc, char** argv) {
         {"terminal", 0, nullptr, kTerminal}, {"stdin", 0, nullptr, kStdin}, {"start", 0, nullptr, kStart},
         {"delete", 0, nullptr, kDelete}, {"detach-keys", 1, nullptr, kDetachKeys}, {"exec", 0, nullptr, kExec},
         {"process", 1, nullptr, kProcess}, {"exec-id", 1, nullptr, kExecId}, {"exit-command", 1, nullptr, kExitCommand},
-        {"exit-command-arg", 1, nullptr, kExitCommandArg}, {"help", 0, nullptr, kHelp},
+        {"exit-command-arg", 1, nullptr, kExitCommandArg}, {"restore", 1, nullptr, kRestore},
+        {"restore-arg", 1, nullptr, kRestoreArg}, {"help", 0, nullptr, kHelp},
         {nullptr, 0, nullptr, 0},
     };
     Options o;
@@ -124,6 +128,8 @@ Result<Options> parse(int argc, char** argv) {
         case kExecId: o.exec_id = v; break;
         case kExitCommand: o.exit_command = v.find('/') == std::string::npos ? v : absolute(v); break;
         case kExitCommandArg: o.exit_command_args.push_back(v); break;
+        case kRestore: o.restore_dir = absolute(v); break;
+        case kRestoreArg: o.restore_args.push_back(v); break;
         case kHelp: std::fputs(kUsage, stdout); std::exit(0);
         case ':': return Err("option ", argv[optind - 1], " needs a value");
         default: return Err("unknown option ", optind > 0 ? argv[optind - 1] : "?");
@@ -137,9 +143,12 @@ Result<Options> parse(int argc, char** argv) {
         if (o.exec_id.empty() || o.exec_id.find('/') != std::string::npos)
             return Err("--exec needs --exec-id (no '/')");
         if (o.start || o.remove) return Err("--start and --delete are for create mode, not --exec");
+        if (!o.restore_dir.empty()) return Err("--restore is not for --exec");
     } else if (o.bundle.empty()) {
         return Err("--bundle is required");
     }
+    if (!o.restore_args.empty() && o.restore_dir.empty()) return Err("--restore-arg needs --restore DIR");
+    if (!o.restore_dir.empty() && o.start) return Err("--start is for create mode, not --restore");
     if (!o.exit_command_args.empty() && o.exit_command.empty())
         return Err("--exit-command-arg needs --exit-command PATH");
     if (o.run_dir.empty()) o.run_dir = path_join("/run/berth/shim", o.exec ? o.id + "." + o.exec_id : o.id);

@@ -170,6 +170,9 @@ Result<pid_t> Monitor::run_create() {
     std::vector<std::string> args;
     if (o_.exec) {
         args = {"exec", "--detach", "--process", o_.process_file, "--pid-file", pid_file};
+    } else if (!o_.restore_dir.empty()) {
+        args = {"restore", "--detach", "--bundle", o_.bundle, "--image-path", o_.restore_dir, "--pid-file", pid_file};
+        args.insert(args.end(), o_.restore_args.begin(), o_.restore_args.end());
     } else {
         args = {"create", "--bundle", o_.bundle, "--pid-file", pid_file};
     }
@@ -182,7 +185,7 @@ Result<pid_t> Monitor::run_create() {
         io = Stdio{in.r.get(), out.w.get(), err.w.get()};
     }
     args.push_back(o_.id);
-    const char* verb = o_.exec ? "exec" : "create";
+    const char* verb = o_.exec ? "exec" : o_.restore_dir.empty() ? "create" : "restore";
 
     pid_t rt = TRY_CTX(spawn(runtime_argv(o_, log, args), io), verb, " ", o_.label());
     out.w.reset();

@@ -23,6 +23,11 @@ struct Options {
     bool stdin_open = false;  // a stdin pipe attach clients can write to
     bool start = false;     // the shim runs `start` after `create`
     bool remove = false;    // --delete: `RUNTIME delete` after the exit
+    // Restore mode: `RUNTIME restore --detach --bundle B --image-path DIR
+    // [restore_args...] ID` instead of create (and no start: the restored
+    // process runs), as conmon's --restore.
+    std::string restore_dir;
+    std::vector<std::string> restore_args;
     // Exec mode: `RUNTIME exec --detach --process FILE ID` instead of create.
     bool exec = false;
     std::string process_file;

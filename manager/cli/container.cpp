@@ -425,7 +425,8 @@ int cmd_container(const GlobalOptions& g, int argc, char** argv, int start) {
         {"attach", cmd_attach},   {"exec", cmd_exec},     {"ps", cmd_ps},           {"ls", cmd_ps},
         {"list", cmd_ps},         {"inspect", cmd_container_inspect}, {"prune", cmd_container_prune},
         {"top", cmd_top},         {"cp", cmd_cp},         {"stats", cmd_stats},   {"rename", cmd_rename},   {"diff", cmd_diff},
-        {"port", cmd_port},
+        {"port", cmd_port},       {"checkpoint", cmd_checkpoint}, {"restore", cmd_restore},
+        {"migrate", cmd_migrate},
     };
     for (const auto& s : kSubs)
         if (sub == s.name) return s.fn(g, argc, argv, start + 1);

@@ -107,6 +107,7 @@ Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_
         if (process_alive(sp, "berth-shim")) ::kill(sp, SIGKILL);
     }
     TRY(unpublish_ports(e, c.id));  // before storage.remove, which takes ports.json with it
+    drop_netns(e, c.id);
     if (TRY(e.storage.get(c.id))) TRY(e.storage.remove(c.id));
     remove_tree(e.paths.dir(c.id));
     auto volumes = TRY(container_volumes(e.db(), c.id));
@@ -316,7 +317,28 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
     return c;
 }
 
-Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
+Result<void> set_namespace_path(Engine& e, const ContainerRecord& c, const std::string& type, const std::string& path) {
+    std::string config_path = e.paths.dir(c.id) + "/config.json";
+    auto spec = TRY_CTX(json::parse(TRY(read_file(config_path))), config_path);
+    bool found = false;
+    for (auto& [k, lx] : spec.members()) {
+        if (k != "linux") continue;
+        for (auto& [lk, nss] : lx.members()) {
+            if (lk != "namespaces" || !nss.is_array()) continue;
+            for (auto& n : nss.items()) {
+                const json::Value* t = n.find("type");
+                if (!t || !t->is_string() || t->as_string() != type) continue;
+                std::erase_if(n.members(), [](const auto& m) { return m.first == "path"; });
+                if (!path.empty()) n.set("path", json::Value::string(path));
+                found = true;
+            }
+        }
+    }
+    if (!found) return Err(config_path, ": no ", type, " namespace");
+    return write_file_atomic(config_path, json::write(spec, true), 0600);
+}
+
+Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const RestoreFrom* restore) {
     auto o = TRY(container_options(c));
     auto rec = TRY(e.storage.get(c.id));
     if (!rec) return Err("container ", c.id, ": its rootfs is gone");
@@ -326,8 +348,11 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
         TRY(prepare_volumes(e.db(), e.paths.root, c.id, merged, o.mounts));
     }
     if (o.network.starts_with("container:")) TRY(join_container_netns(e, c, o));
-    // With interfaces of its own, the container is wired between the
-    // runtime's create (its network namespace exists) and its start.
+    // With interfaces of its own, the container gets a network namespace
+    // made and wired here before the runtime runs, given to it by path (as
+    // podman does): the runtime needs no second step to start it, and a
+    // checkpoint leaves the namespace (and the veths whose peers sit on the
+    // host's bridges) out of CRIU's images, as a namespace joined by path.
     bool wire = has_own_networks(o);
     std::string shim = TRY(e.shim_path());
     std::string rt = TRY(e.runtime_path(o.runtime));
@@ -349,33 +374,47 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach) {
     if (o.log_max_size) argv.insert(argv.end(), {"--log-size-max", std::to_string(o.log_max_size)});
     if (o.tty) argv.push_back("--terminal");
     if (o.interactive) argv.push_back("--stdin");
-    if (!attach && !wire) argv.push_back("--start");
-    auto out = TRY(run_program(argv));
-    if (out.status != 0) {
-        std::string msg = last_line(out.err);
-        // "create ID: MESSAGE" from the shim: the id is noise for the user.
-        for (const char* verb : {"create ", "start "})
-            if (msg.starts_with(cat(verb, c.id, ": "))) msg = msg.substr(std::string_view(verb).size() + c.id.size() + 2);
-        return Err(msg.empty() ? cat("berth-shim exited with ", out.status) : msg);
+    if (restore) {
+        argv.insert(argv.end(), {"--restore", restore->image_dir});
+        for (const auto& a : restore->runtime_args) argv.insert(argv.end(), {"--restore-arg", a});
+    } else if (!attach) {
+        argv.push_back("--start");
     }
-    auto v = TRY_CTX(json::parse(out.out), "berth-shim's answer");
+    // Until the shim answers, a failure takes the namespace and the
+    // published ports' rules away again.
+    auto unwire = [&] {
+        if (!wire) return;
+        if (auto r = unpublish_ports(e, c.id); !r) log::warn(r.error().what());
+        drop_netns(e, c.id);
+    };
+    if (wire) {
+        auto wired = [&]() -> Result<void> {
+            std::string ns_path = TRY(make_netns(e, c));
+            TRY(set_namespace_path(e, c, "network", ns_path));
+            UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!ns) return ErrnoErr("open ", ns_path);
+            return connect_netns(e, c, o, ns.get());
+        }();
+        if (!wired) {
+            unwire();
+            return std::unexpected(wired.error());
+        }
+    }
+    auto out = run_program(argv);
+    if (!out || out->status != 0) {
+        unwire();
+        if (!out) return std::unexpected(out.error());
+        std::string msg = last_line(out->err);
+        // "create ID: MESSAGE" from the shim: the id is noise for the user.
+        for (const char* verb : {"create ", "start ", "restore "})
+            if (msg.starts_with(cat(verb, c.id, ": "))) msg = msg.substr(std::string_view(verb).size() + c.id.size() + 2);
+        return Err(msg.empty() ? cat("berth-shim exited with ", out->status) : msg);
+    }
+    auto v = TRY_CTX(json::parse(out->out), "berth-shim's answer");
     const json::Value* pid = v.find("pid");
     const json::Value* shim_pid = v.find("shim_pid");
     c.pid = pid ? pid->as_int64().value_or(0) : 0;
     c.shim_pid = shim_pid ? shim_pid->as_int64().value_or(0) : 0;
-    if (wire) {
-        auto wired = [&]() -> Result<void> {
-            TRY(connect_container(e, c, o, static_cast<pid_t>(c.pid)));
-            if (!attach) TRY(runtime_command(e, c, {"start", c.id}));
-            return {};
-        }();
-        if (!wired) {
-            // The namespace, and the veths in it, die with the process.
-            (void)runtime_command(e, c, {"kill", c.id, "9"});
-            if (auto r = unpublish_ports(e, c.id); !r) log::warn(r.error().what());
-            return std::unexpected(wired.error());
-        }
-    }
     c.state = "running";
     c.started_at = now_rfc3339_nano();
     c.finished_at.clear();
@@ -455,6 +494,10 @@ Result<void> stop_container(Engine& e, ContainerRecord& c, std::optional<int> ti
     return refresh(e, c);
 }
 
+bool wait_for_exit(Engine& e, const std::string& id, int timeout_ms) {
+    return wait_for_file(e.paths.exit_file(id), timeout_ms);
+}
+
 Result<int64_t> wait_container(Engine& e, const std::string& id) {
     for (;;) {
         auto c = TRY(e.containers.get(id));
@@ -522,6 +565,7 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
         TRY(refresh(e, *c));
         if (c->state != "exited") return {};
         TRY(unpublish_ports(e, id));
+        drop_netns(e, id);  // the veths go with the namespace
         if (auto r = TRY(e.storage.get(id)); r && r->mount_count > 0) TRY(e.storage.unmount(id, true));
         auto o = TRY(container_options(*c));
         bool restart = false;

@@ -53,10 +53,24 @@ struct ExitInfo {
 // `create`: the record, the rootfs (mounted), volumes, the bundle. The
 // container is left in state "created"; nothing runs yet.
 Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts);
+// What start_container restores instead of creating: CRIU's images and the
+// runtime's restore flags (--work-path, --tcp-established...).
+struct RestoreFrom {
+    std::string image_dir;
+    std::vector<std::string> runtime_args;
+};
+
 // `start`: a shim that runs the runtime's create (and start, unless `attach`:
 // then the caller attaches first and calls start_process). Leaves the
-// record "running".
-Result<void> start_container(Engine& e, ContainerRecord& c, bool attach);
+// record "running". With `restore`, the shim runs the runtime's restore
+// instead. A container with networks of its own gets a network namespace
+// made and wired before the runtime runs (RUNROOT/netns/ID, given by path
+// in config.json; dropped when the container exits).
+Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const RestoreFrom* restore = nullptr);
+
+// Sets (or, with an empty path, removes) the path of the namespace of `type`
+// in the container's config.json.
+Result<void> set_namespace_path(Engine& e, const ContainerRecord& c, const std::string& type, const std::string& path);
 // `RUNTIME start ID` for a shim started with attach = true.
 Result<void> start_process(Engine& e, ContainerRecord& c);
 
@@ -74,6 +88,8 @@ Result<void> pause_container(Engine& e, ContainerRecord& c, bool pause);
 // `rm`: refuses a running container unless `force` (then it is killed).
 // `volumes` removes its anonymous volumes too.
 Result<void> remove_container(Engine& e, const std::string& id, bool force, bool volumes);
+// Waits (up to timeout_ms) for the shim's exit file of the container.
+bool wait_for_exit(Engine& e, const std::string& id, int timeout_ms);
 // Waits until the container is not running; returns its exit code.
 Result<int64_t> wait_container(Engine& e, const std::string& id);
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "libutil/fd.hpp"
 #include "libutil/json.hpp"
@@ -501,18 +503,68 @@ void first_addresses(const std::vector<Attachment>& atts, IpAddress& v4, IpAddre
 
 }  // namespace
 
-Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOptions& o, pid_t pid) {
+namespace {
+
+std::string netns_file(const Engine& e, const std::string& id) {
+    return e.paths.runroot + "/netns/" + id;
+}
+
+}  // namespace
+
+Result<std::string> make_netns(Engine& e, const ContainerRecord& c) {
+    std::string dir = e.paths.runroot + "/netns";
+    TRY(mkdir_all(dir, 0700));
+    std::string path = netns_file(e, c.id);
+    drop_netns(e, c.id);  // one a killed berth left
+    UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!f) return ErrnoErr("create ", path);
+    f.reset();
+    // unshare in a thread of its own: only that thread moves to the new
+    // namespace, and the bind mount keeps the namespace once it is gone.
+    Error err;
+    std::thread t([&] {
+        if (::unshare(CLONE_NEWNET) < 0)
+            err = Error{errno, "unshare a network namespace"};
+        else if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
+            err = Error{errno, cat("bind mount a network namespace on ", path)};
+    });
+    t.join();
+    if (err.code) {
+        ::unlink(path.c_str());
+        return std::unexpected(err);
+    }
+    auto up = [&]() -> Result<void> {
+        UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns) return ErrnoErr("open ", path);
+        auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+        auto lo = TRY(ctr.link("lo"));
+        if (!lo) return Err("no lo in the network namespace ", path);
+        return ctr.set_up(lo->index);
+    }();
+    if (!up) {
+        drop_netns(e, c.id);
+        return std::unexpected(up.error());
+    }
+    return path;
+}
+
+void drop_netns(Engine& e, const std::string& id) {
+    std::string path = netns_file(e, id);
+    ::umount2(path.c_str(), MNT_DETACH);
+    ::unlink(path.c_str());
+}
+
+Result<void> connect_netns(Engine& e, const ContainerRecord& c, const RunOptions& o, int netns_fd) {
     NetworkStore store(e.db());
     auto atts = TRY(attachments(store, c.id));
     if (atts.empty()) return {};
-    auto ns = TRY(open_netns(pid));
     auto host = TRY(netlink::Socket::open());
-    auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+    auto ctr = TRY(netlink::Socket::open_in(netns_fd));
     bool gateway = true;
     IpAddress v4, v6;
     for (const auto& a : atts) {
         auto net = TRY(network_named(store, a.network));
-        TRY_CTX(wire(e, host, ctr, ns.get(), net, a, gateway && !net.internal), "network ", net.name);
+        TRY_CTX(wire(e, host, ctr, netns_fd, net, a, gateway && !net.internal), "network ", net.name);
         if (!net.internal) gateway = false;
     }
     first_addresses(atts, v4, v6);

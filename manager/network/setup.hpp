@@ -8,12 +8,15 @@
 // The life of a container's network:
 //   create  attach_networks: a lease per network (and family) in berth.db,
 //           then write_network_files and the peers' /etc/hosts.
-//   start   the runtime creates the container's network namespace (shim
-//           without --start); connect_container puts a veth pair into it per
-//           lease, addresses, routes, and the published ports' rules; then
-//           the runtime starts the container.
-//   exit    the namespace dies with the last process and the kernel removes
-//           the veth pairs; unpublish_ports removes the rules.
+//   start   make_netns: a network namespace bind-mounted on RUNROOT/netns/ID,
+//           given to the runtime by path in config.json (so a checkpoint
+//           keeps it out of CRIU's images, as podman's is);
+//           connect_netns puts a veth pair into it per lease, addresses,
+//           routes, and the published ports' rules; then the runtime
+//           creates and starts the container in it (or restores it).
+//   exit    the cleanup drops the bind mount: the namespace dies with the
+//           last process, and the kernel removes the veth pairs;
+//           unpublish_ports removes the rules.
 //   rm      the leases go with the container's row; the peers' /etc/hosts
 //           are written again.
 #pragma once
@@ -47,10 +50,17 @@ Result<void> attach_networks(Engine& e, const ContainerRecord& c, const RunOptio
 // that share a user network with it.
 Result<void> write_network_files(Engine& e, const ContainerRecord& c, const RunOptions& o);
 
-// At start, `pid` being the created (not yet started) container's init:
-// bridges, veth pairs, addresses, routes, published ports. On error nothing
-// of it is left but what dies with the container's network namespace.
-Result<void> connect_container(Engine& e, const ContainerRecord& c, const RunOptions& o, pid_t pid);
+// At start, in the namespace make_netns made: bridges, veth pairs,
+// addresses, routes, published ports. On error nothing of it is left but
+// what dies with the network namespace.
+Result<void> connect_netns(Engine& e, const ContainerRecord& c, const RunOptions& o, int netns_fd);
+
+// At start (and restore), for a container with its own networks: a fresh
+// network namespace bind-mounted on RUNROOT/netns/ID, lo up; its path.
+// drop_netns removes the bind mount and the file (at the exit, at rm, after
+// a failed start); with nothing there it is fine.
+Result<std::string> make_netns(Engine& e, const ContainerRecord& c);
+void drop_netns(Engine& e, const std::string& id);
 
 // --network container:NAME, at start: config.json joins the running
 // container's network namespace; its hosts and resolv.conf are copied.

@@ -1,0 +1,264 @@
+#include "manager/containers/checkpoint.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "libutil/json.hpp"
+#include "libutil/log.hpp"
+#include "libutil/strings.hpp"
+#include "manager/cli/commands.hpp"
+#include "manager/containers/process.hpp"
+#include "manager/containers/run_options.hpp"
+#include "manager/network/setup.hpp"
+
+namespace berth::manager {
+
+namespace {
+
+constexpr int kExportVersion = 1;
+
+bool exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+void remove_tree(const std::string& p) {
+    std::error_code ec;
+    std::filesystem::remove_all(p, ec);
+}
+
+std::string images_dir(const Engine& e, const std::string& id) {
+    return e.paths.dir(id) + "/checkpoint";
+}
+
+std::string work_dir(const Engine& e, const std::string& id) {
+    return e.paths.dir(id) + "/checkpoint-work";
+}
+
+// Runs a helper program (tar, cp); its last line of stderr is the error.
+Result<void> run_tool(const std::vector<std::string>& argv) {
+    auto out = TRY(run_program(argv));
+    if (out.status != 0) {
+        std::string msg = last_line(out.err);
+        return Err(msg.empty() ? cat(argv[0], " exited with ", out.status) : msg);
+    }
+    return {};
+}
+
+// The archive keeps the rootfs's overlay whiteouts (char 0:0) and the
+// trusted.overlay.* xattrs of opaque dirs as they are.
+const std::vector<std::string> kTarFlags = {"--xattrs", "--xattrs-include=*", "--numeric-owner", "--zstd"};
+
+Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::string& path) {
+    std::string dir = e.paths.dir(c.id);
+    std::string upper = e.storage.upper_dir(c.id);
+    if (upper != dir + "/upper") return Err("container ", c.id, ": its rootfs is not in its dir");
+    json::Value meta = json::Value::object();
+    meta.set("version", json::Value::number(kExportVersion));
+    meta.set("name", json::Value::string(c.name));
+    meta.set("image_id", json::Value::string(c.image_id));
+    meta.set("image", json::Value::string(c.image_name));
+    meta.set("options", TRY_CTX(json::parse(c.options), "container ", c.id, ": options"));
+    std::string meta_path = dir + "/berth-export.json";
+    TRY(write_file_atomic(meta_path, json::write(meta, true), 0600));
+    std::string tmp = cat(path, ".tmp-", ::getpid());
+    std::vector<std::string> argv = {"tar", "-c", "-f", tmp};
+    argv.insert(argv.end(), kTarFlags.begin(), kTarFlags.end());
+    argv.insert(argv.end(), {"-C", dir, "checkpoint", "berth-export.json", "upper"});
+    auto written = run_tool(argv);
+    ::unlink(meta_path.c_str());
+    if (written && ::rename(tmp.c_str(), path.c_str()) < 0) written = ErrnoErr("rename ", tmp, " to ", path);
+    if (!written) {
+        ::unlink(tmp.c_str());
+        return Err("--export ", path, ": ", written.error().what());
+    }
+    return {};
+}
+
+// Restores the container (locked by the caller, not running) from its
+// images. A failure leaves it as it was: exited, its rootfs unmounted.
+Result<void> restore_here(Engine& e, ContainerRecord& c, const RestoreOptions& o) {
+    std::string images = images_dir(e, c.id), work = work_dir(e, c.id);
+    if (!exists(images)) return Err("container ", c.name, " has no checkpoint: make one with berth checkpoint");
+    remove_tree(work);
+    TRY(mkdir_all(work, 0700));
+    RestoreFrom from{images, {"--work-path", work}};
+    if (o.tcp_established) from.runtime_args.push_back("--tcp-established");
+    c.stop_requested = false;
+    if (auto r = start_container(e, c, false, &from); !r) {
+        if (auto m = e.storage.get(c.id); m && *m && (*m)->mount_count > 0) (void)e.storage.unmount(c.id, true);
+        return Err("restore ", c.name, ": ", r.error().what());
+    }
+    if (!o.keep) remove_tree(work);
+    return {};
+}
+
+// A new container made from `opts` whose rootfs changes and checkpoint are
+// moved or copied in by `fill`, then restored; removed again on failure.
+Result<ContainerRecord> restore_new(Engine& e, RunOptions opts, const std::string& image_id, const RestoreOptions& o,
+                                    const std::function<Result<void>(const ContainerRecord&)>& fill) {
+    // The checkpoint's process was running: nothing to pull, attach or wait for.
+    opts.detach = true;
+    auto c = TRY(create_container(e, opts));
+    auto made = [&]() -> Result<ContainerRecord> {
+        if (!image_id.empty() && c.image_id != image_id)
+            return Err("image ", opts.image, " is ", c.image_id, " here, but the checkpoint was made over ", image_id);
+        auto held = TRY(ContainerLock::take(e.paths, c.id));
+        // The rootfs gets its upper dir while unmounted; restore mounts it.
+        TRY(e.storage.unmount(c.id, true));
+        TRY(fill(c));
+        TRY(restore_here(e, c, o));
+        return c;
+    }();
+    if (!made) {
+        if (auto r = remove_container(e, c.id, true, true); !r)
+            log::warn(cat("remove the container ", c.id, " the restore made: ", r.error().what()));
+    }
+    return made;
+}
+
+Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
+    std::string tmp = e.paths.root + "/tmp/import-" + TRY(random_hex_id()).substr(0, 12);
+    TRY(mkdir_all(tmp, 0700));
+    auto restored = [&]() -> Result<ContainerRecord> {
+        std::vector<std::string> argv = {"tar", "-x", "-f", o.import_path};
+        argv.insert(argv.end(), kTarFlags.begin(), kTarFlags.end());
+        argv.insert(argv.end(), {"-C", tmp});
+        if (auto r = run_tool(argv); !r)
+            return Err("--import ", o.import_path, ": not a berth checkpoint archive: ", r.error().what());
+        std::string meta_path = tmp + "/berth-export.json";
+        auto text = read_file(meta_path);
+        if (!text || !exists(tmp + "/checkpoint") || !exists(tmp + "/upper"))
+            return Err("--import ", o.import_path, ": not a berth checkpoint archive (no berth-export.json, "
+                       "checkpoint/ or upper/ in it)");
+        auto meta = TRY_CTX(json::parse(*text), "--import ", o.import_path, ": berth-export.json");
+        const json::Value* version = meta.find("version");
+        if (!version || version->as_int64().value_or(0) != kExportVersion)
+            return Err("--import ", o.import_path, ": berth-export.json: version: not ", kExportVersion);
+        const json::Value* options = meta.find("options");
+        const json::Value* image_id = meta.find("image_id");
+        const json::Value* name = meta.find("name");
+        if (!options || !image_id || !image_id->is_string() || !name || !name->is_string())
+            return Err("--import ", o.import_path, ": berth-export.json: options, image_id and name are needed");
+        auto opts = TRY_CTX(run_options_from_json(*options), "--import ", o.import_path, ": berth-export.json: options");
+        opts.name = o.name.empty() ? name->as_string() : o.name;
+        return restore_new(e, opts, image_id->as_string(), o, [&](const ContainerRecord& c) -> Result<void> {
+            std::string upper = e.storage.upper_dir(c.id);
+            remove_tree(upper);
+            if (::rename((tmp + "/upper").c_str(), upper.c_str()) < 0) return ErrnoErr("rename ", tmp, "/upper to ", upper);
+            std::string images = images_dir(e, c.id);
+            if (::rename((tmp + "/checkpoint").c_str(), images.c_str()) < 0)
+                return ErrnoErr("rename ", tmp, "/checkpoint to ", images);
+            return {};
+        });
+    }();
+    remove_tree(tmp);
+    return restored;
+}
+
+Result<ContainerRecord> restore_copy(Engine& e, const ContainerRecord& src, const RestoreOptions& o) {
+    if (!exists(images_dir(e, src.id)))
+        return Err("container ", src.name, " has no checkpoint: make one with berth checkpoint");
+    auto opts = TRY(container_options(src));
+    opts.name = o.name;
+    return restore_new(e, opts, src.image_id, o, [&](const ContainerRecord& c) -> Result<void> {
+        TRY(run_tool({"cp", "-a", e.storage.upper_dir(src.id) + "/.", e.storage.upper_dir(c.id)}));
+        return run_tool({"cp", "-a", images_dir(e, src.id), images_dir(e, c.id)});
+    });
+}
+
+}  // namespace
+
+Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const CheckpointOptions& o) {
+    auto held = TRY(ContainerLock::take(e.paths, c.id));
+    TRY(refresh(e, c));
+    if (c.state != "running" && c.state != "paused") return Err("container ", c.name, " is not running");
+    auto opts = TRY(container_options(c));
+    if (opts.remove && !o.leave_running && o.export_path.empty())
+        return Err("container ", c.name, " was run with --rm: its checkpoint would go with it (use --export or "
+                   "--leave-running)");
+    std::string dir = e.paths.dir(c.id);
+    std::string images = images_dir(e, c.id), fresh = images + ".new", work = work_dir(e, c.id);
+    remove_tree(fresh);
+    remove_tree(work);
+    TRY(mkdir_all(work, 0700));
+    bool stop_requested = c.stop_requested;
+    if (!o.leave_running) {
+        c.stop_requested = true;  // no restart policy brings it back
+        TRY(e.containers.update(c));
+    }
+    std::vector<std::string> args = {"checkpoint", "--image-path", fresh, "--work-path", work};
+    if (o.leave_running) args.push_back("--leave-running");
+    if (o.tcp_established) args.push_back("--tcp-established");
+    args.push_back(c.id);
+    // A network namespace of its own was given by path: the runtime tells
+    // CRIU it is external, and the restore gets a new one, wired as at start.
+    auto dumped = runtime_command(e, c, args);
+    if (!dumped) {
+        remove_tree(fresh);
+        if (!o.leave_running) {
+            c.stop_requested = stop_requested;
+            (void)e.containers.update(c);
+        }
+        return Err("checkpoint ", c.name, ": ", dumped.error().what());
+    }
+    remove_tree(images);
+    if (::rename(fresh.c_str(), images.c_str()) < 0) return ErrnoErr("rename ", fresh, " to ", images);
+    if (!o.keep) remove_tree(work);
+    if (!o.leave_running) {
+        // CRIU killed the process; its shim records the exit (its exit
+        // command, which needs this lock, unmounts the rootfs afterwards).
+        if (!wait_for_exit(e, c.id, 30000)) log::warn(cat("container ", c.name, ": no exit recorded after the dump"));
+        TRY(refresh(e, c));
+    }
+    if (!o.export_path.empty()) TRY(write_archive(e, c, o.export_path));
+    return {};
+}
+
+Result<ContainerRecord> restore_container(Engine& e, const std::string& container, const RestoreOptions& o) {
+    if (!o.import_path.empty()) return restore_import(e, o);
+    auto src = TRY(e.containers.find(container));
+    if (!o.name.empty()) return restore_copy(e, src, o);
+    auto held = TRY(ContainerLock::take(e.paths, src.id));
+    auto c = TRY(e.containers.get(src.id));
+    if (!c) return Err("no such container: ", container);
+    TRY(refresh(e, *c));
+    if (c->state == "running" || c->state == "paused")
+        return Err("container ", c->name, " is running: restore it under a new name with --name, or stop it first");
+    TRY(restore_here(e, *c, o));
+    return *c;
+}
+
+Result<std::string> migrate_container(Engine& e, ContainerRecord& c, const std::string& to_root, bool tcp_established) {
+    std::string here = std::filesystem::weakly_canonical(e.paths.root).string();
+    std::error_code ec;
+    if (std::filesystem::weakly_canonical(to_root, ec).string() == here)
+        return Err("--to ", to_root, ": that is this container's own root");
+    TRY(mkdir_all(e.paths.root + "/tmp", 0700));
+    std::string archive = cat(e.paths.root, "/tmp/migrate-", c.id, ".tar.zst");
+    CheckpointOptions co;
+    co.export_path = archive;
+    co.tcp_established = tcp_established;
+    TRY(checkpoint_container(e, c, co));
+    std::vector<std::string> argv = {self_exe(), "--root", to_root, "restore", "--import", archive};
+    if (tcp_established) argv.push_back("--tcp-established");
+    auto out = run_program(argv);
+    ::unlink(archive.c_str());
+    if (!out || out->status != 0) {
+        std::string why = out ? last_line(out->err) : out.error().what();
+        RestoreOptions back;
+        back.tcp_established = tcp_established;
+        auto again = restore_container(e, c.id, back);
+        return Err("migrate ", c.name, " to ", to_root, ": ", why,
+                   again ? " (it runs here again)" : cat("; restoring it here failed too: ", again.error().what()));
+    }
+    // --rm: its cleanup may have removed it already.
+    if (auto r = remove_container(e, c.id, true, true); !r && r.error().message.find("no such container") == std::string::npos)
+        log::warn(cat("remove ", c.name, " after the migration: ", r.error().what()));
+    return std::string(trim(out->out));
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,52 @@
+// `berth checkpoint`, `restore` and `migrate`: the runtime does the CRIU
+// work (runc's `checkpoint` and `restore`, so any runc-compatible runtime
+// serves); the manager keeps the images with the container, makes the
+// network namespace external to the dump and a new one for the restore,
+// has a new shim run the restore, and moves containers between roots as
+// archives. docs/manager-design.md, "Checkpoint and restore".
+//
+//   ROOT/containers/ID/checkpoint/       the last checkpoint's CRIU images
+//   ROOT/containers/ID/checkpoint-work/  CRIU's logs (dump.log, restore.log)
+//
+// The archive (--export, a zstd-compressed tar):
+//   checkpoint/         the CRIU images
+//   berth-export.json   {"version": 1, "name", "image_id", "image", "options"}
+//   upper/              the rootfs's changes: overlay whiteouts and xattrs kept
+#pragma once
+#include <string>
+
+#include "libutil/error.hpp"
+#include "manager/containers/lifecycle.hpp"
+
+namespace berth::manager {
+
+struct CheckpointOptions {
+    bool leave_running = false;
+    bool tcp_established = false;
+    bool keep = false;         // keep CRIU's work dir (logs) after a success
+    std::string export_path;   // --export FILE
+};
+
+// Dumps a running container. Without leave_running the container is stopped
+// by the dump (exited, not restarted by its policy). On failure it is left as
+// it was, and the images of an earlier checkpoint stay.
+Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const CheckpointOptions& o);
+
+struct RestoreOptions {
+    std::string import_path;  // --import FILE: a new container from an archive
+    std::string name;         // --name: a new container, from the named one's checkpoint
+    bool tcp_established = false;
+    bool keep = false;
+};
+
+// `container` (empty with --import): restores it in place, or, with a name,
+// into a new container. Returns the restored container. On failure a new
+// container is removed again and an existing one is left as it was.
+Result<ContainerRecord> restore_container(Engine& e, const std::string& container, const RestoreOptions& o);
+
+// checkpoint --export to a temporary file, `berth --root DIR restore
+// --import` it, remove the container here; a failed restore there restores
+// it here again. Returns the id under DIR.
+Result<std::string> migrate_container(Engine& e, ContainerRecord& c, const std::string& to_root, bool tcp_established);
+
+}  // namespace berth::manager
