@@ -27,6 +27,7 @@ int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start) {
                         {{"leave-running", 'R', false},
                          {"tcp-established", 0, false},
                          {"export", 'e', true},
+                         {"ignore-volumes", 0, false},
                          {"keep", 'k', false}});
     if (!a) return fail(a.error());
     if (a->positional.empty()) return fail(Error{0, "checkpoint: at least one container is needed"});
@@ -34,8 +35,10 @@ int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start) {
     o.leave_running = a->has("leave-running");
     o.tcp_established = a->has("tcp-established");
     o.keep = a->has("keep");
+    o.ignore_volumes = a->has("ignore-volumes");
     o.export_path = absolute_path(a->get("export"));
     if (a->values.count("export") && o.export_path.empty()) return fail(Error{0, "--export: a file name is needed"});
+    if (o.ignore_volumes && o.export_path.empty()) return fail(Error{0, "--ignore-volumes: only with --export"});
     if (!o.export_path.empty() && a->positional.size() > 1)
         return fail(Error{0, "--export: one container at a time"});
     auto e = Engine::open(g);
@@ -58,9 +61,11 @@ int cmd_restore(const GlobalOptions& g, int argc, char** argv, int start) {
                         {{"import", 'i', true},
                          {"name", 'n', true},
                          {"tcp-established", 0, false},
-                         {"keep", 'k', false}});
+                         {"keep", 'k', false},
+                         {"publish", 'p', true}});
     if (!a) return fail(a.error());
     RestoreOptions o;
+    if (a->values.count("publish")) o.publish = a->get_all("publish");
     o.import_path = absolute_path(a->get("import"));
     o.name = a->get("name");
     o.tcp_established = a->has("tcp-established");

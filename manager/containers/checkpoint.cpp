@@ -13,6 +13,7 @@
 #include "manager/containers/process.hpp"
 #include "manager/containers/run_options.hpp"
 #include "manager/network/setup.hpp"
+#include "manager/volumes/volume_store.hpp"
 
 namespace berth::manager {
 
@@ -52,7 +53,20 @@ Result<void> run_tool(const std::vector<std::string>& argv) {
 // trusted.overlay.* xattrs of opaque dirs as they are.
 const std::vector<std::string> kTarFlags = {"--xattrs", "--xattrs-include=*", "--numeric-owner", "--zstd"};
 
-Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::string& path) {
+// The named volumes of the container whose content an archive carries:
+// plain local ones (a tmpfs or a bind of a host device has nothing to carry).
+Result<std::vector<std::string>> carried_volumes(Engine& e, const ContainerRecord& c) {
+    std::vector<std::string> names;
+    VolumeStore vs(e.db(), e.paths.root);
+    for (const auto& u : TRY(container_volumes(e.db(), c.id))) {
+        if (u.anonymous) continue;
+        auto v = TRY(vs.get(u.name));
+        if (v && v->options.empty()) names.push_back(u.name);
+    }
+    return names;
+}
+
+Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::string& path, bool ignore_volumes) {
     std::string dir = e.paths.dir(c.id);
     std::string upper = e.storage.upper_dir(c.id);
     if (upper != dir + "/upper") return Err("container ", c.id, ": its rootfs is not in its dir");
@@ -68,6 +82,12 @@ Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::strin
     std::vector<std::string> argv = {"tar", "-c", "-f", tmp};
     argv.insert(argv.end(), kTarFlags.begin(), kTarFlags.end());
     argv.insert(argv.end(), {"-C", dir, "checkpoint", "berth-export.json", "upper"});
+    // ROOT/volumes/NAME/_data is "volumes/NAME/_data" from ROOT.
+    if (!ignore_volumes) {
+        auto volumes = TRY(carried_volumes(e, c));
+        if (!volumes.empty()) argv.insert(argv.end(), {"-C", e.paths.root});
+        for (const auto& v : volumes) argv.push_back("volumes/" + v + "/_data");
+    }
     auto written = run_tool(argv);
     ::unlink(meta_path.c_str());
     if (written && ::rename(tmp.c_str(), path.c_str()) < 0) written = ErrnoErr("rename ", tmp, " to ", path);
@@ -96,12 +116,27 @@ Result<void> restore_here(Engine& e, ContainerRecord& c, const RestoreOptions& o
     return {};
 }
 
+// --publish given to restore replaces the published ports.
+Result<void> apply_publish(RunOptions& opts, const RestoreOptions& o) {
+    if (!o.publish) return {};
+    opts.publish.clear();
+    opts.publish_all = false;
+    for (const auto& p : *o.publish) {
+        auto reqs = TRY(parse_publish_flag(p));
+        if (!has_own_networks(opts))
+            return Err("--publish ", p, ": ports cannot be published with --network ", opts.network);
+        opts.publish.insert(opts.publish.end(), reqs.begin(), reqs.end());
+    }
+    return {};
+}
+
 // A new container made from `opts` whose rootfs changes and checkpoint are
 // moved or copied in by `fill`, then restored; removed again on failure.
 Result<ContainerRecord> restore_new(Engine& e, RunOptions opts, const std::string& image_id, const RestoreOptions& o,
                                     const std::function<Result<void>(const ContainerRecord&)>& fill) {
     // The checkpoint's process was running: nothing to pull, attach or wait for.
     opts.detach = true;
+    TRY(apply_publish(opts, o));
     auto c = TRY(create_container(e, opts));
     auto made = [&]() -> Result<ContainerRecord> {
         if (!image_id.empty() && c.image_id != image_id)
@@ -145,7 +180,24 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
             return Err("--import ", o.import_path, ": berth-export.json: options, image_id and name are needed");
         auto opts = TRY_CTX(run_options_from_json(*options), "--import ", o.import_path, ": berth-export.json: options");
         opts.name = o.name.empty() ? name->as_string() : o.name;
-        return restore_new(e, opts, image_id->as_string(), o, [&](const ContainerRecord& c) -> Result<void> {
+        // The archive's volumes that this root does not have yet get its
+        // content; one that exists here is used as it is.
+        std::vector<std::string> new_volumes;
+        VolumeStore vs(e.db(), e.paths.root);
+        for (const auto& m : opts.mounts) {
+            if (m.type != MountRequest::Type::Volume || m.source.empty()) continue;
+            if (!exists(cat(tmp, "/volumes/", m.source, "/_data"))) continue;
+            if (TRY(vs.get(m.source)))
+                log::warn(cat("volume ", m.source, " exists here: it is used as it is, not as the archive has it"));
+            else
+                new_volumes.push_back(m.source);
+        }
+        auto made = restore_new(e, opts, image_id->as_string(), o, [&](const ContainerRecord& c) -> Result<void> {
+            for (const auto& v : new_volumes) {
+                std::string data = vs.data_dir(v), from = cat(tmp, "/volumes/", v, "/_data");
+                remove_tree(data);  // what a copy-up from the image put there
+                if (::rename(from.c_str(), data.c_str()) < 0) return ErrnoErr("rename ", from, " to ", data);
+            }
             std::string upper = e.storage.upper_dir(c.id);
             remove_tree(upper);
             if (::rename((tmp + "/upper").c_str(), upper.c_str()) < 0) return ErrnoErr("rename ", tmp, "/upper to ", upper);
@@ -154,6 +206,10 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
                 return ErrnoErr("rename ", tmp, "/checkpoint to ", images);
             return {};
         });
+        if (!made)  // the volumes the failed import made go with it
+            for (const auto& v : new_volumes)
+                if (auto r = vs.remove(v, true); !r) log::warn(r.error().what());
+        return made;
     }();
     remove_tree(tmp);
     return restored;
@@ -214,7 +270,7 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
         if (!wait_for_exit(e, c.id, 30000)) log::warn(cat("container ", c.name, ": no exit recorded after the dump"));
         TRY(refresh(e, c));
     }
-    if (!o.export_path.empty()) TRY(write_archive(e, c, o.export_path));
+    if (!o.export_path.empty()) TRY(write_archive(e, c, o.export_path, o.ignore_volumes));
     return {};
 }
 
@@ -228,7 +284,20 @@ Result<ContainerRecord> restore_container(Engine& e, const std::string& containe
     TRY(refresh(e, *c));
     if (c->state == "running" || c->state == "paused")
         return Err("container ", c->name, " is running: restore it under a new name with --name, or stop it first");
-    TRY(restore_here(e, *c, o));
+    std::string options = c->options;
+    if (o.publish) {
+        auto opts = TRY(container_options(*c));
+        TRY(apply_publish(opts, o));
+        c->options = json::write(to_json(opts));
+        TRY(e.containers.update(*c));
+    }
+    if (auto r = restore_here(e, *c, o); !r) {
+        if (c->options != options) {
+            c->options = options;  // the ports it had
+            (void)e.containers.update(*c);
+        }
+        return std::unexpected(r.error());
+    }
     return *c;
 }
 

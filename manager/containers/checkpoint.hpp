@@ -12,8 +12,12 @@
 //   checkpoint/         the CRIU images
 //   berth-export.json   {"version": 1, "name", "image_id", "image", "options"}
 //   upper/              the rootfs's changes: overlay whiteouts and xattrs kept
+//   volumes/NAME/_data  the content of each named volume (not with
+//                       --ignore-volumes; nor tmpfs or bind-device volumes)
 #pragma once
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "libutil/error.hpp"
 #include "manager/containers/lifecycle.hpp"
@@ -25,6 +29,7 @@ struct CheckpointOptions {
     bool tcp_established = false;
     bool keep = false;         // keep CRIU's work dir (logs) after a success
     std::string export_path;   // --export FILE
+    bool ignore_volumes = false;  // --ignore-volumes: the archive names them only
 };
 
 // Dumps a running container. Without leave_running the container is stopped
@@ -37,6 +42,8 @@ struct RestoreOptions {
     std::string name;         // --name: a new container, from the named one's checkpoint
     bool tcp_established = false;
     bool keep = false;
+    // --publish: replaces the ports the container publishes (nullopt: keep them).
+    std::optional<std::vector<std::string>> publish;
 };
 
 // `container` (empty with --import): restores it in place, or, with a name,

@@ -256,9 +256,13 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
     }
     if (o.pre_dump) criu_local_set_track_mem(c.o, true);
     Cgroup cg = Cgroup::from_json(st.cgroup);
-    // CRIU freezes through the freezer when there is one (else by ptrace).
+    // CRIU freezes through the freezer when there is one (else by ptrace):
+    // the v1 freezer, which holds the tasks on a hybrid host, else the
+    // cgroup2 dir (cgroup.freeze), as runc gives it.
+    const CgroupDir* freezer = nullptr;
     for (auto& d : cg.dirs())
-        if (d.has("freezer")) criu_local_set_freeze_cgroup(c.o, d.path.c_str());
+        if (d.has("freezer") || (d.v2 && !freezer)) freezer = &d;
+    if (freezer) criu_local_set_freeze_cgroup(c.o, freezer->path.c_str());
     // Namespaces joined by path stay outside the dump: restore joins them again.
     for (auto& n : spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{}) {
         if (n.path.empty() || (n.type != "network" && n.type != "pid")) continue;

@@ -126,10 +126,14 @@ assert_not_running() {
 	run berth checkpoint --leave-running ctr
 	assert_success
 	wait_past ctr $(($(last_count ctr) + 3)) # runs on
-	run berth restore --name copy1 ctr
+	run berth restore --name copy1 -p 127.0.0.1:18081:80 ctr
 	assert_success
 	run berth restore --name copy2 ctr
 	assert_success
+	# --publish gave copy1 a port of its own.
+	run berth port copy1
+	assert_output "80/tcp -> 127.0.0.1:18081"
+	[ -n "$(in_netns nft list table inet berth | grep 18081)" ] || fail "no rule for copy1's port"
 	wait_past copy1 5
 	wait_past copy2 5
 	# The copies went on from the checkpoint, not from 0: their logs start
@@ -152,26 +156,46 @@ assert_not_running() {
 	assert_output "7"
 }
 
-@test "checkpoint --export on one root, restore --import on another; the rootfs changes go along" {
-	berth run -d --name ctr --network none busybox sh -c "echo made-here > /etc/marker; rm /etc/group; $COUNTER"
+@test "checkpoint --export on one root, restore --import on another; the rootfs changes and a volume go along" {
+	berth run -d --name ctr --network none -v data:/data busybox sh -c \
+		"echo made-here > /etc/marker; rm /etc/group; echo in-volume > /data/file; $COUNTER"
 	wait_past ctr 5
 	run berth checkpoint --export "$BATS_TEST_TMPDIR/ctr.tar.zst" ctr
 	assert_success
 	[ -s "$BATS_TEST_TMPDIR/ctr.tar.zst" ] || fail "no archive"
 	local at
 	at=$(last_count ctr)
+	# Root B lacks the image: the import fails naming it, and leaves neither
+	# a container nor the volume it would have made.
+	run berth_b restore --import "$BATS_TEST_TMPDIR/ctr.tar.zst"
+	assert_failure 125
+	assert_output_contains "busybox"
+	run berth_b ps -aq
+	assert_output ""
+	run berth_b volume ls -q
+	assert_output ""
 	berth_b load -i "$IMAGE" >/dev/null
 	run berth_b restore --import "$BATS_TEST_TMPDIR/ctr.tar.zst"
 	assert_success
 	wait_past berth_b ctr $((at + 3))
-	run berth_b exec ctr cat /etc/marker
-	assert_output "made-here"
+	run berth_b exec ctr cat /etc/marker /data/file
+	assert_output "made-here
+in-volume"
 	run berth_b exec ctr ls /etc/group
 	assert_failure
 	# Its log there starts where the count was (the log is the new root's).
 	local first
 	first=$(berth_b logs ctr | head -1)
 	[ "$first" -gt 0 ] || fail "the import started from $first"
+	# --ignore-volumes: the archive names the volume but carries nothing of it.
+	run berth checkpoint --ignore-volumes ctr
+	assert_failure 125
+	assert_output "berth: --ignore-volumes: only with --export"
+	berth restore ctr >/dev/null
+	run berth checkpoint --export "$BATS_TEST_TMPDIR/novol.tar.zst" --ignore-volumes ctr
+	assert_success
+	tar --zstd -tf "$BATS_TEST_TMPDIR/novol.tar.zst" | grep -q '^volumes/' && fail "volume content in the archive"
+	tar --zstd -tf "$BATS_TEST_TMPDIR/ctr.tar.zst" | grep -q '^volumes/data/_data/file$' || fail "no volume content in the first archive"
 	# The original is still here, stopped, and can be restored too.
 	run berth restore ctr
 	assert_success
