@@ -120,6 +120,24 @@ assert_not_running() {
 	assert_not_running ctr
 }
 
+@test "checkpoint, restore: the same through runc (--runtime), on the default bridge" {
+	[ -x /usr/sbin/runc ] || skip "runc is not installed (tools/install-deps installs it)"
+	berth run -d --name viarunc --runtime /usr/sbin/runc busybox sh -c "$COUNTER"
+	wait_past viarunc 5
+	run berth checkpoint viarunc
+	assert_success
+	local at
+	at=$(last_count viarunc)
+	assert_not_running viarunc
+	run berth restore viarunc
+	assert_success
+	wait_past viarunc $((at + 3))
+	consecutive viarunc
+	berth exec viarunc touch /tmp/stop
+	run berth wait viarunc
+	assert_output "7"
+}
+
 @test "checkpoint --leave-running; restore --name twice from one checkpoint; a restored copy is checkpointed again" {
 	berth run -d --name ctr busybox sh -c "$COUNTER"
 	wait_past ctr 5
