@@ -27,7 +27,7 @@ Commands:
   exec            run a command in a running container
   kill            send a signal to a container
   logs            show a container's output
-  migrate         move a container to another berth root (checkpoint, restore there, rm)
+  migrate         move a container to another berth root, here or over ssh (checkpoint, restore there, rm)
   pause, unpause  freeze and thaw a container
   rename          rename a container
   port            list a container's published ports

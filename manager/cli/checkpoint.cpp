@@ -66,7 +66,10 @@ int cmd_restore(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!a) return fail(a.error());
     RestoreOptions o;
     if (a->values.count("publish")) o.publish = a->get_all("publish");
-    o.import_path = absolute_path(a->get("import"));
+    o.import_path = a->get("import");
+    if (a->values.count("import") && o.import_path.empty())
+        return fail(Error{0, "--import: a file name is needed (- for stdin)"});
+    if (o.import_path != "-") o.import_path = absolute_path(o.import_path);
     o.name = a->get("name");
     o.tcp_established = a->has("tcp-established");
     o.keep = a->has("keep");
@@ -83,18 +86,26 @@ int cmd_restore(const GlobalOptions& g, int argc, char** argv, int start) {
 }
 
 int cmd_migrate(const GlobalOptions& g, int argc, char** argv, int start) {
-    auto a = parse_args(argc, argv, start, {{"to", 0, true}, {"tcp-established", 0, false}});
+    auto a = parse_args(argc, argv, start, {{"to", 0, true}, {"remote-berth", 0, true}, {"tcp-established", 0, false}});
     if (!a) return fail(a.error());
     if (a->positional.size() != 1) return fail(Error{0, "migrate: one container is needed"});
-    std::string to = absolute_path(a->get("to"));
-    if (to.empty()) return fail(Error{0, "migrate: --to DIR is needed (another berth root)"});
-    if (to.find(':') != std::string::npos)
-        return fail(Error{0, cat("--to ", to, ": only a berth root on this machine (a directory) for now")});
+    MigrateOptions o;
+    o.to = a->get("to");
+    if (o.to.empty()) return fail(Error{0, "migrate: --to DIR or --to ssh://HOST is needed"});
+    if (!o.to.starts_with("ssh://")) {
+        if (o.to.find("://") != std::string::npos)
+            return fail(Error{0, cat("--to ", o.to, ": only a directory or ssh://[USER@]HOST[:PORT][/ROOT]")});
+        o.to = absolute_path(o.to);
+    }
+    o.remote_berth = a->get("remote-berth");
+    if (!o.remote_berth.empty() && !o.to.starts_with("ssh://"))
+        return fail(Error{0, "--remote-berth: only with --to ssh://HOST"});
+    o.tcp_established = a->has("tcp-established");
     auto e = Engine::open(g);
     if (!e) return fail(e.error());
     auto c = (*e)->containers.find(a->positional[0]);
     if (!c) return fail(c.error());
-    auto id = migrate_container(**e, *c, to, a->has("tcp-established"));
+    auto id = migrate_container(**e, *c, o);
     if (!id) return fail(id.error());
     std::printf("%s\n", id->c_str());
     return 0;

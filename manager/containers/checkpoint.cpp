@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 
@@ -40,8 +41,8 @@ std::string work_dir(const Engine& e, const std::string& id) {
 }
 
 // Runs a helper program (tar, cp); its last line of stderr is the error.
-Result<void> run_tool(const std::vector<std::string>& argv) {
-    auto out = TRY(run_program(argv));
+Result<void> run_tool(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null") {
+    auto out = TRY(run_program(argv, stdin_path));
     if (out.status != 0) {
         std::string msg = last_line(out.err);
         return Err(msg.empty() ? cat(argv[0], " exited with ", out.status) : msg);
@@ -159,10 +160,12 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
     std::string tmp = e.paths.root + "/tmp/import-" + TRY(random_hex_id()).substr(0, 12);
     TRY(mkdir_all(tmp, 0700));
     auto restored = [&]() -> Result<ContainerRecord> {
-        std::vector<std::string> argv = {"tar", "-x", "-f", o.import_path};
+        // "-": the archive comes on stdin (migrate over ssh).
+        bool from_stdin = o.import_path == "-";
+        std::vector<std::string> argv = {"tar", "-x", "-f", from_stdin ? "-" : o.import_path};
         argv.insert(argv.end(), kTarFlags.begin(), kTarFlags.end());
         argv.insert(argv.end(), {"-C", tmp});
-        if (auto r = run_tool(argv); !r)
+        if (auto r = run_tool(argv, from_stdin ? "" : "/dev/null"); !r)
             return Err("--import ", o.import_path, ": not a berth checkpoint archive: ", r.error().what());
         std::string meta_path = tmp + "/berth-export.json";
         auto text = read_file(meta_path);
@@ -301,27 +304,104 @@ Result<ContainerRecord> restore_container(Engine& e, const std::string& containe
     return *c;
 }
 
-Result<std::string> migrate_container(Engine& e, ContainerRecord& c, const std::string& to_root, bool tcp_established) {
-    std::string here = std::filesystem::weakly_canonical(e.paths.root).string();
-    std::error_code ec;
-    if (std::filesystem::weakly_canonical(to_root, ec).string() == here)
-        return Err("--to ", to_root, ": that is this container's own root");
+namespace {
+
+// ssh://[USER@]HOST[:PORT][/ROOT]
+struct SshTarget {
+    std::string destination;  // USER@HOST or HOST
+    std::string port;
+    std::string root;  // the berth root there; "" for its default
+};
+
+Result<SshTarget> parse_ssh_target(const std::string& to) {
+    auto bad = [&](std::string_view why) { return Err("--to ", to, ": ", why); };
+    std::string_view rest = std::string_view(to).substr(std::string_view("ssh://").size());
+    SshTarget t;
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+        t.root = std::string(rest.substr(slash));
+        rest = rest.substr(0, slash);
+    }
+    size_t at = rest.rfind('@');
+    std::string_view user = at == std::string_view::npos ? "" : rest.substr(0, at);
+    std::string_view hostport = at == std::string_view::npos ? rest : rest.substr(at + 1);
+    std::string_view host = hostport;
+    if (hostport.starts_with('[')) {  // [IPv6]:PORT
+        size_t close = hostport.find(']');
+        if (close == std::string_view::npos) return bad("no ']' after the IPv6 address");
+        host = hostport.substr(1, close - 1);
+        std::string_view after = hostport.substr(close + 1);
+        if (!after.empty()) {
+            if (!after.starts_with(':')) return bad("expected :PORT after ']'");
+            t.port = std::string(after.substr(1));
+        }
+    } else if (size_t colon = hostport.find(':'); colon != std::string_view::npos) {
+        host = hostport.substr(0, colon);
+        t.port = std::string(hostport.substr(colon + 1));
+    }
+    if (host.empty()) return bad("no host");
+    if (!t.port.empty() && (!parse_u64(t.port) || *parse_u64(t.port) == 0 || *parse_u64(t.port) > 65535))
+        return bad("the port is not a number from 1 to 65535");
+    t.destination = user.empty() ? std::string(host) : cat(user, "@", host);
+    return t;
+}
+
+// A word for the remote shell.
+std::string shell_quote(const std::string& s) {
+    std::string q = "'";
+    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return q + "'";
+}
+
+std::vector<std::string> words(const std::string& s) {
+    std::vector<std::string> out;
+    for (auto w : split(s, ' '))
+        if (!trim(w).empty()) out.emplace_back(trim(w));
+    return out;
+}
+
+}  // namespace
+
+Result<std::string> migrate_container(Engine& e, ContainerRecord& c, const MigrateOptions& mo) {
+    bool remote = mo.to.starts_with("ssh://");
+    std::vector<std::string> argv;
+    if (remote) {
+        auto t = TRY(parse_ssh_target(mo.to));
+        const char* ssh = std::getenv("BERTH_SSH");
+        argv = words(ssh && *ssh ? ssh : "ssh");
+        if (!t.port.empty()) argv.insert(argv.end(), {"-p", t.port});
+        argv.push_back(t.destination);
+        std::string cmd = mo.remote_berth.empty() ? "berth" : mo.remote_berth;
+        if (!t.root.empty()) cmd += " --root " + shell_quote(t.root);
+        cmd += " restore --import -";
+        if (mo.tcp_established) cmd += " --tcp-established";
+        argv.push_back(cmd);
+    } else {
+        if (mo.to.empty() || mo.to[0] != '/') return Err("--to ", mo.to, ": an absolute directory or ssh://HOST");
+        std::error_code ec;
+        if (std::filesystem::weakly_canonical(mo.to, ec).string() ==
+            std::filesystem::weakly_canonical(e.paths.root, ec).string())
+            return Err("--to ", mo.to, ": that is this container's own root");
+        argv = {self_exe(), "--root", mo.to, "restore", "--import", ""};
+        if (mo.tcp_established) argv.push_back("--tcp-established");
+    }
     TRY(mkdir_all(e.paths.root + "/tmp", 0700));
     std::string archive = cat(e.paths.root, "/tmp/migrate-", c.id, ".tar.zst");
+    if (!remote) argv[5] = archive;
     CheckpointOptions co;
     co.export_path = archive;
-    co.tcp_established = tcp_established;
+    co.tcp_established = mo.tcp_established;
     TRY(checkpoint_container(e, c, co));
-    std::vector<std::string> argv = {self_exe(), "--root", to_root, "restore", "--import", archive};
-    if (tcp_established) argv.push_back("--tcp-established");
-    auto out = run_program(argv);
+    // Over ssh the archive goes on the remote berth's stdin.
+    auto out = run_program(argv, remote ? archive : "/dev/null");
     ::unlink(archive.c_str());
     if (!out || out->status != 0) {
         std::string why = out ? last_line(out->err) : out.error().what();
+        if (why.empty()) why = cat(argv[0], " exited with ", out->status);
         RestoreOptions back;
-        back.tcp_established = tcp_established;
+        back.tcp_established = mo.tcp_established;
         auto again = restore_container(e, c.id, back);
-        return Err("migrate ", c.name, " to ", to_root, ": ", why,
+        return Err("migrate ", c.name, " to ", mo.to, ": ", why,
                    again ? " (it runs here again)" : cat("; restoring it here failed too: ", again.error().what()));
     }
     // --rm: its cleanup may have removed it already.

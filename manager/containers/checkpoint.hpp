@@ -51,9 +51,18 @@ struct RestoreOptions {
 // container is removed again and an existing one is left as it was.
 Result<ContainerRecord> restore_container(Engine& e, const std::string& container, const RestoreOptions& o);
 
-// checkpoint --export to a temporary file, `berth --root DIR restore
-// --import` it, remove the container here; a failed restore there restores
-// it here again. Returns the id under DIR.
-Result<std::string> migrate_container(Engine& e, ContainerRecord& c, const std::string& to_root, bool tcp_established);
+struct MigrateOptions {
+    // An absolute directory (another berth root here), or
+    // ssh://[USER@]HOST[:PORT][/ROOT]: the archive goes over ssh ($BERTH_SSH,
+    // default "ssh") to `REMOTE_BERTH [--root ROOT] restore --import -`.
+    std::string to;
+    std::string remote_berth;  // the command there; default "berth"
+    bool tcp_established = false;
+};
+
+// checkpoint --export to a temporary file, restore --import it under the
+// other root (here or over ssh), remove the container here; a failed
+// restore there restores it here again. Returns the id there.
+Result<std::string> migrate_container(Engine& e, ContainerRecord& c, const MigrateOptions& o);
 
 }  // namespace berth::manager

@@ -18,7 +18,7 @@ extern char** environ;
 
 namespace berth::manager {
 
-Result<ProgramOutput> run_program(const std::vector<std::string>& argv) {
+Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const std::string& stdin_path) {
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) < 0) return ErrnoErr("pipe");
     UniqueFd out_r(out[0]), out_w(out[1]);
@@ -26,7 +26,7 @@ Result<ProgramOutput> run_program(const std::vector<std::string>& argv) {
     UniqueFd err_r(err[0]), err_w(err[1]);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (!stdin_path.empty()) posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
     posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
     posix_spawnattr_t attr;

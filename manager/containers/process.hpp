@@ -15,9 +15,10 @@ struct ProgramOutput {
     std::string out, err;
 };
 
-// Runs argv[0] (a path, or a name looked up in PATH) with stdin on /dev/null
-// and waits for it, collecting stdout and stderr.
-Result<ProgramOutput> run_program(const std::vector<std::string>& argv);
+// Runs argv[0] (a path, or a name looked up in PATH) with stdin on
+// `stdin_path` (/dev/null unless given; "" passes ours on) and waits for it,
+// collecting stdout and stderr.
+Result<ProgramOutput> run_program(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null");
 
 // The last non-empty line of `text`, without a "PROGRAM: " prefix it may
 // carry; what a failed helper's stderr is reduced to for the user.

@@ -25,6 +25,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${SSHD_PID:-}" ] || kill "$SSHD_PID" 2>/dev/null || true
 	if [ -d "${ROOT_B:-}" ]; then
 		berth_b rm -af >/dev/null 2>&1 || true
 		rm -rf "$RUNROOT-b"
@@ -36,6 +37,31 @@ teardown() {
 # network namespace.
 berth_b() {
 	$BERTH_NS "$BERTH" --root "$ROOT_B" --runroot "$RUNROOT-b" "$@"
+}
+
+# start_sshd: an ssh server on 127.0.0.1:$SSH_PORT in the test's network
+# namespace, "another machine": dropbear in a mount namespace of its own whose
+# /root (a tmpfs there only) authorizes the test's key; BERTH_SSH is the ssh
+# command with that key. REMOTE_BERTH enters the test's mount namespace
+# again, so the containers made over ssh are where berth_b sees them.
+start_sshd() {
+	command -v dropbear >/dev/null || skip "no dropbear (tools/install-deps installs dropbear-bin)"
+	local d=$BATS_TEST_TMPDIR/ssh i
+	mkdir -p "$d"
+	dropbearkey -t ed25519 -f "$d/host_key" >/dev/null 2>&1
+	ssh-keygen -q -t ed25519 -N '' -f "$d/id"
+	SSH_PORT=2222
+	$BERTH_NS unshare --mount --propagation private sh -c '
+		mount -t tmpfs -o mode=0700 tmpfs /root && mkdir -m 0700 /root/.ssh &&
+		cp "$1/id.pub" /root/.ssh/authorized_keys &&
+		exec dropbear -F -E -s -p "127.0.0.1:$2" -r "$1/host_key" -P "$1/pid"' _ "$d" "$SSH_PORT" 2>"$d/log" &
+	SSHD_PID=$!
+	for i in $(seq 100); do
+		in_netns bash -c "exec 3<>/dev/tcp/127.0.0.1/$SSH_PORT" 2>/dev/null && break
+		sleep 0.05
+	done
+	export BERTH_SSH="ssh -i $d/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR"
+	REMOTE_BERTH="nsenter --mount=/proc/$$/ns/mnt $BERTH --runroot $RUNROOT-b"
 }
 
 # Counts in its shell (a restart would start at 0 again), one number a line
@@ -245,6 +271,40 @@ in-volume"
 	assert_output "7"
 	$BERTH_NS "$BERTH" --root "$ROOT_B" rm -f mover >/dev/null
 	rm -rf "$target_runroot"
+}
+
+@test "migrate --to ssh://HOST: the archive goes over ssh to the berth there; no answer: it runs here again" {
+	start_sshd
+	berth_b load -i "$IMAGE" >/dev/null
+	berth run -d --name roamer --network none busybox sh -c "$COUNTER"
+	wait_past roamer 5
+	# Nothing listens on port 1: ssh fails, the container is restored here.
+	run berth migrate roamer --to "ssh://root@127.0.0.1:1$ROOT_B" --remote-berth "$REMOTE_BERTH"
+	assert_failure 125
+	assert_output_contains "migrate roamer to ssh://root@127.0.0.1:1" "it runs here again"
+	local at
+	at=$(last_count roamer)
+	wait_past roamer $((at + 3))
+	run berth migrate roamer --to "ssh://root@127.0.0.1:$SSH_PORT$ROOT_B" --remote-berth "$REMOTE_BERTH"
+	assert_success
+	[ "$output" = "$(berth_b inspect --format '{{.Id}}' roamer)" ] || fail "migrate printed $output"
+	run berth ps -a --format '{{.Names}}'
+	assert_output ""
+	at=$(last_count berth_b roamer)
+	wait_past berth_b roamer $((at + 3))
+	berth_b exec roamer touch /tmp/stop
+	run berth_b wait roamer
+	assert_output "7"
+	# A bad target is refused before anything is done.
+	berth run -d --name stays --network none busybox sh -c "$COUNTER"
+	run berth migrate stays --to "ssh://root@127.0.0.1:99999/x"
+	assert_failure 125
+	assert_output "berth: --to ssh://root@127.0.0.1:99999/x: the port is not a number from 1 to 65535"
+	run berth migrate stays --to "http://example/x"
+	assert_failure 125
+	assert_output_contains "only a directory or ssh://"
+	run berth inspect --format '{{.State.Status}}' stays
+	assert_output "running"
 }
 
 @test "checkpoint, restore: a container on a terminal" {
