@@ -9,6 +9,7 @@
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
 #include "manager/cli/format.hpp"
+#include "manager/containers/checkpoint.hpp"
 #include "manager/containers/lifecycle.hpp"
 #include "manager/containers/run_options.hpp"
 #include "manager/network/setup.hpp"
@@ -167,6 +168,10 @@ json::Value inspect_json(Engine& e, const ContainerRecord& c) {
     st.set("ExitCode", json::Value::number(c.exit_code));
     st.set("StartedAt", json::Value::string(c.started_at));
     st.set("FinishedAt", json::Value::string(c.finished_at));
+    std::string checkpointed = checkpointed_at(e, c.id);
+    st.set("Checkpointed", json::Value::boolean(!checkpointed.empty() && c.state == "exited"));
+    st.set("CheckpointedAt", json::Value::string(checkpointed));
+    st.set("CheckpointPath", json::Value::string(checkpoint_path(e, c.id)));
     v.set("State", std::move(st));
     v.set("Image", json::Value::string(c.image_id));
     v.set("ImageName", json::Value::string(c.image_name));

@@ -13,6 +13,8 @@
 #include "manager/cli/commands.hpp"
 #include "manager/containers/process.hpp"
 #include "manager/containers/run_options.hpp"
+#include "libutil/ip.hpp"
+#include "manager/network/network_store.hpp"
 #include "manager/network/setup.hpp"
 #include "manager/volumes/volume_store.hpp"
 
@@ -38,6 +40,10 @@ std::string images_dir(const Engine& e, const std::string& id) {
 
 std::string work_dir(const Engine& e, const std::string& id) {
     return e.paths.dir(id) + "/checkpoint-work";
+}
+
+std::string checkpointed_file(const Engine& e, const std::string& id) {
+    return e.paths.dir(id) + "/checkpointed";
 }
 
 // Runs a helper program (tar, cp); its last line of stderr is the error.
@@ -77,6 +83,15 @@ Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::strin
     meta.set("image_id", json::Value::string(c.image_id));
     meta.set("image", json::Value::string(c.image_name));
     meta.set("options", TRY_CTX(json::parse(c.options), "container ", c.id, ": options"));
+    json::Value addresses = json::Value::object();
+    for (const auto& l : TRY(NetworkStore(e.db()).leases_of_container(c.id))) {
+        json::Value* list = nullptr;
+        for (auto& [k, v] : addresses.members())
+            if (k == l.network) list = &v;
+        if (!list) list = &addresses.set(l.network, json::Value::array());
+        list->push(json::Value::string(l.address.str()));
+    }
+    meta.set("addresses", std::move(addresses));
     std::string meta_path = dir + "/berth-export.json";
     TRY(write_file_atomic(meta_path, json::write(meta, true), 0600));
     std::string tmp = cat(path, ".tmp-", ::getpid());
@@ -108,6 +123,7 @@ Result<void> restore_here(Engine& e, ContainerRecord& c, const RestoreOptions& o
     TRY(mkdir_all(work, 0700));
     RestoreFrom from{images, {"--work-path", work}};
     if (o.tcp_established) from.runtime_args.push_back("--tcp-established");
+    if (o.file_locks) from.runtime_args.push_back("--file-locks");
     c.stop_requested = false;
     if (auto r = start_container(e, c, false, &from); !r) {
         if (auto m = e.storage.get(c.id); m && *m && (*m)->mount_count > 0) (void)e.storage.unmount(c.id, true);
@@ -183,6 +199,17 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
             return Err("--import ", o.import_path, ": berth-export.json: options, image_id and name are needed");
         auto opts = TRY_CTX(run_options_from_json(*options), "--import ", o.import_path, ": berth-export.json: options");
         opts.name = o.name.empty() ? name->as_string() : o.name;
+        // The same container again (no new name): the addresses it had on
+        // its first network, so that its connections' ends still fit.
+        if (o.name.empty() && !o.ignore_static_ip && !opts.networks.empty())
+            if (const json::Value* addrs = meta.find("addresses"); addrs && addrs->is_object())
+                if (const json::Value* first = addrs->find(opts.networks.front()); first && first->is_array())
+                    for (const auto& a : first->items()) {
+                        if (!a.is_string()) continue;
+                        auto ip = parse_ip(a.as_string());
+                        if (!ip) continue;
+                        (ip->is_v4() ? opts.ip : opts.ip6) = a.as_string();
+                    }
         // The archive's volumes that this root does not have yet get its
         // content; one that exists here is used as it is.
         std::vector<std::string> new_volumes;
@@ -252,6 +279,7 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
     std::vector<std::string> args = {"checkpoint", "--image-path", fresh, "--work-path", work};
     if (o.leave_running) args.push_back("--leave-running");
     if (o.tcp_established) args.push_back("--tcp-established");
+    if (o.file_locks) args.push_back("--file-locks");
     args.push_back(c.id);
     // A network namespace of its own was given by path: the runtime tells
     // CRIU it is external, and the restore gets a new one, wired as at start.
@@ -268,6 +296,7 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
     if (::rename(fresh.c_str(), images.c_str()) < 0) return ErrnoErr("rename ", fresh, " to ", images);
     if (!o.keep) remove_tree(work);
     if (!o.leave_running) {
+        TRY(write_file_atomic(checkpointed_file(e, c.id), now_rfc3339_nano() + "\n", 0600));
         // CRIU killed the process; its shim records the exit (its exit
         // command, which needs this lock, unmounts the rootfs afterwards).
         if (!wait_for_exit(e, c.id, 30000)) log::warn(cat("container ", c.name, ": no exit recorded after the dump"));
@@ -275,6 +304,15 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
     }
     if (!o.export_path.empty()) TRY(write_archive(e, c, o.export_path, o.ignore_volumes));
     return {};
+}
+
+std::string checkpointed_at(const Engine& e, const std::string& id) {
+    return std::string(trim(read_file(checkpointed_file(e, id)).value_or("")));
+}
+
+std::string checkpoint_path(const Engine& e, const std::string& id) {
+    std::string p = images_dir(e, id);
+    return exists(p) ? p : "";
 }
 
 Result<ContainerRecord> restore_container(Engine& e, const std::string& container, const RestoreOptions& o) {

@@ -7,10 +7,13 @@
 //
 //   ROOT/containers/ID/checkpoint/       the last checkpoint's CRIU images
 //   ROOT/containers/ID/checkpoint-work/  CRIU's logs (dump.log, restore.log)
+//   ROOT/containers/ID/checkpointed      the dump stopped it (its time);
+//                                        gone once it starts again
 //
 // The archive (--export, a zstd-compressed tar):
 //   checkpoint/         the CRIU images
-//   berth-export.json   {"version": 1, "name", "image_id", "image", "options"}
+//   berth-export.json   {"version": 1, "name", "image_id", "image", "options",
+//                        "addresses": {NETWORK: [ADDRESS...]}}
 //   upper/              the rootfs's changes: overlay whiteouts and xattrs kept
 //   volumes/NAME/_data  the content of each named volume (not with
 //                       --ignore-volumes; nor tmpfs or bind-device volumes)
@@ -30,6 +33,7 @@ struct CheckpointOptions {
     bool keep = false;         // keep CRIU's work dir (logs) after a success
     std::string export_path;   // --export FILE
     bool ignore_volumes = false;  // --ignore-volumes: the archive names them only
+    bool file_locks = false;      // --file-locks
 };
 
 // Dumps a running container. Without leave_running the container is stopped
@@ -42,6 +46,10 @@ struct RestoreOptions {
     std::string name;         // --name: a new container, from the named one's checkpoint
     bool tcp_established = false;
     bool keep = false;
+    bool file_locks = false;
+    // --import without --name asks for the addresses the container had on
+    // its first network (as podman); --ignore-static-ip does not.
+    bool ignore_static_ip = false;
     // --publish: replaces the ports the container publishes (nullopt: keep them).
     std::optional<std::vector<std::string>> publish;
 };
@@ -50,6 +58,12 @@ struct RestoreOptions {
 // into a new container. Returns the restored container. On failure a new
 // container is removed again and an existing one is left as it was.
 Result<ContainerRecord> restore_container(Engine& e, const std::string& container, const RestoreOptions& o);
+
+// When the container was stopped by a checkpoint and not started since:
+// that time (RFC 3339), else "".
+std::string checkpointed_at(const Engine& e, const std::string& id);
+// The images of its last checkpoint, or "" when it has none.
+std::string checkpoint_path(const Engine& e, const std::string& id);
 
 struct MigrateOptions {
     // An absolute directory (another berth root here), or

@@ -415,6 +415,7 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const R
     const json::Value* shim_pid = v.find("shim_pid");
     c.pid = pid ? pid->as_int64().value_or(0) : 0;
     c.shim_pid = shim_pid ? shim_pid->as_int64().value_or(0) : 0;
+    ::unlink((p.dir(c.id) + "/checkpointed").c_str());  // State.Checkpointed: started since
     c.state = "running";
     c.started_at = now_rfc3339_nano();
     c.finished_at.clear();

@@ -5,10 +5,16 @@
 // capprobe ignore-all PROG ARGS...: runs PROG with every signal ignored that
 // can be, glibc's internal 32 and 33 included (which a shell's trap cannot
 // reach), as some CI runners start their jobs.
+// capprobe hold-lock FILE: takes an flock on FILE, prints "locked", waits
+// until /tmp/stop exists, prints "done". capprobe try-lock FILE: exits 0
+// when an flock on FILE can be taken at once, 1 when it is held.
+// (busybox has no flock applet here; the checkpoint tests need one.)
 // Linked statically so that it runs in a busybox rootfs; the security tests
 // install it setuid-root to check that no_new_privs and a dropped bounding
 // set hold.
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,11 +65,35 @@ int ignore_all_and_exec(char** argv) {
     return 127;
 }
 
+int hold_lock(const char* path) {
+    int fd = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::flock(fd, LOCK_EX) < 0) {
+        std::perror(path);
+        return 1;
+    }
+    std::printf("locked\n");
+    std::fflush(stdout);
+    while (::access("/tmp/stop", F_OK) != 0) ::usleep(50000);
+    std::printf("done\n");
+    return 0;
+}
+
+int try_lock(const char* path) {
+    int fd = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        std::perror(path);
+        return 2;
+    }
+    return ::flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "fds") == 0) return list_fds();
     if (argc > 2 && std::strcmp(argv[1], "ignore-all") == 0) return ignore_all_and_exec(argv + 2);
+    if (argc == 3 && std::strcmp(argv[1], "hold-lock") == 0) return hold_lock(argv[2]);
+    if (argc == 3 && std::strcmp(argv[1], "try-lock") == 0) return try_lock(argv[2]);
     std::printf("uid=%u euid=%u", getuid(), geteuid());
     FILE* f = std::fopen("/proc/self/status", "r");
     if (!f) {

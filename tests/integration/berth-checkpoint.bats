@@ -123,8 +123,10 @@ assert_not_running() {
 	ip=$(berth exec ctr ip -4 -o addr show eth0 | awk '{print $4}')
 	run berth checkpoint ctr
 	assert_success
-	assert_output "$(berth inspect --format '{{.Id}}' ctr)"
+	assert_output "ctr" # as named, as podman prints it
 	assert_not_running ctr
+	run berth inspect --format '{{.State.Status}}:{{.State.Running}}:{{.State.Checkpointed}}' ctr
+	assert_output "exited:false:true"
 	local at
 	at=$(last_count ctr)
 	sleep 0.3
@@ -133,6 +135,9 @@ assert_not_running() {
 	[ -z "$(in_netns ip -o link show type veth)" ] || fail "veths left after the checkpoint"
 	run berth restore ctr
 	assert_success
+	assert_output "ctr"
+	run berth inspect --format '{{.State.Status}}:{{.State.Running}}:{{.State.Checkpointed}}' ctr
+	assert_output "running:true:false"
 	wait_past ctr $((at + 5))
 	consecutive ctr
 	run berth exec ctr ip -4 -o addr show eth0
@@ -305,6 +310,80 @@ in-volume"
 	assert_output_contains "only a directory or ssh://"
 	run berth inspect --format '{{.State.Status}}' stays
 	assert_output "running"
+}
+
+@test "checkpoint -a, restore -a: every running container, then every checkpointed one; ids printed" {
+	berth run -d --name one --network none busybox sh -c "$COUNTER"
+	berth run -d --name two --network none busybox sh -c "$COUNTER"
+	berth create --name idle busybox true >/dev/null
+	wait_past one 3
+	wait_past two 3
+	run berth checkpoint -a
+	assert_success
+	[ "$(echo "$output" | sort)" = "$(berth inspect --format '{{.Id}}' one two | sort)" ] || fail "checkpoint -a printed: $output"
+	run berth restore -a
+	assert_success
+	[ "$(echo "$output" | sort)" = "$(berth inspect --format '{{.Id}}' one two | sort)" ] || fail "restore -a printed: $output"
+	run berth ps --format '{{.Names}}'
+	assert_output_contains one two
+	run berth inspect --format '{{.State.Status}}' idle
+	assert_output "created"
+}
+
+@test "checkpoint --file-locks: a held flock goes along; without it the dump is refused" {
+	# capprobe hold-lock: flock on /tmp/lock until /tmp/stop exists.
+	berth run -d --name locker --network none -v "$BERTH_BUILDDIR/tests/helpers/capprobe:/bin/capprobe:ro" \
+		busybox capprobe hold-lock /tmp/lock
+	wait_for_log locker locked
+	run berth checkpoint locker
+	assert_failure 125
+	assert_output_contains "checkpoint locker" "criu dump"
+	run berth inspect --format '{{.State.Status}}' locker
+	assert_output "running"
+	run berth checkpoint --file-locks locker
+	assert_success
+	run berth restore --file-locks locker
+	assert_success
+	# The lock is still held by the restored process.
+	run berth exec locker capprobe try-lock /tmp/lock
+	assert_failure 1
+	berth exec locker touch /tmp/stop
+	run berth wait locker
+	assert_output "0"
+	run berth logs locker
+	assert_output "locked
+done"
+}
+
+@test "restore --import of the same container keeps its address; --ignore-static-ip does not ask for it" {
+	berth run -d --name filler busybox sleep 1000 >/dev/null
+	berth run -d --name ctr busybox sh -c "$COUNTER"
+	wait_past ctr 3
+	local ip
+	ip=$(berth inspect --format '{{.NetworkSettings.IPAddress}}' ctr)
+	berth rm -f filler >/dev/null
+	run berth checkpoint --export "$BATS_TEST_TMPDIR/ctr.tar.zst" ctr
+	assert_success
+	berth rm ctr >/dev/null
+	run berth restore --import "$BATS_TEST_TMPDIR/ctr.tar.zst"
+	assert_success
+	run berth inspect --format '{{.NetworkSettings.IPAddress}}' ctr
+	assert_output "$ip"
+	# While it runs, another import under a new name gets another address.
+	run berth restore --import "$BATS_TEST_TMPDIR/ctr.tar.zst" --name other
+	assert_success
+	run berth inspect --format '{{.NetworkSettings.IPAddress}}' other
+	[ "$output" != "$ip" ] || fail "other got the same address $ip"
+	# Without --name the same address is asked for: taken, a clear error.
+	berth rm -f other >/dev/null
+	berth rename ctr ctr-old
+	run berth restore --import "$BATS_TEST_TMPDIR/ctr.tar.zst"
+	assert_failure 125
+	assert_output_contains "$ip"
+	run berth restore --import "$BATS_TEST_TMPDIR/ctr.tar.zst" --ignore-static-ip
+	assert_success
+	run berth inspect --format '{{.NetworkSettings.IPAddress}}' ctr
+	[ "$output" != "$ip" ] || fail "--ignore-static-ip got $ip again"
 }
 
 @test "checkpoint, restore: a container on a terminal" {
