@@ -168,3 +168,13 @@ teardown() { common_teardown; }
 	assert_equal "$id" "$ID"
 	assert_equal "$status" stopped
 }
+
+@test "tools/make-bundle: a relative RUNTIME works (spec runs in the bundle's dir)" {
+	local rel
+	rel=$(realpath --relative-to="$BATS_TEST_TMPDIR" "$RUNTIME")
+	cd "$BATS_TEST_TMPDIR"
+	run env RUNTIME="$rel" "$BERTH_SRCDIR/tools/make-bundle" "$BATS_TEST_TMPDIR/rel-bundle"
+	assert_success
+	[ -s "$BATS_TEST_TMPDIR/rel-bundle/config.json" ] || fail "no config.json"
+	[ -x "$BATS_TEST_TMPDIR/rel-bundle/rootfs/bin/busybox" ] || fail "no busybox in the rootfs"
+}
