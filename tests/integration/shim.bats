@@ -367,6 +367,43 @@ $log.1:0"
 	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --exit-command-arg x
 	assert_failure 2
 	assert_output_contains "--exit-command"
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --restore-arg --tcp-established
+	assert_failure 2
+	assert_output_contains "--restore-arg needs --restore DIR"
+	run "$SHIM" --id "$ID" --bundle "$BUNDLE" --restore "$BATS_TEST_TMPDIR" --start
+	assert_failure 2
+	assert_output_contains "--start is for create mode, not --restore"
+}
+
+@test "shim: --restore: a new shim restores a checkpoint; the log goes on and the exit code lands" {
+	command -v criu >/dev/null && criu check >/dev/null 2>&1 || skip "no working CRIU (tools/install-deps builds CRIU 4)"
+	# berth-runtime says so in features; runc (1.1.5: no features) has it;
+	# Debian's crun is built without CRIU.
+	case $("$RUNTIME" --version 2>/dev/null | head -n1) in
+	runc*) ;;
+	crun*) skip "this crun is built without CRIU" ;;
+	*) [ "$("$RUNTIME" features | jq -r '.annotations["org.berth.runtime.checkpoint.enabled"]')" = true ] ||
+		skip "$RUNTIME has no checkpoint/restore" ;;
+	esac
+	set_cmd 'i=0; while [ ! -e /shared/stop ]; do echo "n $i"; i=$((i + 1)); sleep 0.05; done; exit 5'
+	shim_ok "$ID" --start --delete
+	wait_for_grep "n 5" "$LOGS/$ID.log"
+	local img=$BATS_TEST_TMPDIR/img
+	run runtime checkpoint --image-path "$img" "$ID"
+	assert_success
+	wait_for_file "$EXITS/$ID"
+	wait_shim_gone "$ID"
+	local last
+	last=$(cri_lines stdout "$LOGS/$ID.log" | tail -1)
+	last=${last#n }
+	shim_ok "$ID" --restore "$img" --delete
+	wait_for_grep "n $((last + 3))\$" "$LOGS/$ID.log"
+	# One count, from 0, on through the restore.
+	cri_lines stdout "$LOGS/$ID.log" | awk '$2 != NR - 1 { exit 1 }' ||
+		fail "the count is not consecutive:" "$(cri_lines stdout "$LOGS/$ID.log" | tr '\n' ' ')"
+	touch "$SHARED/stop"
+	wait_for_grep '"exit_code":5' "$EXITS/$ID"
+	wait_shim_gone "$ID"
 }
 
 # exit_command_script FILE: a host script for --exit-command that appends
