@@ -31,24 +31,32 @@ with_pipes() {
 	[ "$rc" -eq 0 ] || fail "$* failed:" "$(cat "$BATS_TEST_TMPDIR/$id.out")"
 }
 
-# A container that bumps a counter in $SHARED/count every 50 ms; its shell
-# variable, not the file, holds the count, so a restart would start at 1.
+# A counter in /shared/count, bumped every 50 ms; its shell variable, not
+# the file, holds the count, so a restart would start at 1. It overwrites
+# the file in place (`1<>`, fixed width) instead of truncating it: CRIU
+# checks the size of a file a process has open, and a dump that catches
+# the shell between `>`'s truncation and its write would record size 0,
+# which a container restored later (with another one writing the file
+# meanwhile) no longer finds.
+COUNTER='i=0; while true; do i=$((i+1)); printf "%08d\n" $i 1<>/shared/count; sleep 0.05; done'
+
+# A container that runs $COUNTER.
 start_counter() {
 	add_shared_dir
-	set_cmd 'i=0; while true; do i=$((i+1)); echo $i > /shared/count; sleep 0.05; done'
+	set_cmd "$COUNTER"
 	with_pipes "$ID" runtime run -d --bundle "$BUNDLE" "$ID"
 	wait_for_file "$SHARED/count"
 }
 
-# The counter's value (`echo >` truncates before it writes: read again when
-# caught in between).
+# The counter's value, without the leading zeros.
 count() {
 	local c= i
 	for ((i = 0; i < 50; i++)); do
 		c=$(cat "$SHARED/count" 2>/dev/null) || c=
-		[ -n "$c" ] && break
+		[[ $c =~ ^[0-9]+$ ]] && break
 		sleep 0.01
 	done
+	[ -n "$c" ] && c=$((10#$c))
 	echo "$c"
 }
 
@@ -122,7 +130,7 @@ assert_gone() {
 	restore_detached "$ID"
 	run runtime exec "$ID" cat /shared/count
 	assert_success
-	[ "$output" -ge 1 ] || fail "exec read '$output'"
+	[ "$((10#$output))" -ge 1 ] || fail "exec read '$output'"
 	run runtime ps "$ID"
 	assert_success
 	assert_output_contains "sleep"
@@ -322,7 +330,7 @@ assert_gone() {
 
 @test "checkpoint: a dump CRIU refuses leaves the container running and no image, only CRIU's log" {
 	add_shared_dir
-	set_cmd 'i=0; while true; do i=$((i+1)); echo $i > /shared/count; sleep 0.05; done'
+	set_cmd "$COUNTER"
 	# Stdout on a file of the host's mounts: outside the container, CRIU
 	# cannot dump it (runc alike).
 	runtime run -d --bundle "$BUNDLE" "$ID" </dev/null >"$BATS_TEST_TMPDIR/host-file.log" 2>&1
