@@ -31,9 +31,13 @@ int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start) {
                          {"file-locks", 0, false},
                          {"export", 'e', true},
                          {"ignore-volumes", 0, false},
+                         {"pre-checkpoint", 'P', false},
+                         {"with-previous", 0, false},
                          {"keep", 'k', false}});
     if (!a) return fail(a.error());
     CheckpointOptions o;
+    o.pre_checkpoint = a->has("pre-checkpoint");
+    o.with_previous = a->has("with-previous");
     o.leave_running = a->has("leave-running");
     o.tcp_established = a->has("tcp-established");
     o.file_locks = a->has("file-locks");
@@ -42,6 +46,8 @@ int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start) {
     o.export_path = absolute_path(a->get("export"));
     if (a->values.count("export") && o.export_path.empty()) return fail(Error{0, "--export: a file name is needed"});
     if (o.ignore_volumes && o.export_path.empty()) return fail(Error{0, "--ignore-volumes: only with --export"});
+    if (o.pre_checkpoint && (o.with_previous || o.leave_running || !o.export_path.empty()))
+        return fail(Error{0, "--pre-checkpoint: not with --with-previous, --leave-running or --export (the container runs on)"});
     bool all = a->has("all");
     if (all && !a->positional.empty()) return fail(Error{0, "checkpoint: --all takes no container"});
     if (!all && a->positional.empty()) return fail(Error{0, "checkpoint: at least one container is needed (or --all)"});

@@ -42,6 +42,10 @@ std::string work_dir(const Engine& e, const std::string& id) {
     return e.paths.dir(id) + "/checkpoint-work";
 }
 
+std::string pre_dir(const Engine& e, const std::string& id) {
+    return e.paths.dir(id) + "/checkpoint-pre";
+}
+
 std::string checkpointed_file(const Engine& e, const std::string& id) {
     return e.paths.dir(id) + "/checkpointed";
 }
@@ -98,6 +102,7 @@ Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::strin
     std::vector<std::string> argv = {"tar", "-c", "-f", tmp};
     argv.insert(argv.end(), kTarFlags.begin(), kTarFlags.end());
     argv.insert(argv.end(), {"-C", dir, "checkpoint", "berth-export.json", "upper"});
+    if (exists(images_dir(e, c.id) + "/parent")) argv.push_back("checkpoint-pre");
     // ROOT/volumes/NAME/_data is "volumes/NAME/_data" from ROOT.
     if (!ignore_volumes) {
         auto volumes = TRY(carried_volumes(e, c));
@@ -234,6 +239,8 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
             std::string images = images_dir(e, c.id);
             if (::rename((tmp + "/checkpoint").c_str(), images.c_str()) < 0)
                 return ErrnoErr("rename ", tmp, "/checkpoint to ", images);
+            if (exists(tmp + "/checkpoint-pre") && ::rename((tmp + "/checkpoint-pre").c_str(), pre_dir(e, c.id).c_str()) < 0)
+                return ErrnoErr("rename ", tmp, "/checkpoint-pre to ", pre_dir(e, c.id));
             return {};
         });
         if (!made)  // the volumes the failed import made go with it
@@ -252,6 +259,7 @@ Result<ContainerRecord> restore_copy(Engine& e, const ContainerRecord& src, cons
     opts.name = o.name;
     return restore_new(e, opts, src.image_id, o, [&](const ContainerRecord& c) -> Result<void> {
         TRY(run_tool({"cp", "-a", e.storage.upper_dir(src.id) + "/.", e.storage.upper_dir(c.id)}));
+        if (exists(images_dir(e, src.id) + "/parent")) TRY(run_tool({"cp", "-a", pre_dir(e, src.id), pre_dir(e, c.id)}));
         return run_tool({"cp", "-a", images_dir(e, src.id), images_dir(e, c.id)});
     });
 }
@@ -266,8 +274,26 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
     if (opts.remove && !o.leave_running && o.export_path.empty())
         return Err("container ", c.name, " was run with --rm: its checkpoint would go with it (use --export or "
                    "--leave-running)");
-    std::string dir = e.paths.dir(c.id);
     std::string images = images_dir(e, c.id), fresh = images + ".new", work = work_dir(e, c.id);
+    if (o.pre_checkpoint) {
+        // The container runs on; the next --with-previous dump writes only
+        // the memory that changed since.
+        std::string pre = pre_dir(e, c.id), pre_new = pre + ".new";
+        remove_tree(pre_new);
+        remove_tree(work);
+        TRY(mkdir_all(work, 0700));
+        auto dumped = runtime_command(e, c, {"checkpoint", "--pre-dump", "--image-path", pre_new, "--work-path", work, c.id});
+        if (!dumped) {
+            remove_tree(pre_new);
+            return Err("checkpoint --pre-checkpoint ", c.name, ": ", dumped.error().what());
+        }
+        remove_tree(pre);
+        if (::rename(pre_new.c_str(), pre.c_str()) < 0) return ErrnoErr("rename ", pre_new, " to ", pre);
+        if (!o.keep) remove_tree(work);
+        return {};
+    }
+    if (o.with_previous && !exists(pre_dir(e, c.id)))
+        return Err("--with-previous: container ", c.name, " has no pre-checkpoint (make one with --pre-checkpoint)");
     remove_tree(fresh);
     remove_tree(work);
     TRY(mkdir_all(work, 0700));
@@ -280,6 +306,8 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
     if (o.leave_running) args.push_back("--leave-running");
     if (o.tcp_established) args.push_back("--tcp-established");
     if (o.file_locks) args.push_back("--file-locks");
+    // CRIU takes the parent relative to the images dir (a link "parent").
+    if (o.with_previous) args.insert(args.end(), {"--parent-path", "../checkpoint-pre"});
     args.push_back(c.id);
     // A network namespace of its own was given by path: the runtime tells
     // CRIU it is external, and the restore gets a new one, wired as at start.

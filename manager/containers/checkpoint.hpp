@@ -6,12 +6,15 @@
 // archives. docs/manager-design.md, "Checkpoint and restore".
 //
 //   ROOT/containers/ID/checkpoint/       the last checkpoint's CRIU images
+//   ROOT/containers/ID/checkpoint-pre/   a pre-dump (--pre-checkpoint), the
+//                                        parent of a --with-previous dump
 //   ROOT/containers/ID/checkpoint-work/  CRIU's logs (dump.log, restore.log)
 //   ROOT/containers/ID/checkpointed      the dump stopped it (its time);
 //                                        gone once it starts again
 //
 // The archive (--export, a zstd-compressed tar):
 //   checkpoint/         the CRIU images
+//   checkpoint-pre/     their parent, when the dump was --with-previous
 //   berth-export.json   {"version": 1, "name", "image_id", "image", "options",
 //                        "addresses": {NETWORK: [ADDRESS...]}}
 //   upper/              the rootfs's changes: overlay whiteouts and xattrs kept
@@ -34,6 +37,11 @@ struct CheckpointOptions {
     std::string export_path;   // --export FILE
     bool ignore_volumes = false;  // --ignore-volumes: the archive names them only
     bool file_locks = false;      // --file-locks
+    // --pre-checkpoint: a pre-dump into checkpoint-pre (the container runs
+    // on); --with-previous: a dump of only what changed since it. Both need
+    // the kernel's memory tracking (the runtime says when it is missing).
+    bool pre_checkpoint = false;
+    bool with_previous = false;
 };
 
 // Dumps a running container. Without leave_running the container is stopped

@@ -494,3 +494,52 @@ done"
 	berth rm -f client server >/dev/null
 	berth network rm ckpt-net >/dev/null
 }
+
+@test "checkpoint --pre-checkpoint, --with-previous: bad combinations, and a kernel without memory tracking, are refused clearly" {
+	berth run -d --name iter --network none busybox sh -c "$COUNTER"
+	wait_past iter 3
+	local id
+	id=$(berth inspect --format '{{.Id}}' iter)
+	run berth checkpoint --with-previous iter
+	assert_failure 125
+	assert_output "berth: --with-previous: container iter has no pre-checkpoint (make one with --pre-checkpoint)"
+	run berth checkpoint --pre-checkpoint --leave-running iter
+	assert_failure 125
+	assert_output_contains "--pre-checkpoint: not with"
+	if criu check --feature mem_dirty_track >/dev/null 2>&1; then
+		skip "this kernel tracks memory changes: pre-checkpoints work (next test)"
+	fi
+	run berth checkpoint --pre-checkpoint iter
+	assert_failure 125
+	assert_output_contains "checkpoint --pre-checkpoint iter" "CONFIG_MEM_SOFT_DIRTY" "mem_dirty_track"
+	run berth inspect --format '{{.State.Status}}' iter
+	assert_output "running"
+	[ ! -e "$ROOT/containers/$id/checkpoint-pre" ] || fail "a pre-checkpoint was left"
+}
+
+@test "checkpoint --pre-checkpoint, then --with-previous --export; the import elsewhere and the restore here count on" {
+	criu check --feature mem_dirty_track >/dev/null 2>&1 ||
+		skip "this kernel does not track memory changes (no CONFIG_MEM_SOFT_DIRTY): the refusal is the test above"
+	berth run -d --name iter --network none busybox sh -c "$COUNTER"
+	wait_past iter 3
+	local id
+	id=$(berth inspect --format '{{.Id}}' iter)
+	run berth checkpoint --pre-checkpoint iter
+	assert_success
+	run berth inspect --format '{{.State.Status}}' iter
+	assert_output "running"
+	wait_past iter $(($(last_count iter) + 3))
+	run berth checkpoint --with-previous --export "$BATS_TEST_TMPDIR/iter.tar.zst" iter
+	assert_success
+	[ -L "$ROOT/containers/$id/checkpoint/parent" ] || fail "the dump has no parent"
+	local at
+	at=$(last_count iter)
+	berth_b load -i "$IMAGE" >/dev/null
+	run berth_b restore --import "$BATS_TEST_TMPDIR/iter.tar.zst"
+	assert_success
+	wait_past berth_b iter $((at + 3))
+	# Here too, from the images and their parent.
+	run berth restore iter
+	assert_success
+	wait_past iter $((at + 3))
+}

@@ -448,3 +448,25 @@ assert_gone() {
 	assert_success
 	assert_equal "$(jq -r '.annotations["org.berth.runtime.checkpoint.enabled"]' <<<"$output")" false
 }
+
+@test "checkpoint --pre-dump, then a dump with --parent-path: the restore counts on (where the kernel tracks memory)" {
+	criu check --feature mem_dirty_track >/dev/null 2>&1 ||
+		skip "this kernel does not track memory changes (no CONFIG_MEM_SOFT_DIRTY): the refusal is tested above"
+	start_counter
+	wait_past 3
+	run runtime checkpoint --pre-dump --image-path "$IMG/pre" "$ID"
+	assert_success
+	# A pre-dump leaves the container running.
+	assert_equal "$(container_status)" running
+	wait_past "$(count)"
+	# The final dump writes only what changed since; CRIU links its parent.
+	run runtime checkpoint --parent-path ../pre --image-path "$IMG/final" "$ID"
+	assert_success
+	[ -L "$IMG/final/parent" ] || fail "no parent link in $IMG/final:" "$(ls "$IMG/final")"
+	assert_gone
+	local before
+	before=$(count)
+	IMG=$IMG/final restore_detached "$ID"
+	assert_equal "$(container_status)" running
+	counts_on "$before"
+}
