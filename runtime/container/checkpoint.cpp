@@ -143,6 +143,10 @@ Error criu_error(int rc, const std::string& what, const std::string& log_path) {
 // Opens (making it 0700 if missing) a directory CRIU writes to.
 Result<UniqueFd> open_dir(const std::string& path, bool create, bool* created, const char* flag) {
     if (create) {
+        // Its parents too, as runc (MkdirAll); only the dir itself counts as
+        // created (a failed dump removes it).
+        if (auto slash = path.find_last_of('/'); slash != std::string::npos && slash > 0)
+            if (auto r = mkdir_all(path.substr(0, slash), 0700); !r) return Wrap(r.error(), cat(flag, " ", path));
         if (::mkdir(path.c_str(), 0700) == 0) {
             if (created) *created = true;
         } else if (errno != EEXIST) {
