@@ -165,6 +165,26 @@ teardown() { common_teardown; }
 	assert_output_contains "/dev/null /proc/timer_list"
 }
 
+# The init opens its stdio that is the host's /dev/null again on the
+# container's /dev/null (for CRIU). Where that cannot be opened (here a /dev
+# on a nodev tmpfs, as /tmp is in the v2 VM) the container still runs.
+@test "security: a container whose /dev/null cannot be opened (a nodev /dev) runs on the host's /dev/null" {
+	dev=$BATS_TEST_TMPDIR/nodev
+	mkdir "$dev"
+	mount -t tmpfs -o nodev,mode=755 tmpfs "$dev"
+	mknod -m 666 "$dev/null" c 1 3
+	mkdir "$dev/pts"
+	update_config '.mounts |= map(select(.destination != "/dev")) |
+		.mounts += [{"destination": "/dev", "type": "bind", "source": $dev, "options": ["rbind"]}]' --arg dev "$dev"
+	set_cmd 'echo ran; cat /dev/null && echo opened; true'
+	run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+	umount "$dev"
+	assert_success
+	assert_output_contains ran
+	assert_output_not_contains opened # the container's own /dev/null is not usable
+	[ ! -e "$ROOT/$ID" ] || fail "state dir left"
+}
+
 # CVE-2025-52565: /dev/console is where the pty is bound; a /dev/console that
 # is a symlink must not send the mount to its target.
 @test "security: a /dev/console symlink is refused, not followed (CVE-2025-52565)" {
