@@ -6,6 +6,7 @@
 # on another, migrate, a container on a terminal, and the failure paths,
 # which leave the container as it was and nothing behind. Real containers
 # through berth-shim, berth-runtime and CRIU.
+# check-cgroupv2: not needed (the cgroup side of checkpoint/restore is the runtime's, which checkpoint.bats runs in the v2 VM; these 14 slow tests ran there by hand, `tools/vm/check-cgroupv2 . tests/integration/berth-checkpoint.bats`, and pushed the VM that got them past its time limit)
 
 # shellcheck disable=SC2154
 load helpers
