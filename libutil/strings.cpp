@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <climits>
+#include <filesystem>
 #include <cstdio>
 
 #include "libutil/fd.hpp"
@@ -268,6 +270,23 @@ Result<std::string> random_hex_id() {
         out.push_back("0123456789abcdef"[c & 15]);
     }
     return out;
+}
+
+std::string absolute_path(const std::string& p) {
+    if (p.empty() || p[0] == '/') return p;
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return p;
+    return clean_path(path_join(cwd, p));
+}
+
+bool path_exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+void remove_tree(const std::string& p) {
+    std::error_code ec;
+    std::filesystem::remove_all(p, ec);
 }
 
 }  // namespace berth

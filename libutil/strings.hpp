@@ -37,5 +37,12 @@ Result<void> mkdir_all(const std::string& path, mode_t mode = 0755);
 std::string path_join(std::string_view a, std::string_view b);
 // Lexically cleans a path like Go's filepath.Clean ("a//b/../c" -> "a/c").
 std::string clean_path(std::string_view p);
+// A relative path made absolute against the working directory (cleaned);
+// an absolute or empty one as it is.
+std::string absolute_path(const std::string& p);
+// Whether anything (a dangling symlink too) is at `p`.
+bool path_exists(const std::string& p);
+// rm -rf; nothing there is fine, errors are ignored.
+void remove_tree(const std::string& p);
 
 }  // namespace berth

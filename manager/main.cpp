@@ -6,6 +6,7 @@
 #include <string>
 
 #include "libutil/log.hpp"
+#include "libutil/strings.hpp"
 #include "manager/cli/commands.hpp"
 #include "manager/images/blob_store.hpp"
 #include <unistd.h>
@@ -119,14 +120,6 @@ std::string default_runroot(const std::string& root) {
     return "/run/berth-" + digest.substr(7, 12);
 }
 
-// --root and --runroot as given on the command line, made absolute: the
-// bundle's root.path and the shim's paths are used from other directories.
-std::string absolute(const std::string& path) {
-    if (path[0] == '/') return path;
-    char cwd[4096];
-    if (!::getcwd(cwd, sizeof cwd)) return path;
-    return std::string(cwd) + "/" + path;
-}
 
 }  // namespace
 
@@ -180,8 +173,10 @@ int main(int argc, char** argv) {
             return usage_error("unknown flag: " + a);
         }
     }
-    g.root = absolute(g.root);
-    g.runroot = g.runroot.empty() ? default_runroot(g.root) : absolute(g.runroot);
+    // Absolute: the bundle's root.path and the shim's paths are used from
+    // other directories.
+    g.root = absolute_path(g.root);
+    g.runroot = g.runroot.empty() ? default_runroot(g.root) : absolute_path(g.runroot);
     lc.debug = g.debug;
     log::configure(lc);
     if (auto r = load_registries(g, registries_conf); !r) return fail(r.error());

@@ -70,13 +70,6 @@ Options:
   --help                  this text
 )";
 
-std::string absolute(const std::string& p) {
-    if (p.empty() || p[0] == '/') return p;
-    char cwd[PATH_MAX];
-    if (!::getcwd(cwd, sizeof cwd)) return p;
-    return clean_path(path_join(cwd, p));
-}
-
 Result<Options> parse(int argc, char** argv) {
     enum {
         kId = 256, kBundle, kRuntime, kRuntimeRoot, kRuntimeArg, kRunDir, kLogPath, kLogSizeMax, kExitDir,
@@ -103,32 +96,32 @@ Result<Options> parse(int argc, char** argv) {
         std::string v = optarg ? optarg : "";
         switch (c) {
         case kId: o.id = v; break;
-        case kBundle: o.bundle = absolute(v); break;
-        case kRuntime: o.runtime = v.find('/') == std::string::npos ? v : absolute(v); break;
-        case kRuntimeRoot: o.runtime_root = absolute(v); break;
+        case kBundle: o.bundle = absolute_path(v); break;
+        case kRuntime: o.runtime = v.find('/') == std::string::npos ? v : absolute_path(v); break;
+        case kRuntimeRoot: o.runtime_root = absolute_path(v); break;
         case kRuntimeArg: o.runtime_args.push_back(v); break;
-        case kRunDir: o.run_dir = absolute(v); break;
-        case kLogPath: o.log_path = absolute(v); break;
+        case kRunDir: o.run_dir = absolute_path(v); break;
+        case kLogPath: o.log_path = absolute_path(v); break;
         case kLogSizeMax: {
             auto n = parse_u64(v);
             if (!n) return Err("--log-size-max: not a number of bytes: ", quote(v));
             o.log_size_max = *n;
             break;
         }
-        case kExitDir: o.exit_dir = absolute(v); break;
-        case kExitFile: o.exit_file = absolute(v); break;
-        case kPidFile: o.container_pid_file = absolute(v); break;
+        case kExitDir: o.exit_dir = absolute_path(v); break;
+        case kExitFile: o.exit_file = absolute_path(v); break;
+        case kPidFile: o.container_pid_file = absolute_path(v); break;
         case kTerminal: o.terminal = true; break;
         case kStdin: o.stdin_open = true; break;
         case kStart: o.start = true; break;
         case kDelete: o.remove = true; break;
         case kDetachKeys: o.detach_keys = v; break;
         case kExec: o.exec = true; break;
-        case kProcess: o.process_file = absolute(v); break;
+        case kProcess: o.process_file = absolute_path(v); break;
         case kExecId: o.exec_id = v; break;
-        case kExitCommand: o.exit_command = v.find('/') == std::string::npos ? v : absolute(v); break;
+        case kExitCommand: o.exit_command = v.find('/') == std::string::npos ? v : absolute_path(v); break;
         case kExitCommandArg: o.exit_command_args.push_back(v); break;
-        case kRestore: o.restore_dir = absolute(v); break;
+        case kRestore: o.restore_dir = absolute_path(v); break;
         case kRestoreArg: o.restore_args.push_back(v); break;
         case kHelp: std::fputs(kUsage, stdout); std::exit(0);
         case ':': return Err("option ", argv[optind - 1], " needs a value");

@@ -11,18 +11,6 @@
 
 namespace berth::manager {
 
-namespace {
-
-// FILE as given, made absolute (tar and a second berth run elsewhere).
-std::string absolute_path(const std::string& p) {
-    if (p.empty() || p[0] == '/') return p;
-    char cwd[4096];
-    if (!::getcwd(cwd, sizeof cwd)) return p;
-    return std::string(cwd) + "/" + p;
-}
-
-}  // namespace
-
 int cmd_checkpoint(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start,
                         {{"all", 'a', false},

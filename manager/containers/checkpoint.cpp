@@ -24,16 +24,6 @@ namespace {
 
 constexpr int kExportVersion = 1;
 
-bool exists(const std::string& p) {
-    struct stat st;
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-void remove_tree(const std::string& p) {
-    std::error_code ec;
-    std::filesystem::remove_all(p, ec);
-}
-
 std::string images_dir(const Engine& e, const std::string& id) {
     return e.paths.dir(id) + "/checkpoint";
 }
@@ -102,7 +92,7 @@ Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::strin
     std::vector<std::string> argv = {"tar", "-c", "-f", tmp};
     argv.insert(argv.end(), kTarFlags.begin(), kTarFlags.end());
     argv.insert(argv.end(), {"-C", dir, "checkpoint", "berth-export.json", "upper"});
-    if (exists(images_dir(e, c.id) + "/parent")) argv.push_back("checkpoint-pre");
+    if (path_exists(images_dir(e, c.id) + "/parent")) argv.push_back("checkpoint-pre");
     // ROOT/volumes/NAME/_data is "volumes/NAME/_data" from ROOT.
     if (!ignore_volumes) {
         auto volumes = TRY(carried_volumes(e, c));
@@ -123,7 +113,7 @@ Result<void> write_archive(Engine& e, const ContainerRecord& c, const std::strin
 // images. A failure leaves it as it was: exited, its rootfs unmounted.
 Result<void> restore_here(Engine& e, ContainerRecord& c, const RestoreOptions& o) {
     std::string images = images_dir(e, c.id), work = work_dir(e, c.id);
-    if (!exists(images)) return Err("container ", c.name, " has no checkpoint: make one with berth checkpoint");
+    if (!path_exists(images)) return Err("container ", c.name, " has no checkpoint: make one with berth checkpoint");
     remove_tree(work);
     TRY(mkdir_all(work, 0700));
     RestoreFrom from{images, {"--work-path", work}};
@@ -190,7 +180,7 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
             return Err("--import ", o.import_path, ": not a berth checkpoint archive: ", r.error().what());
         std::string meta_path = tmp + "/berth-export.json";
         auto text = read_file(meta_path);
-        if (!text || !exists(tmp + "/checkpoint") || !exists(tmp + "/upper"))
+        if (!text || !path_exists(tmp + "/checkpoint") || !path_exists(tmp + "/upper"))
             return Err("--import ", o.import_path, ": not a berth checkpoint archive (no berth-export.json, "
                        "checkpoint/ or upper/ in it)");
         auto meta = TRY_CTX(json::parse(*text), "--import ", o.import_path, ": berth-export.json");
@@ -221,7 +211,7 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
         VolumeStore vs(e.db(), e.paths.root);
         for (const auto& m : opts.mounts) {
             if (m.type != MountRequest::Type::Volume || m.source.empty()) continue;
-            if (!exists(cat(tmp, "/volumes/", m.source, "/_data"))) continue;
+            if (!path_exists(cat(tmp, "/volumes/", m.source, "/_data"))) continue;
             if (TRY(vs.get(m.source)))
                 log::warn(cat("volume ", m.source, " exists here: it is used as it is, not as the archive has it"));
             else
@@ -239,7 +229,7 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
             std::string images = images_dir(e, c.id);
             if (::rename((tmp + "/checkpoint").c_str(), images.c_str()) < 0)
                 return ErrnoErr("rename ", tmp, "/checkpoint to ", images);
-            if (exists(tmp + "/checkpoint-pre") && ::rename((tmp + "/checkpoint-pre").c_str(), pre_dir(e, c.id).c_str()) < 0)
+            if (path_exists(tmp + "/checkpoint-pre") && ::rename((tmp + "/checkpoint-pre").c_str(), pre_dir(e, c.id).c_str()) < 0)
                 return ErrnoErr("rename ", tmp, "/checkpoint-pre to ", pre_dir(e, c.id));
             return {};
         });
@@ -253,13 +243,13 @@ Result<ContainerRecord> restore_import(Engine& e, const RestoreOptions& o) {
 }
 
 Result<ContainerRecord> restore_copy(Engine& e, const ContainerRecord& src, const RestoreOptions& o) {
-    if (!exists(images_dir(e, src.id)))
+    if (!path_exists(images_dir(e, src.id)))
         return Err("container ", src.name, " has no checkpoint: make one with berth checkpoint");
     auto opts = TRY(container_options(src));
     opts.name = o.name;
     return restore_new(e, opts, src.image_id, o, [&](const ContainerRecord& c) -> Result<void> {
         TRY(run_tool({"cp", "-a", e.storage.upper_dir(src.id) + "/.", e.storage.upper_dir(c.id)}));
-        if (exists(images_dir(e, src.id) + "/parent")) TRY(run_tool({"cp", "-a", pre_dir(e, src.id), pre_dir(e, c.id)}));
+        if (path_exists(images_dir(e, src.id) + "/parent")) TRY(run_tool({"cp", "-a", pre_dir(e, src.id), pre_dir(e, c.id)}));
         return run_tool({"cp", "-a", images_dir(e, src.id), images_dir(e, c.id)});
     });
 }
@@ -292,7 +282,7 @@ Result<void> checkpoint_container(Engine& e, ContainerRecord& c, const Checkpoin
         if (!o.keep) remove_tree(work);
         return {};
     }
-    if (o.with_previous && !exists(pre_dir(e, c.id)))
+    if (o.with_previous && !path_exists(pre_dir(e, c.id)))
         return Err("--with-previous: container ", c.name, " has no pre-checkpoint (make one with --pre-checkpoint)");
     remove_tree(fresh);
     remove_tree(work);
@@ -340,7 +330,7 @@ std::string checkpointed_at(const Engine& e, const std::string& id) {
 
 std::string checkpoint_path(const Engine& e, const std::string& id) {
     std::string p = images_dir(e, id);
-    return exists(p) ? p : "";
+    return path_exists(p) ? p : "";
 }
 
 Result<ContainerRecord> restore_container(Engine& e, const std::string& container, const RestoreOptions& o) {

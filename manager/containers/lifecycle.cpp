@@ -34,16 +34,6 @@ namespace berth::manager {
 
 namespace {
 
-bool exists(const std::string& p) {
-    struct stat st;
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-void remove_tree(const std::string& p) {
-    std::error_code ec;
-    std::filesystem::remove_all(p, ec);
-}
-
 // The exit file's record, when the shim wrote one.
 Result<std::optional<ExitInfo>> read_exit_file(const std::string& path) {
     auto text = read_file(path);
@@ -67,7 +57,7 @@ bool wait_for_file(const std::string& path, int timeout_ms) {
     if (in) ::inotify_add_watch(in.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
-        if (exists(path)) return true;
+        if (path_exists(path)) return true;
         int wait_ms = 100;  // also a safety net should inotify miss a rename
         if (timeout_ms >= 0) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
@@ -93,10 +83,10 @@ bool wait_for_file(const std::string& path, int timeout_ms) {
 // finishes what a killed berth left.
 Result<void> destroy(Engine& e, const ContainerRecord& c, bool remove_anonymous_volumes) {
     const auto& p = e.paths;
-    if (exists(p.runtime_root() + "/" + c.id)) {
+    if (path_exists(p.runtime_root() + "/" + c.id)) {
         std::string rt = TRY(e.runtime_path(container_options(c).value_or(RunOptions{}).runtime));
         auto out = TRY(run_program({rt, "--root", p.runtime_root(), "delete", "--force", c.id}));
-        if (out.status != 0 && exists(p.runtime_root() + "/" + c.id))
+        if (out.status != 0 && path_exists(p.runtime_root() + "/" + c.id))
             return Err("delete ", c.id, " in the runtime: ", last_line(out.err));
     }
     // A shim stops by itself once its container has exited and its exit
@@ -621,7 +611,7 @@ Result<void> repair_containers(Engine& e) {
     for (auto& c : all) {
         // Rules of published ports whose container is not running: a berth
         // killed between publishing and starting.
-        if ((c.state == "created" || c.state == "exited") && exists(e.paths.dir(c.id) + "/ports.json")) {
+        if ((c.state == "created" || c.state == "exited") && path_exists(e.paths.dir(c.id) + "/ports.json")) {
             auto held = TRY(ContainerLock::try_take(e.paths, c.id));
             auto again = held ? TRY(e.containers.get(c.id)) : std::nullopt;
             if (again && again->state == c.state) TRY(unpublish_ports(e, c.id));

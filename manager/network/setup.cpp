@@ -28,11 +28,6 @@ namespace {
 
 using json::Value;
 
-bool exists(const std::string& p) {
-    struct stat st;
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
 // An flock on RUNROOT/netlocks/NAME: one berth at a time sets up a network's
 // bridge and rules, or rewrites the hosts files of its containers. Held for
 // milliseconds, never while a container starts.
@@ -165,7 +160,7 @@ Result<void> rewrite_hosts_of(Engine& e, NetworkStore& store, const std::string&
         auto o = container_options(*c);
         if (!o) continue;
         std::string path = e.paths.dir(c->id) + "/hosts";
-        if (!exists(path)) continue;  // not made yet: its create writes it
+        if (!path_exists(path)) continue;  // not made yet: its create writes it
         // In place: the file is bind-mounted into the running container.
         TRY(write_file(path, TRY(hosts_text(e, store, *c, *o))));
     }
@@ -609,7 +604,7 @@ Result<void> join_container_netns(Engine& e, const ContainerRecord& c, const Run
 
 Result<void> unpublish_ports(Engine& e, const std::string& id) {
     std::string path = ports_file(e, id);
-    if (!exists(path)) return {};
+    if (!path_exists(path)) return {};
     auto fw = TRY(open_firewall());
     TRY(fw->remove_container(id));
     ::unlink(path.c_str());
@@ -628,7 +623,7 @@ Result<void> rewrite_hosts(Engine& e, const ContainerRecord& c) {
     if (o.network == "host" || o.network.starts_with("container:")) return {};
     NetworkStore store(e.db());
     std::string path = e.paths.dir(c.id) + "/hosts";
-    if (exists(path)) TRY(write_file(path, TRY(hosts_text(e, store, c, o))));
+    if (path_exists(path)) TRY(write_file(path, TRY(hosts_text(e, store, c, o))));
     std::vector<std::string> nets;
     for (const auto& a : TRY(attachments(store, c.id))) nets.push_back(a.network);
     return update_peers(e, nets);
