@@ -87,6 +87,7 @@ std::string pack_criu_request(CriuCall call, const CriuRequest& r) {
         if (r.track_mem) set(o.has_track_mem, o.track_mem, true);
         if (!r.parent_img.empty()) o.parent_img = str(r.parent_img);
         if (!r.freeze_cgroup.empty()) o.freeze_cgroup = str(r.freeze_cgroup);
+        if (!r.config_file.empty()) o.config_file = str(r.config_file);
         if (!r.ps_address.empty()) {
             ps.address = str(r.ps_address);
             ps.has_port = true;
@@ -132,6 +133,10 @@ std::string pack_criu_request(CriuCall call, const CriuRequest& r) {
     std::string out(criu_req__get_packed_size(&req), '\0');
     criu_req__pack(&req, reinterpret_cast<uint8_t*>(out.data()));
     return out;
+}
+
+std::string lazy_page_server_config(const std::string& address) {
+    return "address " + address + "\n";
 }
 
 std::string pack_notify_ack(bool ok) {

@@ -53,6 +53,7 @@ struct CriuRequest {
     std::string freeze_cgroup;
     std::string ps_address;  // page server; empty: none
     int ps_port = 0;
+    std::string config_file;  // CRIU reads it after the RPC options, which it overrides
     std::vector<std::string> external;
     // Restore.
     bool evasive_devices = false;
@@ -69,6 +70,12 @@ enum class CriuCall { Dump, Restore };
 // restore is rst_sibling: the restored init is the caller's child, as with
 // libcriu's criu_local_restore_child.
 std::string pack_criu_request(CriuCall call, const CriuRequest& r);
+// A CRIU config file (one "option value" a line) that sets the page
+// server's address: CRIU before checkpoint-restore/criu#2959 (4.1.1 among
+// them) drops the RPC's ps.address when lazy_pages is set, and its page
+// server then listens on every address of the host.
+std::string lazy_page_server_config(const std::string& address);
+
 // CriuReq{NOTIFY, notify_success}: the answer to each notification.
 std::string pack_notify_ack(bool ok);
 

@@ -142,6 +142,18 @@ TEST_CASE("criu request: a lazy dump carries lazy_pages, the page server and the
     CHECK(std::string(o->ext_mnt[1]->val) == "/dev/null");
     REQUIRE(o->n_external == 1);
     CHECK(std::string(o->external[0]) == "net[4026532000]:extRootNetNS");
+    CHECK(o->config_file == nullptr);
+}
+
+TEST_CASE("criu request: the lazy page server's address also goes in a config file CRIU reads after the RPC") {
+    CHECK(lazy_page_server_config("127.0.0.1") == "address 127.0.0.1\n");
+    CHECK(lazy_page_server_config("::1") == "address ::1\n");
+    CriuRequest r = dump_request();
+    r.config_file = "/proc/1/fd/9";
+    auto req = unpack(pack_criu_request(CriuCall::Dump, r));
+    REQUIRE(req);
+    REQUIRE(req->opts->config_file);
+    CHECK(std::string(req->opts->config_file) == "/proc/1/fd/9");
 }
 
 TEST_CASE("criu request: a restore is rst_sibling with its inherited fds, joined namespaces and cgroup roots") {
