@@ -257,6 +257,7 @@ TEST_CASE("criu swrk conversation: notifications are answered, their fd handed o
         if (n.fd) got = std::move(n.fd);
         return {};
     });
+    ::shutdown(criu.ours, SHUT_RDWR);  // a conversation cut short must not leave the peer waiting
     peer.join();
     ::close(pipefd[0]);
     REQUIRE(reply);
@@ -285,6 +286,7 @@ TEST_CASE("criu swrk conversation: a failed notification is answered as failed a
         acked_ok = !a || a->notify_success;
     });
     auto reply = criu_converse(criu.ours, "REQ", [](CriuNotice&) -> Result<void> { return Err("no"); });
+    ::shutdown(criu.ours, SHUT_RDWR);  // a conversation cut short must not leave the peer waiting
     peer.join();
     REQUIRE_FALSE(reply);
     CHECK(reply.error().what() == "criu notification post-dump: no");
@@ -299,6 +301,7 @@ TEST_CASE("criu swrk conversation: CRIU gone before its reply is an error") {
         criu.theirs = -1;
     });
     auto reply = criu_converse(criu.ours, "REQ", nullptr);
+    ::shutdown(criu.ours, SHUT_RDWR);  // a conversation cut short must not leave the peer waiting
     peer.join();
     REQUIRE_FALSE(reply);
     CHECK(reply.error().what() == "criu swrk exited without a reply");
