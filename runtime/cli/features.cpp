@@ -89,6 +89,9 @@ int cmd_features(const GlobalOptions& g, int argc, char** argv, int start) {
     if (criu > 0)
         ann.set("org.berth.runtime.criu.version",
                 json::Value::string(cat(criu / 10000, ".", criu / 100 % 100, ".", criu % 100)));
+    // checkpoint/restore --lazy-pages: both ends of a lazy migration work here.
+    ann.set("org.berth.runtime.checkpoint.lazy-pages",
+            json::Value::string(criu > 0 && lazy_pages_obstacle(g).empty() ? "true" : "false"));
     doc.set("annotations", std::move(ann));
     std::string out = json::write(doc, true) + "\n";
     std::fwrite(out.data(), 1, out.size(), stdout);

@@ -4,20 +4,25 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <utility>
 
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
+#include "runtime/container/criu_request.hpp"
+#include "runtime/container/criu_swrk.hpp"
 #include "runtime/container/launch.hpp"
 #include "runtime/container/validate.hpp"
 #include "runtime/linux/terminal.hpp"
@@ -89,25 +94,68 @@ int on_notify(char*, criu_notify_arg_t) {
     return 0;
 }
 
-// The options checkpoint and restore share.
-void common_opts(criu_opts* c, const CriuOptions& o, int images, int work, const char* log) {
-    criu_local_set_images_dir_fd(c, images);
-    criu_local_set_work_dir_fd(c, work);
-    criu_local_set_log_level(c, 4);
-    criu_local_set_log_file(c, log);
-    criu_local_set_manage_cgroups(c, true);
-    criu_local_set_manage_cgroups_mode(c, cg_mode(o.cgroups_mode));
-    criu_local_set_shell_job(c, o.shell_job);
-    criu_local_set_ext_unix_sk(c, o.ext_unix_sk);
-    criu_local_set_tcp_established(c, o.tcp_established);
-    criu_local_set_file_locks(c, o.file_locks);
-    criu_local_set_empty_ns(c, o.empty_ns);
-    criu_local_set_auto_dedup(c, o.auto_dedup);
+// libcriu's options for a request: what pack_criu_request puts in the RPC
+// message, through libcriu's setters.
+Result<CriuOpts> libcriu_opts(const std::string& criu, CriuCall call, const CriuRequest& r) {
+    auto c = TRY(new_opts(criu));
+    criu_opts* o = c.o;
+    criu_local_set_images_dir_fd(o, r.images_dir_fd);
+    criu_local_set_work_dir_fd(o, r.work_dir_fd);
+    criu_local_set_log_level(o, r.log_level);
+    criu_local_set_log_file(o, r.log_file.c_str());
+    criu_local_set_manage_cgroups(o, true);
+    criu_local_set_manage_cgroups_mode(o, cg_mode(r.cgroups_mode));
+    criu_local_set_shell_job(o, r.shell_job);
+    criu_local_set_ext_unix_sk(o, r.ext_unix_sk);
+    criu_local_set_tcp_established(o, r.tcp_established);
+    criu_local_set_file_locks(o, r.file_locks);
+    criu_local_set_empty_ns(o, r.empty_ns);
+    criu_local_set_auto_dedup(o, r.auto_dedup);
     // The container's pty master is outside the dump (with whoever holds
     // the console socket's end): CRIU dumps the slave and, at restore,
     // makes a new pair and hands the master back to us.
-    criu_local_set_orphan_pts_master(c, true);
-    criu_local_set_notify_cb(c, on_notify);
+    criu_local_set_orphan_pts_master(o, true);
+    criu_local_set_notify_cb(o, on_notify);
+    if (!r.root.empty()) criu_local_set_root(o, r.root.c_str());
+    for (auto& m : r.ext_mounts)
+        criu_local_add_ext_mount(o, m.key.c_str(), m.value.c_str());
+    if (call == CriuCall::Dump) {
+        criu_local_set_pid(o, r.pid);
+        criu_local_set_leave_running(o, r.leave_running);
+        criu_local_set_tcp_skip_in_flight(o, r.tcp_skip_in_flight);
+        criu_local_set_link_remap(o, r.link_remap);
+        if (!r.ps_address.empty()) criu_local_set_page_server_address_port(o, r.ps_address.c_str(), r.ps_port);
+        if (!r.parent_img.empty()) criu_local_set_parent_images(o, r.parent_img.c_str());
+        if (r.track_mem) criu_local_set_track_mem(o, true);
+        if (!r.freeze_cgroup.empty()) criu_local_set_freeze_cgroup(o, r.freeze_cgroup.c_str());
+        for (auto& e : r.external)
+            criu_local_add_external(o, e.c_str());
+    } else {
+        criu_local_set_evasive_devices(o, r.evasive_devices);
+        for (auto& f : r.inherit_fds)
+            criu_local_add_inherit_fd(o, f.fd, f.key.c_str());
+        for (auto& j : r.join_ns)
+            criu_local_join_ns_add(o, j.ns.c_str(), j.file.c_str(), nullptr);
+        for (auto& g : r.cg_roots)
+            criu_local_add_cg_root(o, g.ctrl.empty() ? nullptr : g.ctrl.c_str(), g.path.c_str());
+    }
+    return c;
+}
+
+// The options checkpoint and restore share.
+void common_request(CriuRequest& r, const CriuOptions& o, int images, int work, const char* log) {
+    r.images_dir_fd = images;
+    r.work_dir_fd = work;
+    r.log_file = log;
+    r.log_level = 4;
+    r.cgroups_mode = o.cgroups_mode;
+    r.shell_job = o.shell_job;
+    r.ext_unix_sk = o.ext_unix_sk;
+    r.tcp_established = o.tcp_established;
+    r.file_locks = o.file_locks;
+    r.empty_ns = o.empty_ns;
+    r.auto_dedup = o.auto_dedup;
+    r.lazy_pages = o.lazy_pages;
 }
 
 // Points fd 2 at /dev/null while it lives (for the dump only: at restore
@@ -127,17 +175,26 @@ struct QuietStderr {
 };
 
 // A CRIU failure as one line: what failed, CRIU's own last errors from its
-// log, and where the log is.
-Error criu_error(int rc, const std::string& what, const std::string& log_path) {
+// log (else `fallback`), and where the log is.
+Error criu_error(const std::string& what, const std::string& log_path, std::string fallback) {
     std::string detail;
     if (auto text = read_file(log_path)) detail = criu_log_error(*text);
-    if (detail.empty()) {
-        if (rc == -ECOMM || rc == -ECONNREFUSED || rc == -EBADMSG)
-            detail = "criu swrk did not answer (libcriu error " + std::to_string(-rc) + ")";
-        else
-            detail = "libcriu error " + std::to_string(-rc);
-    }
+    if (detail.empty()) detail = std::move(fallback);
     return Error{0, what + ": " + detail + " (log: " + log_path + ")"};
+}
+
+// The same for libcriu's return codes.
+Error libcriu_error(int rc, const std::string& what, const std::string& log_path) {
+    if (rc == -ECOMM || rc == -ECONNREFUSED || rc == -EBADMSG)
+        return criu_error(what, log_path, "criu swrk did not answer (libcriu error " + std::to_string(-rc) + ")");
+    return criu_error(what, log_path, "libcriu error " + std::to_string(-rc));
+}
+
+// The same for our own RPC: a transport error, or CRIU's reply.
+Error swrk_error(const Result<CriuReply>& reply, const std::string& what, const std::string& log_path) {
+    if (!reply) return criu_error(what, log_path, reply.error().what());
+    if (!reply->cr_errmsg.empty()) return criu_error(what, log_path, reply->cr_errmsg);
+    return criu_error(what, log_path, cat("CRIU failed (errno ", reply->cr_errno, ")"));
 }
 
 // Opens (making it 0700 if missing) a directory CRIU writes to.
@@ -218,15 +275,110 @@ int criu_version(const GlobalOptions& g) {
     return v > 0 ? v : 0;
 }
 
+namespace {
+
+bool has_cap_sys_resource() {
+    auto status = read_file("/proc/self/status");
+    if (!status) return false;
+    for (auto& line : split(*status, '\n'))
+        if (line.rfind("CapEff:", 0) == 0) {
+            auto caps = std::strtoull(std::string(trim(line.substr(7))).c_str(), nullptr, 16);
+            return caps & (1ULL << CAP_SYS_RESOURCE);
+        }
+    return false;
+}
+
+// Why CRIU's lazy page server cannot work here (empty when it can).
+std::string lazy_dump_obstacle() {
+    long pipe_max = 0;
+    if (auto text = read_file("/proc/sys/fs/pipe-max-size"))
+        pipe_max = std::strtol(std::string(trim(*text)).c_str(), nullptr, 10);
+    return lazy_page_server_obstacle(pipe_max, has_cap_sys_resource(), ::sysconf(_SC_PAGESIZE));
+}
+
+// Whether CRIU can take page faults for the restored tasks (non-cooperative
+// userfaultfd; `criu check --feature uffd-noncoop`).
+bool criu_has_lazy_pages(const std::string& criu) {
+    auto c = new_opts(criu);
+    if (!c) return false;
+    struct criu_feature_check f {};
+    f.lazy_pages = true;
+    return criu_local_feature_check(c->o, &f, sizeof f) == 0 && f.lazy_pages;
+}
+
+}  // namespace
+
+std::string lazy_pages_obstacle(const GlobalOptions& g) {
+    auto criu = find_criu(g);
+    if (!criu) return criu.error().what();
+    if (!criu_has_lazy_pages(*criu))
+        return "no non-cooperative userfaultfd (`criu check --feature uffd-noncoop` fails)";
+    return lazy_dump_obstacle();
+}
+
+namespace {
+
+// runc's checks before a lazy dump, and ours: --status-fd is an fd open for
+// writing, CRIU can take page faults, its page server can make its pipes.
+Result<void> check_lazy_dump(const std::string& criu, const CriuOptions& o) {
+    if (o.status_fd >= 0) {
+        int flags = ::fcntl(o.status_fd, F_GETFL);
+        if (flags < 0) return ErrnoErr("--status-fd ", o.status_fd);
+        // runc 1.1.5 tests flags & O_WRONLY and so refuses an O_RDWR fd; any
+        // fd open for writing does here.
+        if ((flags & O_ACCMODE) == O_RDONLY) return Err("--status-fd ", o.status_fd, ": not open for writing");
+    }
+    if (!criu_has_lazy_pages(criu))
+        return Err(
+            "--lazy-pages: CRIU cannot restore memory lazily on this kernel (no non-cooperative userfaultfd: "
+            "`criu check --feature uffd-noncoop` fails)");
+    // runc does not look: its dump fails at the first page asked for.
+    if (auto why = lazy_dump_obstacle(); !why.empty()) return Err("--lazy-pages: ", why);
+    return {};
+}
+
+// A dump with lazy pages, through our own RPC (libcriu cannot ask for them):
+// CRIU writes the image but the memory, serves the memory from its page
+// server and replies once the restoring side has pulled every page, or
+// failed. On "status-ready" (the page server listens) a \0 goes to
+// --status-fd, which is then closed, as runc does with CRIU 3.15+.
+Result<void> lazy_dump(const std::string& criu, CriuRequest r, int status_fd, const std::string& log_path) {
+    UniqueFd status(status_fd);
+    // The page server's address also through a config file (see
+    // lazy_page_server_config), in memory: CRIU opens it by our /proc path.
+    UniqueFd conf(::memfd_create("criu-lazy-pages.conf", MFD_CLOEXEC));
+    if (!conf) return ErrnoErr("memfd for CRIU's config");
+    std::string text = lazy_page_server_config(r.ps_address);
+    if (::write(conf.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return ErrnoErr("write CRIU's config");
+    r.config_file = cat("/proc/", ::getpid(), "/fd/", conf.get());
+    auto swrk = TRY(CriuSwrk::start(criu, {}));
+    auto reply = criu_converse(swrk.socket(), pack_criu_request(CriuCall::Dump, r), [&](CriuNotice& n) -> Result<void> {
+        if (n.script == "status-ready" && status) {
+            char zero = 0;
+            // The dump goes on if nobody reads it (runc only warns).
+            (void)!::write(status.get(), &zero, 1);
+            status.reset();
+        }
+        return {};
+    });
+    (void)swrk.wait();
+    if (!reply || reply->kind != CriuReply::Dump || !reply->success)
+        return std::unexpected(swrk_error(reply, "criu dump", log_path));
+    return {};
+}
+
+}  // namespace
+
 Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& st, const CriuOptions& o) {
     Status s = container_status(st);
     if (s != Status::Running && s != Status::Paused) return Err("container ", quote(st.id), " is not running");
-    if (o.lazy_pages) return Err("--lazy-pages: not supported by this build (libcriu has no lazy-pages option)");
+    TRY(check_checkpoint_options(o));
     auto spec = TRY(oci::parse_spec(st.config));
     std::string criu = TRY(find_criu(g));
-    auto c = TRY(new_opts(criu));
     if (o.pre_dump || !o.parent_path.empty()) {
         // Pre-dumps track what changed through the kernel's soft-dirty bits.
+        auto c = TRY(new_opts(criu));
         struct criu_feature_check f {};
         f.mem_track = true;
         if (criu_local_feature_check(c.o, &f, sizeof f) < 0 || !f.mem_track)
@@ -234,6 +386,7 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
                        ": CRIU cannot track memory changes on this kernel (no CONFIG_MEM_SOFT_DIRTY: `criu check "
                        "--feature mem_dirty_track` fails)");
     }
+    if (o.lazy_pages) TRY(check_lazy_dump(criu, o));
 
     ImageDirGuard images_guard;
     images_guard.dir = o.image_path;
@@ -246,19 +399,17 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
     if (o.work_path.empty()) images_guard.keep = kDumpLog;
     ::unlink(log_path.c_str());
 
-    common_opts(c.o, o, images.get(), work.get(), kDumpLog);
-    criu_local_set_pid(c.o, st.pid);
-    criu_local_set_root(c.o, st.rootfs.c_str());
-    criu_local_set_leave_running(c.o, o.leave_running);
-    criu_local_set_tcp_skip_in_flight(c.o, o.tcp_skip_in_flight);
-    criu_local_set_link_remap(c.o, o.link_remap);
-    if (!o.page_server_address.empty())
-        criu_local_set_page_server_address_port(c.o, o.page_server_address.c_str(), o.page_server_port);
-    if (!o.parent_path.empty()) {
-        criu_local_set_parent_images(c.o, o.parent_path.c_str());
-        criu_local_set_track_mem(c.o, true);
-    }
-    if (o.pre_dump) criu_local_set_track_mem(c.o, true);
+    CriuRequest r;
+    common_request(r, o, images.get(), work.get(), kDumpLog);
+    r.pid = st.pid;
+    r.root = st.rootfs;
+    r.leave_running = o.leave_running;
+    r.tcp_skip_in_flight = o.tcp_skip_in_flight;
+    r.link_remap = o.link_remap;
+    r.ps_address = o.page_server_address;
+    r.ps_port = o.page_server_port;
+    r.parent_img = o.parent_path;
+    r.track_mem = o.pre_dump || !o.parent_path.empty();
     Cgroup cg = Cgroup::from_json(st.cgroup);
     // CRIU freezes through the freezer when there is one (else by ptrace):
     // the v1 freezer, which holds the tasks on a hybrid host, else the
@@ -266,14 +417,13 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
     const CgroupDir* freezer = nullptr;
     for (auto& d : cg.dirs())
         if (d.has("freezer") || (d.v2 && !freezer)) freezer = &d;
-    if (freezer) criu_local_set_freeze_cgroup(c.o, freezer->path.c_str());
+    if (freezer) r.freeze_cgroup = freezer->path;
     // Namespaces joined by path stay outside the dump: restore joins them again.
     for (auto& n : spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{}) {
         if (n.path.empty() || (n.type != "network" && n.type != "pid")) continue;
         struct stat sb;
         if (::stat(n.path.c_str(), &sb) < 0) return ErrnoErr("linux.namespaces: ", n.type, " path ", n.path);
-        std::string ext = criu_ns_name(n.type) + "[" + std::to_string(sb.st_ino) + "]:" + external_ns_key(n.type);
-        criu_local_add_external(c.o, ext.c_str());
+        r.external.push_back(criu_ns_name(n.type) + "[" + std::to_string(sb.st_ino) + "]:" + external_ns_key(n.type));
     }
     if (!o.pre_dump) {
         std::vector<std::string> masked;
@@ -283,8 +433,7 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
                 std::string in = "/proc/" + std::to_string(st.pid) + "/root/" + p;
                 if (::stat(in.c_str(), &sb) == 0 && !S_ISDIR(sb.st_mode)) masked.push_back(p);
             }
-        for (auto& m : external_mounts(spec, st.bundle, cgroup_binds(spec, cg), masked, false))
-            criu_local_add_ext_mount(c.o, m.key.c_str(), m.value.c_str());
+        r.ext_mounts = external_mounts(spec, st.bundle, cgroup_binds(spec, cg), masked, false);
         // The init's stdio, so that restore can hand the same kind of fds back.
         std::vector<std::string> fds;
         for (int fd = 0; fd < 3; ++fd) {
@@ -295,14 +444,19 @@ Result<void> checkpoint_container(const GlobalOptions& g, const ContainerState& 
         }
         TRY_CTX(write_file_atomic(o.image_path + "/" + kDescriptors, descriptors_json(fds), 0600), "--image-path");
     }
-    int rc;
     {
         // libcriu reports a crashed `criu swrk` with perror lines of its own;
         // the error below says it in one line (CRIU's log has the rest).
         QuietStderr quiet;
-        rc = o.pre_dump ? criu_local_pre_dump(c.o) : criu_local_dump(c.o);
+        if (o.lazy_pages) {
+            auto dumped = lazy_dump(criu, r, o.status_fd, log_path);
+            if (!dumped) return dumped;
+        } else {
+            auto c = TRY(libcriu_opts(criu, CriuCall::Dump, r));
+            int rc = o.pre_dump ? criu_local_pre_dump(c.o) : criu_local_dump(c.o);
+            if (rc < 0) return std::unexpected(libcriu_error(rc, o.pre_dump ? "criu pre-dump" : "criu dump", log_path));
+        }
     }
-    if (rc < 0) return std::unexpected(criu_error(rc, o.pre_dump ? "criu pre-dump" : "criu dump", log_path));
     images_guard.committed = true;
     // runc's behaviour: a container dumped without --leave-running is gone
     // (CRIU killed it) and deleted, so that its id is free for the restore.
@@ -378,6 +532,69 @@ struct CgGuard {
     }
 };
 
+// SIGCHLD blocked while it lives: libcriu wants it so while it waits for
+// `criu swrk` (and the restored init, our child, must not be reaped by
+// anyone else before we know its pid).
+struct SigchldBlocked {
+    sigset_t old;
+    SigchldBlocked() {
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        ::sigprocmask(SIG_BLOCK, &chld, &old);
+    }
+    ~SigchldBlocked() { ::sigprocmask(SIG_SETMASK, &old, nullptr); }
+};
+
+struct CriuRestored {
+    pid_t pid = -1;
+    UniqueFd pty_master;  // when CRIU sent one (orphan_pts_master)
+};
+
+Result<CriuRestored> libcriu_restore(const std::string& criu, const CriuRequest& r, const std::string& log_path) {
+    auto c = TRY(libcriu_opts(criu, CriuCall::Restore, r));
+    CriuRestored out;
+    out.pid = criu_local_restore_child(c.o);
+    if (out.pid <= 0) return std::unexpected(libcriu_error(out.pid, "criu restore", log_path));
+    out.pty_master.reset(criu_get_orphan_pts_master_fd());
+    return out;
+}
+
+// A restore with lazy pages, through our own RPC: the restored tasks' memory
+// comes, page fault by page fault, from the `criu lazy-pages` daemon on the
+// socket in the work dir. `criu swrk` inherits stdio and the namespace fds.
+Result<CriuRestored> lazy_restore(const std::string& criu, const CriuRequest& r, const std::string& log_path) {
+    std::vector<int> inherit;
+    for (auto& f : r.inherit_fds)
+        if (f.fd > 2) inherit.push_back(f.fd);
+    auto swrk = TRY(CriuSwrk::start(criu, inherit));
+    CriuRestored out;
+    auto reply =
+        criu_converse(swrk.socket(), pack_criu_request(CriuCall::Restore, r), [&](CriuNotice& n) -> Result<void> {
+            if (n.script == "orphan-pts-master") out.pty_master = std::move(n.fd);
+            return {};
+        });
+    (void)swrk.wait();
+    if (!reply || reply->kind != CriuReply::Restore || !reply->success)
+        return std::unexpected(swrk_error(reply, "criu restore", log_path));
+    out.pid = reply->restored_pid;
+    return out;
+}
+
+// CRIU's restore asks the `criu lazy-pages` daemon for the pages through
+// lazy-pages.socket in the work dir (the daemon's -W, else its -D). Checked
+// before anything is made, to say so in plain words; not by connecting,
+// which the daemon would take for a restore.
+Result<void> check_lazy_restore(const std::string& work_path) {
+    std::string sock = work_path + "/lazy-pages.socket";
+    struct stat sb;
+    if (::stat(sock.c_str(), &sb) < 0 || !S_ISSOCK(sb.st_mode))
+        return Err("--lazy-pages: no `criu lazy-pages` daemon listens on ", sock,
+                   " (start `criu lazy-pages --page-server --address ADDRESS --port PORT -D IMAGES` first, with the "
+                   "work dir of the restore)");
+    return {};
+}
+
 Result<std::string> absolute(const std::string& p) {
     if (!p.empty() && p[0] == '/') return clean_path(p);
     char cwd[PATH_MAX];
@@ -390,7 +607,6 @@ Result<std::string> absolute(const std::string& p) {
 Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions& o) {
     const CriuOptions& co = o.criu;
     TRY(validate_id(o.id));
-    if (co.lazy_pages) return Err("--lazy-pages: not supported by this build (libcriu has no lazy-pages option)");
     if (g.systemd_cgroup) return Err("restore with --systemd-cgroup: not supported yet");
     std::string bundle = TRY(absolute(o.bundle));
     auto config_text = read_file(bundle + "/config.json");
@@ -413,6 +629,7 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
     auto descriptors = TRY(parse_descriptors(*desc_text, desc_file));
     std::string criu = TRY(find_criu(g));
     std::string work_path = co.work_path.empty() ? image_path : TRY(absolute(co.work_path));
+    if (co.lazy_pages) TRY(check_lazy_restore(work_path));
     UniqueFd work =
         co.work_path.empty() ? UniqueFd(::dup(images.get())) : TRY(open_dir(work_path, true, nullptr, "--work-path"));
     std::string log_path = work_path + "/" + kRestoreLog;
@@ -420,7 +637,7 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
 
     // Namespaces joined by path: net and pid were external at dump, the
     // others CRIU joins itself.
-    auto c = TRY(new_opts(criu));
+    CriuRequest r;
     std::vector<UniqueFd> ns_fds;
     for (auto& n : spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{}) {
         if (n.path.empty()) continue;
@@ -428,12 +645,12 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
             // Not close-on-exec: `criu swrk` inherits it.
             UniqueFd fd(::open(n.path.c_str(), O_RDONLY));
             if (!fd) return ErrnoErr("linux.namespaces: ", n.type, " path ", n.path);
-            criu_local_add_inherit_fd(c.o, fd.get(), external_ns_key(n.type).c_str());
+            r.inherit_fds.push_back({external_ns_key(n.type), fd.get()});
             ns_fds.push_back(std::move(fd));
         } else if (n.type == "cgroup") {
             return Err("linux.namespaces: a cgroup namespace joined by path cannot be restored (CRIU cannot join one)");
         } else {
-            criu_local_join_ns_add(c.o, criu_ns_name(n.type).c_str(), n.path.c_str(), nullptr);
+            r.join_ns.push_back({criu_ns_name(n.type), n.path});
         }
     }
 
@@ -458,52 +675,40 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
         return ErrnoErr("bind ", rootfs, " at ", root.path);
     root.mounted = true;
 
-    common_opts(c.o, co, images.get(), work.get(), kRestoreLog);
-    criu_local_set_root(c.o, root.path.c_str());
-    criu_local_set_evasive_devices(c.o, true);
+    common_request(r, co, images.get(), work.get(), kRestoreLog);
+    r.root = root.path;
+    r.evasive_devices = true;
     std::vector<std::string> masked;
     if (spec.linux && !spec.linux->masked_paths.empty()) masked.push_back("/dev/null");
-    for (auto& m : external_mounts(spec, bundle, cgroup_binds(spec, cgroup), masked, true))
-        criu_local_add_ext_mount(c.o, m.key.c_str(), m.value.c_str());
+    r.ext_mounts = external_mounts(spec, bundle, cgroup_binds(spec, cgroup), masked, true);
     // The stdio pipes of the dumped init are ours now (fds 0-2, inherited by
     // `criu swrk`): CRIU puts them where the old ones were.
     for (size_t i = 0; i < descriptors.size() && i < 3; ++i)
         if (descriptors[i].find("pipe:") != std::string::npos)
-            criu_local_add_inherit_fd(c.o, static_cast<int>(i), descriptors[i].c_str());
-
-    pid_t pid;
-    {
-        // libcriu wants SIGCHLD blocked while it waits for `criu swrk`.
-        sigset_t chld, old;
-        sigemptyset(&chld);
-        sigaddset(&chld, SIGCHLD);
-        ::sigprocmask(SIG_BLOCK, &chld, &old);
-        CgroupVisit visit;
-        auto entered = visit.enter(cgroup);
-        if (!entered) {
-            ::sigprocmask(SIG_SETMASK, &old, nullptr);
-            return std::unexpected(entered.error());
-        }
-        for (auto& d : cgroup.dirs()) {
-            std::string mount = "/sys/fs/cgroup" + (d.hierarchy.empty() ? std::string() : "/" + d.hierarchy);
-            std::string rel = d.path.substr(std::min(d.path.size(), mount.size()));
-            if (rel.empty()) rel = "/";
-            criu_local_add_cg_root(c.o, d.v2 ? nullptr : d.mount_opts.c_str(), rel.c_str());
-        }
-        pid = criu_local_restore_child(c.o);
-        // Back where it was before anything else happens to the mask.
-        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+            r.inherit_fds.push_back({descriptors[i], static_cast<int>(i)});
+    for (auto& d : cgroup.dirs()) {
+        std::string mount = "/sys/fs/cgroup" + (d.hierarchy.empty() ? std::string() : "/" + d.hierarchy);
+        std::string rel = d.path.substr(std::min(d.path.size(), mount.size()));
+        r.cg_roots.push_back({d.v2 ? "" : d.mount_opts, rel.empty() ? "/" : rel});
     }
-    if (pid <= 0) return std::unexpected(criu_error(pid, "criu restore", log_path));
+
+    Result<CriuRestored> restored = Err("criu restore: not run");
+    {
+        SigchldBlocked blocked;
+        CgroupVisit visit;
+        TRY(visit.enter(cgroup));
+        restored = co.lazy_pages ? lazy_restore(criu, r, log_path) : libcriu_restore(criu, r, log_path);
+        // Back in our own cgroups, and SIGCHLD as it was, before anything else.
+    }
+    if (!restored) return std::unexpected(restored.error());
+    pid_t pid = restored->pid;
     RestoredGuard child{pid};
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd) return ErrnoErr("pidfd_open of the restored init");
 
     if (spec.process->terminal) {
-        int master = criu_get_orphan_pts_master_fd();
-        if (master < 0) return Err("criu restore: no pty master for the container's terminal");
-        UniqueFd m(master);
-        TRY_CTX(send_fd(console.get(), m.get(), "/dev/ptmx"), "--console-socket ", o.console_socket);
+        if (!restored->pty_master) return Err("criu restore: no pty master for the container's terminal");
+        TRY_CTX(send_fd(console.get(), restored->pty_master.get(), "/dev/ptmx"), "--console-socket ", o.console_socket);
     }
     TRY(cgroup.apply_limits(spec));
 

@@ -1,4 +1,5 @@
-// checkpoint and restore through CRIU (libcriu, which runs `criu swrk`), the
+// checkpoint and restore through CRIU (libcriu, which runs `criu swrk`; our
+// own RPC to `criu swrk` for --lazy-pages, which libcriu cannot ask for), the
 // way runc does them: runc's options, external mounts and namespaces, the
 // stdio pipes recorded in descriptors.json and inherited at restore, the pty
 // master handed to --console-socket, the cgroup made before the restore.
@@ -42,5 +43,10 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
 // Whether the CRIU binary (--criu, else "criu" in PATH) is there and answers
 // (its version as CRIU numbers it, 40101 for 4.1.1; 0 when not).
 int criu_version(const GlobalOptions& g);
+
+// Why a lazy migration (checkpoint/restore --lazy-pages) cannot work here,
+// in a line; empty when it can: CRIU takes the restored tasks' page faults
+// (non-cooperative userfaultfd) and its page server can make its pipes.
+std::string lazy_pages_obstacle(const GlobalOptions& g);
 
 }  // namespace berth::runtime

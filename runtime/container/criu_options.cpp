@@ -112,6 +112,25 @@ Result<CriuOptions> criu_options(const Args& a) {
     return o;
 }
 
+Result<void> check_checkpoint_options(const CriuOptions& o) {
+    if (!o.lazy_pages) return {};
+    // runc 1.1.5 sends such a dump to CRIU, whose page server then listens on
+    // every address of the host, on a port it picks and only writes to
+    // dump.log, serving the container's memory to whoever connects first.
+    if (o.page_server_address.empty())
+        return Err(
+            "--lazy-pages needs --page-server ADDRESS:PORT (where CRIU's page server listens for the restoring "
+            "side)");
+    // runc passes both on; a pre-dump copies memory into the image dir and
+    // serves no page, so --status-fd would never hear. Lazy pages belong to
+    // the final dump (with --parent-path after pre-dumps).
+    if (o.pre_dump)
+        return Err(
+            "--lazy-pages with --pre-dump: a pre-dump copies the memory; use --lazy-pages on the final dump "
+            "(--parent-path)");
+    return {};
+}
+
 std::vector<ExtMount> external_mounts(const oci::Spec& spec, const std::string& bundle,
                                       const std::vector<std::pair<std::string, std::string>>& cgroup_binds,
                                       const std::vector<std::string>& masked_files, bool restore) {

@@ -41,6 +41,9 @@ const std::vector<FlagSpec>& criu_flags(bool restore);
 // Errors name the flag and value: `--manage-cgroups-mode "x": invalid (soft,
 // full, strict or ignore)`; `--page-server "h": expected ADDRESS:PORT`.
 Result<CriuOptions> criu_options(const Args& a);
+// What `checkpoint` refuses on top of that: --lazy-pages without
+// --page-server (runc accepts it; see the .cpp), or with --pre-dump.
+Result<void> check_checkpoint_options(const CriuOptions& o);
 
 // A mount CRIU must treat as external: inside the container at `key`, on
 // the host at `value` (at dump the value is only a name, the key again).

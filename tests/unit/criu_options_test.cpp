@@ -63,6 +63,33 @@ TEST_CASE("criu options: bad values name the flag and the value") {
     CHECK(opts({"--pre-dump", "--leave-running", "c1"}));
 }
 
+TEST_CASE("criu options: --lazy-pages needs --page-server and does not go with --pre-dump") {
+    auto o = opts({"--lazy-pages", "c1"});
+    REQUIRE(o);
+    auto bad = check_checkpoint_options(*o);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().what().find("--lazy-pages needs --page-server ADDRESS:PORT") == 0);
+    o = opts({"--lazy-pages", "--page-server", "127.0.0.1:27277", "--status-fd", "5", "c1"});
+    REQUIRE(o);
+    CHECK(o->lazy_pages);
+    CHECK(o->status_fd == 5);
+    CHECK(check_checkpoint_options(*o));
+    o = opts({"--lazy-pages", "--pre-dump", "--page-server", "127.0.0.1:27277", "c1"});
+    REQUIRE(o);
+    bad = check_checkpoint_options(*o);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().what().find("--lazy-pages with --pre-dump") == 0);
+    // Without --lazy-pages a page server is a plain (non-lazy) one.
+    o = opts({"--page-server", "127.0.0.1:27277", "c1"});
+    REQUIRE(o);
+    CHECK(check_checkpoint_options(*o));
+    // restore --lazy-pages takes no page server: the lazy-pages daemon has it.
+    o = opts({"--lazy-pages", "c1"}, true);
+    REQUIRE(o);
+    CHECK(o->lazy_pages);
+    CHECK_FALSE(opts({"--page-server", "127.0.0.1:1", "c1"}, true));
+}
+
 TEST_CASE("criu options: restore takes runc's restore flags, not checkpoint-only ones") {
     auto o = opts({"--bundle", "/b", "--detach", "--console-socket", "/s", "c1"}, true);
     REQUIRE(o);
