@@ -5,7 +5,9 @@
 # RUNTIME defaults to ./berth-runtime (else berth-runtime from PATH); runc is
 # Debian's. Two containers from the same offline busybox rootfs: "busybox"
 # (a shell in a sleep loop) and "256 MiB" (busybox awk holding a 256 MiB
-# string it wrote, so every page is touched). Per iteration and runtime:
+# string it wrote, so every page is touched; it says "ready" on stderr once
+# the string is made, and only then is it dumped, so every image holds the
+# same memory). Per iteration and runtime:
 # run -d, checkpoint into an image dir on a tmpfs of our own (so the disk is
 # not what is measured), restore -d from it, delete. Runtimes alternate
 # (A i, B i, A i+1, ...) so drift in the machine hits both alike.
@@ -70,7 +72,7 @@ mount -t tmpfs -o size=2g,mode=0700 tmpfs "$scratch/img" || die "cannot mount a 
 RUNTIME=$(command -v runc) "$top/tools/make-bundle" "$scratch/busybox" \
 	sh -c 'while true; do sleep 1; done' >/dev/null || die "make-bundle failed"
 mkdir -p "$scratch/mem"
-jq --arg root "$scratch/busybox/rootfs" '.root.path = $root | .process.args = ["awk", "BEGIN { s = sprintf(\"%268435456s\", \"\"); while (1) system(\"sleep 1\") }"]' \
+jq --arg root "$scratch/busybox/rootfs" '.root.path = $root | .process.args = ["awk", "BEGIN { s = sprintf(\"%268435456s\", \"\"); print \"ready\" > \"/dev/stderr\"; fflush(); while (1) system(\"sleep 1\") }"]' \
 	"$scratch/busybox/config.json" >"$scratch/mem/config.json" || die "jq failed"
 
 declare -A times failed
@@ -78,13 +80,11 @@ bad=0
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 
-# wait_rss RT ROOT ID KIB: the container's init holds KIB of memory (30 s).
-wait_rss() {
-	local pid n rss
-	pid=$("$1" --root "$2" state "$3" | jq -r .pid)
-	for ((n = 0; n < 300; n++)); do
-		rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-		[[ ${rss:-0} -ge $4 ]] && return 0
+# wait_ready FILE: the container said "ready" on its stderr, kept in FILE (60 s).
+wait_ready() {
+	local n
+	for ((n = 0; n < 600; n++)); do
+		grep -qx ready "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -101,7 +101,7 @@ one() {
 	"$rt" --root "$root" run -d --bundle "$scratch/$what" "$id" </dev/null >/dev/null 2> >(exec cat >"$err") ||
 		{ sleep 0.2; mark_failed "$name" run "$err"; return; }
 	if [[ $what == mem ]]; then
-		wait_rss "$rt" "$root" "$id" 262144 || { echo "no 256 MiB in time" >"$err"; mark_failed "$name" run "$err"; }
+		wait_ready "$err" || { echo "no 256 MiB string made in 60 s" >>"$err"; mark_failed "$name" run "$err"; "$rt" --root "$root" delete -f "$id" >/dev/null 2>&1; return; }
 	else
 		sleep 0.2
 	fi
