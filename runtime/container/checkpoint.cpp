@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "runtime/container/criu_swrk.hpp"
 #include "runtime/container/launch.hpp"
 #include "runtime/container/validate.hpp"
+#include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
 
 namespace berth::runtime {
@@ -88,9 +90,32 @@ enum criu_cg_mode cg_mode(CgroupsMode m) {
     return CRIU_CG_MODE_SOFT;  // runc's default
 }
 
-// Notifications (runc's NotifyScripts): nothing to do on any, but CRIU only
-// hands over the new pty master ("orphan-pts-master") through them.
-int on_notify(char*, criu_notify_arg_t) {
+// A restore's network namespace the container made itself: CRIU leaves it
+// empty (empty_ns, as runc), even lo down. We bring lo up when CRIU has made
+// the namespaces, before the tasks run ("setup-namespaces"), as the runtime
+// does at create. (runc leaves it down: a restored container cannot reach
+// its own 127.0.0.1.)
+Result<void> on_setup_namespaces(bool own_netns, int pid) {
+    if (!own_netns) return {};
+    if (pid <= 0) return Err("criu restore: no root task pid with setup-namespaces");
+    return loopback_up_in(pid);
+}
+
+// libcriu's callback is a plain function: what it needs, for the one call
+// at a time this process makes.
+bool g_restore_own_netns = false;
+std::string g_notify_error;
+
+// Notifications (runc's NotifyScripts): CRIU only hands over the new pty
+// master ("orphan-pts-master") through them; "setup-namespaces" is ours.
+int on_notify(char* action, criu_notify_arg_t na) {
+    if (action && std::strcmp(action, "setup-namespaces") == 0) {
+        auto r = on_setup_namespaces(g_restore_own_netns, criu_notify_pid(na));
+        if (!r) {
+            g_notify_error = r.error().what();
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -551,10 +576,14 @@ struct CriuRestored {
     UniqueFd pty_master;  // when CRIU sent one (orphan_pts_master)
 };
 
-Result<CriuRestored> libcriu_restore(const std::string& criu, const CriuRequest& r, const std::string& log_path) {
+Result<CriuRestored> libcriu_restore(const std::string& criu, const CriuRequest& r, bool own_netns,
+                                     const std::string& log_path) {
     auto c = TRY(libcriu_opts(criu, CriuCall::Restore, r));
     CriuRestored out;
+    g_restore_own_netns = own_netns;
+    g_notify_error.clear();
     out.pid = criu_local_restore_child(c.o);
+    if (out.pid <= 0 && !g_notify_error.empty()) return Err("criu restore: ", g_notify_error);
     if (out.pid <= 0) return std::unexpected(libcriu_error(out.pid, "criu restore", log_path));
     out.pty_master.reset(criu_get_orphan_pts_master_fd());
     return out;
@@ -563,7 +592,8 @@ Result<CriuRestored> libcriu_restore(const std::string& criu, const CriuRequest&
 // A restore with lazy pages, through our own RPC: the restored tasks' memory
 // comes, page fault by page fault, from the `criu lazy-pages` daemon on the
 // socket in the work dir. `criu swrk` inherits stdio and the namespace fds.
-Result<CriuRestored> lazy_restore(const std::string& criu, const CriuRequest& r, const std::string& log_path) {
+Result<CriuRestored> lazy_restore(const std::string& criu, const CriuRequest& r, bool own_netns,
+                                  const std::string& log_path) {
     std::vector<int> inherit;
     for (auto& f : r.inherit_fds)
         if (f.fd > 2) inherit.push_back(f.fd);
@@ -572,6 +602,7 @@ Result<CriuRestored> lazy_restore(const std::string& criu, const CriuRequest& r,
     auto reply =
         criu_converse(swrk.socket(), pack_criu_request(CriuCall::Restore, r), [&](CriuNotice& n) -> Result<void> {
             if (n.script == "orphan-pts-master") out.pty_master = std::move(n.fd);
+            if (n.script == "setup-namespaces") return on_setup_namespaces(own_netns, n.pid);
             return {};
         });
     (void)swrk.wait();
@@ -639,7 +670,9 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
     // others CRIU joins itself.
     CriuRequest r;
     std::vector<UniqueFd> ns_fds;
+    bool own_netns = false;
     for (auto& n : spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{}) {
+        if (n.type == "network" && n.path.empty()) own_netns = true;
         if (n.path.empty()) continue;
         if (n.type == "network" || n.type == "pid") {
             // Not close-on-exec: `criu swrk` inherits it.
@@ -697,7 +730,8 @@ Result<Restored> restore_container(const GlobalOptions& g, const RestoreOptions&
         SigchldBlocked blocked;
         CgroupVisit visit;
         TRY(visit.enter(cgroup));
-        restored = co.lazy_pages ? lazy_restore(criu, r, log_path) : libcriu_restore(criu, r, log_path);
+        restored = co.lazy_pages ? lazy_restore(criu, r, own_netns, log_path)
+                                 : libcriu_restore(criu, r, own_netns, log_path);
         // Back in our own cgroups, and SIGCHLD as it was, before anything else.
     }
     if (!restored) return std::unexpected(restored.error());

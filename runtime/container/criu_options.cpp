@@ -80,11 +80,9 @@ Result<CriuOptions> criu_options(const Args& a) {
             return Err("--manage-cgroups-mode ", quote(m), ": invalid (soft, full, strict or ignore)");
     }
     if (a.has("empty-ns")) {
-        // runc's only one: a network namespace made empty, to be set up by
-        // whoever restores (CNI).
+        // runc's only one, and already the default (see empty_ns).
         std::string ns = a.get("empty-ns");
         if (ns != "network") return Err("--empty-ns ", quote(ns), ": namespace not supported (only \"network\")");
-        o.empty_ns = CLONE_NEWNET;
     }
     if (a.has("status-fd")) {
         auto fd = parse_u64(a.get("status-fd"));

@@ -3,6 +3,8 @@
 // image (descriptors.json) and the error lines of a CRIU log. Nothing here
 // talks to CRIU, so all of it is unit-tested.
 #pragma once
+#include <sched.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +32,12 @@ struct CriuOptions {
     bool auto_dedup = false;
     bool lazy_pages = false;
     CgroupsMode cgroups_mode = CgroupsMode::Default;
-    int empty_ns = 0;                 // CLONE_NEW* flags (runc knows "network" only)
+    // CLONE_NEW* flags of namespaces whose content CRIU leaves alone. The
+    // network one always, as runc: its links are dumped and made again, but
+    // not addresses, routes or firewall rules (the runtime does not manage
+    // them: whoever set up the network sets it up again), which also saves
+    // CRIU's ip/iptables-save runs at every dump.
+    int empty_ns = CLONE_NEWNET;
     int status_fd = -1;               // --status-fd
     std::string page_server_address;  // --page-server ADDRESS:PORT
     int page_server_port = 0;

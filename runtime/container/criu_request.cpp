@@ -163,6 +163,7 @@ Result<CriuReply> parse_criu_reply(std::string_view bytes) {
             if (!resp->notify || !resp->notify->script) return Err("criu swrk: a notification without a name");
             r.kind = CriuReply::Notify;
             r.script = resp->notify->script;
+            if (resp->notify->has_pid) r.notify_pid = resp->notify->pid;
             break;
         case CRIU_REQ_TYPE__DUMP:
             r.kind = CriuReply::Dump;

@@ -84,6 +84,7 @@ struct CriuReply {
     enum Kind { Notify, Dump, Restore, Other } kind = Other;
     bool success = false;
     std::string script;  // Notify: "status-ready", "orphan-pts-master", ...
+    int notify_pid = 0;  // Notify: the root task, for "setup-namespaces"
     int restored_pid = 0;
     int cr_errno = 0;
     std::string cr_errmsg;  // CRIU's first error line, when it sends one

@@ -73,7 +73,7 @@ Result<CriuReply> criu_converse(int sock, const std::string& request, const Criu
         auto m = TRY(recv_message(sock));
         auto reply = TRY(parse_criu_reply(m.bytes));
         if (reply.kind != CriuReply::Notify) return reply;
-        CriuNotice notice{reply.script, std::move(m.fd)};
+        CriuNotice notice{reply.script, std::move(m.fd), reply.notify_pid};
         Result<void> handled = on_notice ? on_notice(notice) : Result<void>{};
         TRY(send_message(sock, pack_notify_ack(handled.has_value())));
         if (!handled) return Wrap(handled.error(), "criu notification ", reply.script);

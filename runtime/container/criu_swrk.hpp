@@ -21,6 +21,7 @@ namespace berth::runtime {
 struct CriuNotice {
     std::string script;
     UniqueFd fd;
+    int pid = 0;  // the root task, with "setup-namespaces"
 };
 using CriuNoticeHandler = std::function<Result<void>(CriuNotice&)>;
 

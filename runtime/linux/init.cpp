@@ -1,9 +1,6 @@
 #include "runtime/linux/init.hpp"
 
 #include <fcntl.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -97,17 +94,6 @@ Result<void> reopen_dev_null() {
         if (!n) continue;
         if (::dup2(n.get(), fd) < 0) return ErrnoErr("reopen fd ", fd, " on /dev/null");
     }
-    return {};
-}
-
-Result<void> loopback_up() {
-    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!s) return ErrnoErr("socket");
-    struct ifreq ifr {};
-    std::strcpy(ifr.ifr_name, "lo");
-    if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return ErrnoErr("get flags of lo");
-    ifr.ifr_flags |= IFF_UP;
-    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) return ErrnoErr("bring lo up");
     return {};
 }
 

@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 #include "libutil/strings.hpp"
 
@@ -93,6 +97,39 @@ Result<void> write_time_offsets(const oci::Linux& linux) {
 Result<void> enter_namespace(int fd, int flag, const std::string& what) {
     if (::setns(fd, flag) < 0) return ErrnoErr("enter ", namespace_proc_name(flag), " namespace ", what);
     return {};
+}
+
+namespace {
+Result<void> set_lo_up(int sock) {
+    struct ifreq ifr {};
+    std::strcpy(ifr.ifr_name, "lo");
+    if (::ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return ErrnoErr("get flags of lo");
+    if (ifr.ifr_flags & IFF_UP) return {};
+    ifr.ifr_flags |= IFF_UP;
+    if (::ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return ErrnoErr("bring lo up");
+    return {};
+}
+}  // namespace
+
+Result<void> loopback_up() {
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) return ErrnoErr("socket");
+    return set_lo_up(s.get());
+}
+
+Result<void> loopback_up_in(pid_t pid) {
+    UniqueFd ours(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!ours) return ErrnoErr("open our network namespace");
+    std::string path = cat("/proc/", pid, "/ns/net");
+    UniqueFd theirs(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!theirs) return ErrnoErr("open ", path);
+    TRY(enter_namespace(theirs.get(), CLONE_NEWNET, path));
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    int err = errno;
+    // Back home first, whatever happened there.
+    if (::setns(ours.get(), CLONE_NEWNET) < 0) return ErrnoErr("return to our network namespace");
+    if (!s) return Err("socket in ", path, ": ", std::strerror(err));
+    return set_lo_up(s.get());
 }
 
 }  // namespace berth::runtime

@@ -41,4 +41,10 @@ Result<void> write_time_offsets(const oci::Linux& linux);
 // Enters `fd` (a namespace of type `flag`).
 Result<void> enter_namespace(int fd, int flag, const std::string& what);
 
+// Brings `lo` up in our network namespace (the kernel then gives it
+// 127.0.0.1 and ::1), or in that of process `pid`: a socket made there (the
+// calling thread enters it and comes back) acts on that namespace's links.
+Result<void> loopback_up();
+Result<void> loopback_up_in(pid_t pid);
+
 }  // namespace berth::runtime

@@ -126,6 +126,32 @@ assert_gone() {
 	assert_no_leftovers
 }
 
+@test "restore: the container's own network namespace comes back with lo up, without addresses set inside" {
+	start_counter
+	runtime exec --cap CAP_NET_ADMIN "$ID" ip addr add 10.123.45.6/32 dev lo
+	run runtime exec "$ID" ip -o addr show dev lo
+	assert_success
+	assert_output_contains "10.123.45.6/32"
+	runtime checkpoint --image-path "$IMG" "$ID"
+	restore_detached "$ID"
+	# The network is for whoever set it up to make again: CRIU leaves its
+	# addresses, routes and firewall rules out (runc always asks for that:
+	# empty_ns), and even lo down; berth-runtime brings lo up again, as at
+	# create (runc 1.1.5 leaves it down).
+	run runtime exec "$ID" ip -o addr show dev lo
+	assert_success
+	if [[ $output == *10.123.45.6* ]]; then fail "an address set inside came back:" "$output"; fi
+	if ! is_runc; then
+		assert_output_contains "127.0.0.1/8"
+		run runtime exec "$ID" ip -o link show dev lo
+		assert_success
+		assert_output_contains ",UP"
+	fi
+	run runtime delete --force "$ID"
+	assert_success
+	assert_no_leftovers
+}
+
 @test "restore: exec, ps, pause and kill work on a restored container" {
 	start_counter
 	runtime checkpoint --image-path "$IMG" "$ID"

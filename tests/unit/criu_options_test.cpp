@@ -25,6 +25,7 @@ TEST_CASE("criu options: runc's defaults and flags") {
     CHECK(o->work_path.empty());
     CHECK(o->cgroups_mode == CgroupsMode::Default);
     CHECK_FALSE(o->leave_running);
+    CHECK(o->empty_ns == CLONE_NEWNET);  // always, as runc
     o = opts({"--image-path", "/i", "--work-path=/w", "--leave-running", "--tcp-established", "--shell-job",
               "--manage-cgroups-mode", "ignore", "--empty-ns", "network", "--page-server", "127.0.0.1:2000", "c1"});
     REQUIRE(o);

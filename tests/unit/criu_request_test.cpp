@@ -31,9 +31,11 @@ std::string pack(CriuResp& r) {
     criu_resp__pack(&r, reinterpret_cast<uint8_t*>(out.data()));
     return out;
 }
-std::string notify(const char* script) {
+std::string notify(const char* script, int pid = 0) {
     CriuNotify n = CRIU_NOTIFY__INIT;
     n.script = const_cast<char*>(script);
+    n.has_pid = pid != 0;
+    n.pid = pid;
     CriuResp r = CRIU_RESP__INIT;
     r.type = CRIU_REQ_TYPE__NOTIFY;
     r.success = true;
@@ -211,6 +213,11 @@ TEST_CASE("criu request: replies and notification acks") {
     REQUIRE(n);
     CHECK(n->kind == CriuReply::Notify);
     CHECK(n->script == "status-ready");
+    CHECK(n->notify_pid == 0);
+    n = parse_criu_reply(notify("setup-namespaces", 4242));
+    REQUIRE(n);
+    CHECK(n->script == "setup-namespaces");
+    CHECK(n->notify_pid == 4242);
 
     auto d = parse_criu_reply(dump_reply(false, "Lazy pages transfer FAILED"));
     REQUIRE(d);
