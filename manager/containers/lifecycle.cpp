@@ -291,7 +291,8 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
             init = find_berth_program("berth-init");
             if (init.empty()) return Err("--init: berth-init not found next to berth nor in PATH");
         }
-        SpecInputs in{opts, image_config, c.id, merged, dir, mounts, init};
+        SpecInputs in{opts, image_config, c.id, merged, dir, mounts, init,
+                      has_own_networks(opts) ? netns_path(e, c.id) : std::string()};
         auto spec = TRY(make_spec(in));
         TRY(write_file_atomic(dir + "/config.json", json::write(spec, true), 0600));
         c.state = "created";
@@ -305,27 +306,6 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
         return std::unexpected(made.error());
     }
     return c;
-}
-
-Result<void> set_namespace_path(Engine& e, const ContainerRecord& c, const std::string& type, const std::string& path) {
-    std::string config_path = e.paths.dir(c.id) + "/config.json";
-    auto spec = TRY_CTX(json::parse(TRY(read_file(config_path))), config_path);
-    bool found = false;
-    for (auto& [k, lx] : spec.members()) {
-        if (k != "linux") continue;
-        for (auto& [lk, nss] : lx.members()) {
-            if (lk != "namespaces" || !nss.is_array()) continue;
-            for (auto& n : nss.items()) {
-                const json::Value* t = n.find("type");
-                if (!t || !t->is_string() || t->as_string() != type) continue;
-                std::erase_if(n.members(), [](const auto& m) { return m.first == "path"; });
-                if (!path.empty()) n.set("path", json::Value::string(path));
-                found = true;
-            }
-        }
-    }
-    if (!found) return Err(config_path, ": no ", type, " namespace");
-    return write_file_atomic(config_path, json::write(spec, true), 0600);
 }
 
 Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const RestoreFrom* restore) {
@@ -377,10 +357,15 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const R
         if (auto r = unpublish_ports(e, c.id); !r) log::warn(r.error().what());
         drop_netns(e, c.id);
     };
+    if (!wire && o.network != "host" && !o.network.starts_with("container:")) {
+        // No network of its own (any more: all disconnected while it was
+        // stopped): a namespace the runtime makes, lo only.
+        TRY(set_namespace_path(p.dir(c.id) + "/config.json", "network", ""));
+    }
     if (wire) {
         auto wired = [&]() -> Result<void> {
             std::string ns_path = TRY(make_netns(e, c));
-            TRY(set_namespace_path(e, c, "network", ns_path));
+            TRY(set_namespace_path(p.dir(c.id) + "/config.json", "network", ns_path));
             UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
             if (!ns) return ErrnoErr("open ", ns_path);
             return connect_netns(e, c, o, ns.get());

@@ -67,10 +67,6 @@ struct RestoreFrom {
 // made and wired before the runtime runs (RUNROOT/netns/ID, given by path
 // in config.json; dropped when the container exits).
 Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const RestoreFrom* restore = nullptr);
-
-// Sets (or, with an empty path, removes) the path of the namespace of `type`
-// in the container's config.json.
-Result<void> set_namespace_path(Engine& e, const ContainerRecord& c, const std::string& type, const std::string& path);
 // `RUNTIME start ID` for a shim started with attach = true.
 Result<void> start_process(Engine& e, ContainerRecord& c);
 

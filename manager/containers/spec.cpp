@@ -209,6 +209,7 @@ Value linux_section(const SpecInputs& in) {
     for (const char* t : types) {
         Value ns = Value::object();
         ns.set("type", Value::string(t));
+        if (std::string_view(t) == "network" && !in.netns_path.empty()) ns.set("path", Value::string(in.netns_path));
         namespaces.push(std::move(ns));
     }
     l.set("namespaces", std::move(namespaces));
@@ -444,6 +445,31 @@ Result<json::Value> make_spec(const SpecInputs& in) {
     spec.set("mounts", mounts(in));
     spec.set("linux", std::move(linux));
     return spec;
+}
+
+Result<void> set_namespace_path(const std::string& config_path, const std::string& type, const std::string& path) {
+    auto spec = TRY_CTX(json::parse(TRY(read_file(config_path))), config_path);
+    bool found = false, changed = false;
+    for (auto& [k, lx] : spec.members()) {
+        if (k != "linux") continue;
+        for (auto& [lk, nss] : lx.members()) {
+            if (lk != "namespaces" || !nss.is_array()) continue;
+            for (auto& n : nss.items()) {
+                const json::Value* t = n.find("type");
+                if (!t || !t->is_string() || t->as_string() != type) continue;
+                found = true;
+                const json::Value* now = n.find("path");
+                if (now && now->is_string() ? now->as_string() == path : path.empty()) continue;
+                changed = true;
+                std::erase_if(n.members(), [](const auto& m) { return m.first == "path"; });
+                if (!path.empty()) n.set("path", json::Value::string(path));
+            }
+        }
+    }
+    if (!found) return Err(config_path, ": no ", type, " namespace");
+    // Written at create already (or by the start before): no new write.
+    if (!changed) return {};
+    return write_file_atomic(config_path, json::write(spec, true), 0600);
 }
 
 }  // namespace berth::manager

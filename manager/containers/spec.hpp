@@ -22,6 +22,7 @@ struct SpecInputs {
     std::string container_dir;  // holds hostname, hosts, resolv.conf (bind-mounted over /etc/...)
     std::vector<ResolvedMount> mounts;  // -v/--mount/--tmpfs, volumes resolved, in order
     std::string init_path;      // with --init: the host binary bound at /run/berth-init
+    std::string netns_path;     // with networks of its own: the namespace berth makes at start
 };
 
 // A bind or tmpfs request as a mount for SpecInputs::mounts; a volume with
@@ -34,6 +35,10 @@ ResolvedMount resolve_mount(const MountRequest& m, const std::string& volume_dir
 // The whole config.json. Errors: the user not in the image's passwd file,
 // no command, an unreadable seccomp profile.
 Result<json::Value> make_spec(const SpecInputs& in);
+
+// Sets (or, with an empty path, removes) the path of the namespace of `type`
+// in the config.json at `config_path`; writes only when that changes it.
+Result<void> set_namespace_path(const std::string& config_path, const std::string& type, const std::string& path);
 
 // Where an --init binary appears in the container.
 inline constexpr const char* kInitPath = "/run/berth-init";

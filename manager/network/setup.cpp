@@ -18,6 +18,7 @@
 #include "libutil/json.hpp"
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
+#include "manager/containers/spec.hpp"
 #include "manager/network/firewall.hpp"
 #include "manager/network/netlink.hpp"
 #include "manager/network/text.hpp"
@@ -498,18 +499,14 @@ void first_addresses(const std::vector<Attachment>& atts, IpAddress& v4, IpAddre
 
 }  // namespace
 
-namespace {
-
-std::string netns_file(const Engine& e, const std::string& id) {
+std::string netns_path(const Engine& e, const std::string& id) {
     return e.paths.runroot + "/netns/" + id;
 }
-
-}  // namespace
 
 Result<std::string> make_netns(Engine& e, const ContainerRecord& c) {
     std::string dir = e.paths.runroot + "/netns";
     TRY(mkdir_all(dir, 0700));
-    std::string path = netns_file(e, c.id);
+    std::string path = netns_path(e, c.id);
     drop_netns(e, c.id);  // one a killed berth left
     UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!f) return ErrnoErr("create ", path);
@@ -544,7 +541,7 @@ Result<std::string> make_netns(Engine& e, const ContainerRecord& c) {
 }
 
 void drop_netns(Engine& e, const std::string& id) {
-    std::string path = netns_file(e, id);
+    std::string path = netns_path(e, id);
     ::umount2(path.c_str(), MNT_DETACH);
     ::unlink(path.c_str());
 }
@@ -580,23 +577,7 @@ Result<void> join_container_netns(Engine& e, const ContainerRecord& c, const Run
     if (target.state != "running" && target.state != "paused")
         return Err("--network ", o.network, ": container ", target.name, " is not running");
     std::string dir = e.paths.dir(c.id);
-    std::string config_path = dir + "/config.json";
-    auto spec = TRY_CTX(json::parse(TRY(read_file(config_path))), config_path);
-    std::string ns_path = cat("/proc/", target.pid, "/ns/net");
-    bool set = false;
-    for (auto& [k, v] : spec.members()) {
-        if (k != "linux") continue;
-        for (auto& [lk, lv] : v.members()) {
-            if (lk != "namespaces") continue;
-            for (auto& n : lv.items())
-                if (const Value* t = n.find("type"); t && t->is_string() && t->as_string() == "network") {
-                    n.set("path", Value::string(ns_path));
-                    set = true;
-                }
-        }
-    }
-    if (!set) return Err(config_path, ": no network namespace to join");
-    TRY(write_file_atomic(config_path, json::write(spec, true), 0600));
+    TRY(set_namespace_path(dir + "/config.json", "network", cat("/proc/", target.pid, "/ns/net")));
     std::string from = e.paths.dir(target.id);
     for (const char* f : {"/hosts", "/resolv.conf"}) TRY(write_file(dir + f, TRY(read_file(from + f))));
     return {};

@@ -61,6 +61,9 @@ Result<void> connect_netns(Engine& e, const ContainerRecord& c, const RunOptions
 // a failed start); with nothing there it is fine.
 Result<std::string> make_netns(Engine& e, const ContainerRecord& c);
 void drop_netns(Engine& e, const std::string& id);
+// RUNROOT/netns/ID: where make_netns puts it (config.json names it from
+// create on).
+std::string netns_path(const Engine& e, const std::string& id);
 
 // --network container:NAME, at start: config.json joins the running
 // container's network namespace; its hosts and resolv.conf are copied.

@@ -601,6 +601,34 @@ stop_listener() {
 	assert_no_container_leftovers "$web" "$client"
 }
 
+@test "stopped container: disconnected from its only network it starts with lo only; connected again it starts on it" {
+	run berth network create stopnet
+	assert_success
+	run_sleeper quiet --network stopnet >/dev/null
+	run berth stop -t 1 quiet
+	assert_success
+	run berth network disconnect stopnet quiet
+	assert_success
+	run berth start quiet
+	assert_success
+	run berth exec quiet ip -o link show
+	assert_success
+	[ "${#lines[@]}" -eq 1 ] || fail "links other than lo:" "$output"
+	run berth stop -t 1 quiet
+	assert_success
+	run berth network connect stopnet quiet
+	assert_success
+	run berth start quiet
+	assert_success
+	run berth exec quiet ip -o link show eth0
+	assert_success
+	run berth exec quiet ip -o -4 addr show eth0
+	assert_output_contains "inet "
+	berth rm -f quiet
+	run berth network rm stopnet
+	assert_success
+}
+
 @test "user networks: --network A --network B gives eth0 and eth1; connect --ip --alias hot-plugs, disconnect unplugs" {
 	berth network create --subnet 10.77.1.0/24 neta >/dev/null
 	berth network create --subnet 10.77.2.0/24 --gateway 10.77.2.254 netb >/dev/null
