@@ -61,6 +61,7 @@ Commands:
   version         print the version
   volume          create, list, inspect, remove and prune volumes
   network         create, list, inspect, remove, prune, connect and disconnect networks
+  serve           serve the Docker Engine API on a socket (docker CLI and SDKs drive berth)
 
 Global options:
   --root DIR      where images and metadata are stored (default: /var/lib/berth)
@@ -89,6 +90,7 @@ constexpr Verb kVerbs[] = {
     {"checkpoint", cmd_checkpoint}, {"restore", cmd_restore}, {"migrate", cmd_migrate},
     {"volume", cmd_volume},
     {"network", cmd_network},
+    {"serve", cmd_serve},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 

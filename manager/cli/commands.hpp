@@ -49,6 +49,8 @@ int cmd_commit(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_volume(const GlobalOptions& g, int argc, char** argv, int start);
 // network.cpp: create, ls, inspect, rm, prune; connect and disconnect below.
 int cmd_network(const GlobalOptions& g, int argc, char** argv, int start);
+// serve.cpp: the Docker Engine API on a socket.
+int cmd_serve(const GlobalOptions& g, int argc, char** argv, int start);
 
 // The rootfs storage, after cleanup() repaired what an interrupted berth left.
 Result<RootfsStore> open_storage(const GlobalOptions& g);

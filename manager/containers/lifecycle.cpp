@@ -34,7 +34,8 @@ namespace berth::manager {
 
 namespace {
 
-// The exit file's record, when the shim wrote one.
+}  // namespace
+
 Result<std::optional<ExitInfo>> read_exit_file(const std::string& path) {
     auto text = read_file(path);
     if (!text) {
@@ -48,6 +49,8 @@ Result<std::optional<ExitInfo>> read_exit_file(const std::string& path) {
     if (auto* at = v.find("exited_at"); at && at->is_string()) info.finished_at = at->as_string();
     return std::optional<ExitInfo>(info);
 }
+
+namespace {
 
 // Waits until `path` exists; false after `timeout_ms` (-1: no limit).
 bool wait_for_file(const std::string& path, int timeout_ms) {
@@ -526,6 +529,22 @@ Result<void> remove_container(Engine& e, const std::string& id, bool force, bool
     return {};
 }
 
+namespace {
+
+// ID.removed in the exit dir: the exit record of an auto-removed container;
+// those older than ten minutes go.
+void keep_removed_exit(Engine& e, const std::string& id) {
+    std::string path = e.paths.exit_file(id);
+    (void)::link(path.c_str(), (path + ".removed").c_str());
+    std::error_code ec;
+    auto now = std::filesystem::file_time_type::clock::now();
+    for (const auto& ent : std::filesystem::directory_iterator(e.paths.exit_dir(), ec))
+        if (ent.path().extension() == ".removed" && now - ent.last_write_time(ec) > std::chrono::minutes(10))
+            ::unlink(ent.path().c_str());
+}
+
+}  // namespace
+
 Result<void> cleanup_container(Engine& e, const std::string& id) {
     std::chrono::milliseconds delay{0};
     {
@@ -557,6 +576,9 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
         }
         if (!restart) {
             if (o.remove) {
+                // Its exit code outlives it for a wait that asked for the
+                // removal (berth serve's condition=removed).
+                keep_removed_exit(e, id);
                 c->state = "removing";
                 TRY(e.containers.update(*c));
                 TRY(destroy(e, *c, true));

@@ -50,6 +50,9 @@ struct ExitInfo {
     std::string finished_at;
 };
 
+// The shim's exit file (nullopt when there is none).
+Result<std::optional<ExitInfo>> read_exit_file(const std::string& path);
+
 // `create`: the record, the rootfs (mounted), volumes, the bundle. The
 // container is left in state "created"; nothing runs yet.
 Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts);

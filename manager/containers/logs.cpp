@@ -34,6 +34,7 @@ void emit(const Line& l, const LogOptions& o) {
     if (!o.since.empty() && l.time < o.since) return;
     if (!o.until.empty() && l.time > o.until) return;
     std::string out = o.timestamps ? l.time + " " + l.text : l.text;
+    if (o.sink) return o.sink(l.is_stderr, out);
     FILE* f = l.is_stderr ? stderr : stdout;
     std::fwrite(out.data(), 1, out.size(), f);
     std::fflush(f);

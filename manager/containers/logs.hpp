@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "libutil/error.hpp"
 
@@ -17,6 +18,8 @@ struct LogOptions {
     std::optional<int64_t> tail;    // last N lines; nullopt: all
     std::string since;              // RFC 3339 lower bound ("" = none), compared as text after normalising
     std::string until;              // upper bound
+    // Where each line goes instead of stdout/stderr (berth serve's stream).
+    std::function<void(bool is_stderr, std::string_view text)> sink;
 };
 
 // One CRI record: "TIME STREAM F|P TEXT".

@@ -40,6 +40,7 @@ size_t PullProgress::add(const std::string& kind, const std::string& digest, uin
     l.kind = kind;
     l.digest = digest;
     l.size = size;
+    if (observer_) observer_(Event{digest, kind, size, "", false});
     return lines_.size() - 1;
 }
 
@@ -58,12 +59,20 @@ std::string PullProgress::render(const Line& l) const {
 void PullProgress::finish(size_t i, const char* how) {
     Line& l = lines_[i];
     l.state.store(how);
+    if (observer_) {
+        std::lock_guard lk(mu_);
+        observer_(Event{l.digest, l.kind, l.size, how, true});
+    }
     if (mode_ != Mode::Plain) return;
     std::lock_guard lk(mu_);
     std::fprintf(stderr, "%s\n", render(l).c_str());
 }
 
 void PullProgress::message(const std::string& s) {
+    if (observer_) {
+        std::lock_guard lk(mu_);
+        observer_(Event{"", "", 0, s, false});
+    }
     if (mode_ == Mode::Quiet) return;
     stop();  // on a terminal, below the blob lines, drawn for the last time
     std::lock_guard lk(mu_);

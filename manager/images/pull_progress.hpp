@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,6 +29,18 @@ public:
     void start();                            // the terminal redraw thread
     void stop();
 
+    // Each step as it happens, one at a time (berth serve turns them into
+    // docker's JSON progress lines): a blob added (`text` empty), a blob
+    // finished (`text` = how), or a message (`digest` empty).
+    struct Event {
+        std::string digest;
+        std::string kind;  // "blob", "config", ...
+        uint64_t size = 0;
+        std::string text;
+        bool finished = false;
+    };
+    void set_observer(std::function<void(const Event&)> f) { observer_ = std::move(f); }
+
 private:
     struct Line {
         std::string kind, digest;
@@ -46,6 +59,7 @@ private:
     std::thread thread_;
     std::condition_variable cv_;
     bool stopping_ = false;
+    std::function<void(const Event&)> observer_;
 };
 
 }  // namespace berth::manager

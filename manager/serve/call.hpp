@@ -1,0 +1,88 @@
+// What an Engine API handler gets (the request, its connection, the path's
+// parameters) and the replies it sends, docker's way: JSON bodies, errors as
+// {"message": "..."} with the status the docker CLI maps to its messages.
+#pragma once
+#include <expected>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "libutil/json.hpp"
+#include "manager/cli/commands.hpp"
+#include "manager/containers/lifecycle.hpp"
+#include "manager/serve/api.hpp"
+#include "manager/serve/http.hpp"
+
+namespace berth::manager::serve {
+
+using ApiResult = std::expected<void, HttpError>;
+
+struct Call {
+    const GlobalOptions& g;
+    Connection& conn;
+    const Request& req;
+    std::vector<std::string> args;  // the path's {parameters}, in order
+    bool responded = false;         // a response head went out
+    bool close = false;             // the connection ends after this call
+    std::unique_ptr<Engine> eng;
+
+    // The engine (containers, images, paths), opened on first use.
+    std::expected<Engine*, HttpError> engine();
+};
+
+// docker's status for a berth error: 404 for "no such ...", "... not
+// known"; 409 for a conflict (a name in use, a running container); 400
+// for an invalid value; else 500. The message starts with a capital, as
+// docker's ("No such container: x").
+HttpError api_error(const Error& e);
+HttpError http_error(int status, std::string message);
+
+ApiResult send(Call& c, int status, std::string_view content_type, std::string_view body,
+               std::vector<std::pair<std::string, std::string>> headers = {});
+ApiResult send_json(Call& c, int status, const json::Value& v);
+ApiResult send_empty(Call& c, int status);  // 204, 304: no body
+ApiResult send_error(Call& c, const HttpError& e);
+
+// The request's JSON body (16 MiB at most). `optional`: no body is null.
+std::expected<json::Value, HttpError> read_json(Call& c, bool optional = false);
+// A container by name, id or id prefix (404 when none).
+std::expected<ContainerRecord, HttpError> find_container(Call& c, const std::string& name);
+
+// System.
+ApiResult ping(Call& c);
+ApiResult version(Call& c);
+ApiResult info(Call& c);
+
+// Containers (api_containers.cpp).
+ApiResult containers_list(Call& c);
+ApiResult container_create(Call& c);
+ApiResult container_inspect(Call& c);
+ApiResult container_start(Call& c);
+ApiResult container_stop(Call& c);
+ApiResult container_restart(Call& c);
+ApiResult container_kill(Call& c);
+ApiResult container_pause(Call& c);
+ApiResult container_unpause(Call& c);
+ApiResult container_delete(Call& c);
+// Streams (api_streams.cpp).
+ApiResult container_wait(Call& c);
+ApiResult container_attach(Call& c);
+ApiResult container_logs(Call& c);
+
+// Attach requests waiting for a created container's start: start lets the
+// process run once they are connected (at most `timeout_ms`).
+bool has_attach_waiters(Engine& e, const std::string& id);
+void wait_attachers_connected(Engine& e, const std::string& id, int timeout_ms);
+// A failed start: the waiting attach requests end.
+void drop_attach_waiters(Engine& e, const std::string& id);
+
+// Images (api_images.cpp).
+ApiResult images_list(Call& c);
+ApiResult image_inspect(Call& c);
+ApiResult image_create(Call& c);
+ApiResult image_delete(Call& c);
+ApiResult image_tag(Call& c);
+
+}  // namespace berth::manager::serve

@@ -1,0 +1,299 @@
+#!/usr/bin/env bats
+# berth serve: the Docker Engine API on a unix socket, driven by the real
+# docker CLI (DOCKER_HOST=unix://...): version negotiation, pull from a
+# registry on 127.0.0.1, run with its output and exit codes (0, the
+# command's, 125, 126, 127), run -d with a published port, logs, ps showing
+# what `berth run` started, stop, kill, rm -f, images, tag, rmi; bad
+# requests answered with docker's statuses; the socket is root's only; and
+# stopping the server stops no container. Each test has its own root,
+# runroot, socket and network namespace; teardown stops the server by PID.
+# check-cgroupv2: not needed (the API is plain manager code; the host runs these)
+
+# shellcheck disable=SC2154
+load helpers
+load manager
+load registry
+
+setup_file() {
+	make_busybox_image
+}
+
+setup() {
+	command -v docker >/dev/null || skip "no docker CLI (tools/install-deps installs docker.io)"
+	manager_setup
+	export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker-config
+	SERVE_PID=
+}
+
+teardown() {
+	stop_serve
+	stop_registry
+	[ -z "${RUNROOT:-}" ] || container_teardown
+}
+
+# start_serve [FLAGS...]: berth serve on $SOCK (in the test's namespace),
+# once it answers /_ping. The socket is beside the run root, in /run (0755),
+# so only its own mode keeps other users out.
+start_serve() {
+	SOCK=$RUNROOT.docker.sock
+	export DOCKER_HOST=unix://$SOCK
+	$BERTH_NS "$BERTH" --root "$ROOT" --runroot "$RUNROOT" serve --host "unix://$SOCK" "$@" \
+		2>"$BATS_TEST_TMPDIR/serve.log" &
+	SERVE_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ "$(curl -s --unix-socket "$SOCK" http://d/_ping 2>/dev/null)" = OK ] && return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "berth serve did not answer:" "$(cat "$BATS_TEST_TMPDIR/serve.log")"
+}
+
+# stop_serve: TERM, and its connection processes are gone with it.
+stop_serve() {
+	[ -n "${SERVE_PID:-}" ] || return 0
+	local kids
+	kids=$(pgrep -P "$SERVE_PID" || true)
+	kill "$SERVE_PID" 2>/dev/null || true
+	wait "$SERVE_PID" 2>/dev/null || true
+	SERVE_PID=
+	local p
+	for p in $kids; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null || true
+			fail "a connection process of berth serve outlived it: $p"
+		fi
+	done
+	[ ! -e "$SOCK" ] || fail "the socket $SOCK is left"
+}
+
+# api METHOD PATH [CURL-ARGS...]: the status line's code, then the body.
+api() {
+	local method=$1 path=$2
+	shift 2
+	curl -s --unix-socket "$SOCK" -X "$method" -w '\n%{http_code}' "$@" "http://d$path"
+}
+
+@test "serve: docker version and info speak to berth through API 1.41" {
+	container_setup
+	start_serve
+	run docker version --format '{{.Server.Platform.Name}} {{.Server.APIVersion}} {{.Client.APIVersion}}'
+	assert_success
+	assert_output "Berth 1.41 1.41"
+	load_busybox
+	run docker info --format '{{.Images}} {{.Containers}} {{.OSType}} {{.DockerRootDir}}'
+	assert_success
+	assert_output "1 0 linux $ROOT"
+	# A version above ours is refused with docker's words.
+	run api GET /v1.99/version
+	assert_equal "${lines[-1]}" 400
+	assert_output_contains "client version 1.99 is too new. Maximum supported API version is 1.41"
+}
+
+@test "serve: docker run --rm prints the output, exits with the command's code and leaves nothing" {
+	container_setup
+	load_busybox
+	start_serve
+	run docker run --rm localhost/busybox echo hi
+	assert_success
+	assert_output "hi"
+	run --separate-stderr docker run --rm --network none localhost/busybox sh -c 'echo out; echo err >&2; exit 3'
+	assert_equal "$status" 3
+	assert_equal "$output" "out"
+	assert_equal "$stderr" "err"
+	run docker ps -aq
+	assert_output ""
+	run berth ps -aq
+	assert_output ""
+}
+
+@test "serve: docker run exits 127, 126 and 125 as with dockerd, and leaves nothing" {
+	container_setup
+	load_busybox
+	start_serve
+	run docker run --rm --network none localhost/busybox nosuchcmd
+	assert_equal "$status" 127
+	assert_output_contains "executable file not found"
+	run docker run --rm --network none localhost/busybox /etc/passwd
+	assert_equal "$status" 126
+	assert_output_contains "permission denied"
+	# The server refuses the create: the CLI's 125, the message from berth.
+	run docker run --rm --network none --user nosuchuser localhost/busybox true
+	assert_equal "$status" 125
+	assert_output_contains "nosuchuser"
+	run docker run --rm --network none localhost/nosuchimage true
+	assert_equal "$status" 125
+	assert_output_contains "localhost/nosuchimage"
+	run berth ps -aq
+	assert_output ""
+}
+
+@test "serve: docker run -d -p serves HTTP on 127.0.0.1; logs, inspect, stop, rm" {
+	container_setup
+	load_busybox
+	start_serve
+	local port id
+	port=$(free_port)
+	run docker run -d --name web -p "127.0.0.1:$port:80" localhost/busybox \
+		sh -c 'mkdir -p /www && echo served >/www/index.html && httpd -p 80 -h /www && echo ready && exec sleep 1000'
+	assert_success
+	id=$output
+	[[ $id =~ ^[0-9a-f]{64}$ ]] || fail "not an id: $id"
+	wait_for_log web ready
+	run in_netns curl -s "http://127.0.0.1:$port/"
+	assert_success
+	assert_output "served"
+	run docker logs web
+	assert_output "ready"
+	run docker inspect --format '{{.State.Running}} {{.Name}} {{.Id}}' web
+	assert_output "true /web $id"
+	run docker ps --format '{{.Names}} {{.Ports}}'
+	assert_output_contains "web"
+	assert_output_contains "127.0.0.1:$port->80/tcp"
+	run docker stop -t 1 web
+	assert_success
+	run docker inspect --format '{{.State.Status}}' web
+	assert_output "exited"
+	run docker rm web
+	assert_success
+	run berth ps -aq
+	assert_output ""
+}
+
+@test "serve: docker logs -f follows until the container exits; a client gone mid-stream leaves no process" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name talker --network none localhost/busybox \
+		sh -c 'echo one; sleep 1; echo two >&2; echo three' >/dev/null
+	run --separate-stderr docker logs -f talker
+	assert_success
+	assert_equal "$output" "one"$'\n'"three"
+	assert_equal "$stderr" "two"
+	docker run -d --name sleeper --network none localhost/busybox sh -c 'echo tick; exec sleep 1000' >/dev/null
+	wait_for_log sleeper tick
+	timeout -s KILL 1 docker logs -f sleeper >/dev/null 2>&1 || true
+	# The connection's process notices the client is gone.
+	local i kids
+	for i in $(seq 50); do
+		kids=$(pgrep -P "$SERVE_PID" || true)
+		[ -z "$kids" ] && break
+		sleep 0.1
+	done
+	[ -z "$kids" ] || fail "connection processes left after the client went: $kids"
+}
+
+@test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
+	container_setup
+	load_busybox
+	start_serve
+	berth run -d --name fromberth --network none localhost/busybox sleep 1000 >/dev/null
+	run docker ps --format '{{.Names}} {{.Image}} {{.Status}}'
+	assert_success
+	assert_output_contains "fromberth localhost/busybox Up"
+	run docker kill --signal USR1 fromberth
+	assert_success
+	run docker rm -f fromberth
+	assert_success
+	run berth ps -aq
+	assert_output ""
+}
+
+@test "serve: docker pull from the registry on 127.0.0.1, images, tag, rmi" {
+	container_setup --host-network
+	start_registry
+	skopeo copy -q --dest-tls-verify=false "oci-archive:$IMAGE" "docker://$REG/busybox:1" >/dev/null
+	start_serve
+	run docker pull "$REG/busybox:1"
+	assert_success
+	assert_output_contains "Pull complete"
+	assert_output_contains "Status: Downloaded newer image for $REG/busybox:1"
+	run docker images --format '{{.Repository}}:{{.Tag}}'
+	assert_output "$REG/busybox:1"
+	run berth images --format json
+	assert_output_contains "$REG/busybox:1"
+	run docker run --rm --network none "$REG/busybox:1" echo pulled
+	assert_output "pulled"
+	run docker tag "$REG/busybox:1" "$REG/box:2"
+	assert_success
+	run berth images --format json
+	assert_output_contains "$REG/box:2"
+	run docker rmi "$REG/box:2"
+	assert_success
+	assert_output_contains "Untagged: $REG/box:2"
+	run docker rmi "$REG/busybox:1"
+	assert_success
+	assert_output_contains "Deleted: sha256:"
+	run berth images --format json
+	assert_output "[]"
+	# A pull of what the registry does not have fails with its reason.
+	run docker pull "$REG/nothere:1"
+	assert_failure
+	assert_output_contains "nothere"
+}
+
+@test "serve: unknown endpoints, bad requests and a huge body get docker's statuses, and nothing is made" {
+	container_setup
+	load_busybox
+	start_serve
+	run api GET /v1.41/nosuch
+	assert_equal "${lines[-1]}" 404
+	assert_output_contains '{"message":"page not found: GET /v1.41/nosuch"}'
+	run docker inspect nosuch
+	assert_failure
+	assert_output_contains "No such"
+	run api POST /v1.41/containers/create -H 'Content-Type: application/json' -d '{"Image":'
+	assert_equal "${lines[-1]}" 400
+	assert_output_contains "invalid JSON body"
+	run api POST /v1.41/containers/create -H 'Content-Type: application/json' -d '{"Image":"localhost/busybox","HostConfig":{"Memory":-5}}'
+	[ "${lines[-1]}" != 201 ] || fail "a negative memory limit was accepted"
+	head -c $((20 << 20)) /dev/zero | tr '\0' 'x' >"$BATS_TEST_TMPDIR/huge"
+	run api POST /v1.41/containers/create -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/huge"
+	assert_equal "${lines[-1]}" 413
+	# A request line that is no HTTP.
+	run timeout 5 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"NONSENSE\r\n\r\n")
+print(s.recv(4096).decode().splitlines()[0])' "$SOCK"
+	assert_output "HTTP/1.1 400 Bad Request"
+	run berth ps -aq
+	assert_output ""
+}
+
+@test "serve: the socket is 0660 root's; an unprivileged user cannot connect; --group gives a group access" {
+	container_setup
+	start_serve
+	run stat -c '%a %U %G' "$SOCK"
+	assert_output "660 root root"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --unix-socket "$SOCK" http://d/_ping
+	assert_failure
+	stop_serve
+	start_serve --group nogroup
+	run stat -c '%a %G' "$SOCK"
+	assert_output "660 nogroup"
+	run setpriv --reuid=65534 --regid="$(getent group nogroup | cut -d: -f3)" --clear-groups curl -s --unix-socket "$SOCK" http://d/_ping
+	assert_success
+	assert_output "OK"
+	# A second server on the same socket is refused.
+	run "$BERTH" --root "$ROOT" --runroot "$RUNROOT" serve --host "unix://$SOCK"
+	assert_failure
+	assert_output_contains "another server listens on $SOCK"
+	run "$BERTH" --root "$ROOT" --runroot "$RUNROOT" serve --host tcp://0.0.0.0:2375
+	assert_failure
+	assert_output_contains "only loopback addresses"
+}
+
+@test "serve: stopping the server stops no container; a new server sees it" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name stays --network none localhost/busybox sleep 1000 >/dev/null
+	stop_serve
+	run berth ps --format '{{.Names}} {{.State}}'
+	assert_output "stays running"
+	start_serve
+	run docker ps --format '{{.Names}}'
+	assert_output "stays"
+}
