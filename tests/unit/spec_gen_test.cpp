@@ -70,8 +70,9 @@ std::vector<std::string> strings(const Value* v) {
 
 // make_spec, then the runtime's own parser over the result.
 oci::Spec generate(const RunOptions& o, const Value& img, const std::string& rootfs,
-                   std::vector<ResolvedMount> mounts = {}, std::string init = "") {
-    SpecInputs in{o, img, kId, rootfs, "/var/lib/berth/containers/" + kId, std::move(mounts), std::move(init)};
+                   std::vector<ResolvedMount> mounts = {}, std::string init = "", std::string netns = "") {
+    SpecInputs in{o,    img, kId, rootfs, "/var/lib/berth/containers/" + kId, std::move(mounts), std::move(init),
+                  std::move(netns)};
     auto spec = make_spec(in);
     if (!spec) FAIL(spec.error().what());
     auto parsed = oci::parse_spec(json::write(*spec));
@@ -224,7 +225,7 @@ TEST_CASE("spec gen: a whole spec the runtime's parser accepts") {
     CHECK(s.process->no_new_privileges);
     CHECK_FALSE(s.process->terminal);
     // An unknown image user is make_spec's error.
-    SpecInputs in{opts({"img"}), image(R"({"Cmd":["sh"],"User":"ghost"})"), kId, fs.path, "", {}, ""};
+    SpecInputs in{opts({"img"}), image(R"({"Cmd":["sh"],"User":"ghost"})"), kId, fs.path, "", {}, "", ""};
     CHECK(make_spec(in).error().what() == "unable to find user ghost: no matching entries in passwd file");
 }
 
@@ -296,6 +297,13 @@ TEST_CASE("spec gen: resources, network host, init, mounts passed through") {
     CHECK(find_mount(s, "/dev/shm")->options == std::vector<std::string>{"nosuid", "size=1048576"});
     CHECK(s.mounts.back().destination == "/dev/shm");
     auto plain = generate(opts({"img"}), img, fs.path);
+    REQUIRE(plain.find_namespace("network"));
+    CHECK(plain.find_namespace("network")->path.empty());
+    // Networks of its own: the namespace berth makes at start, by path.
+    auto wired = generate(opts({"img"}), img, fs.path, {}, "", "/run/berth/netns/" + kId);
+    REQUIRE(wired.find_namespace("network"));
+    CHECK(wired.find_namespace("network")->path == "/run/berth/netns/" + kId);
+    CHECK(wired.find_namespace("uts")->path.empty());
     CHECK_FALSE(plain.linux->resources->memory);
     CHECK_FALSE(plain.linux->resources->cpu);
     CHECK_FALSE(plain.linux->resources->pids);
