@@ -71,6 +71,12 @@ ApiResult container_wait(Call& c);
 ApiResult container_attach(Call& c);
 ApiResult container_logs(Call& c);
 
+// Exec instances (api_exec.cpp).
+ApiResult exec_create(Call& c);
+ApiResult exec_start(Call& c);
+ApiResult exec_resize(Call& c);
+ApiResult exec_inspect(Call& c);
+
 // Attach requests waiting for a created container's start: start lets the
 // process run once they are connected (at most `timeout_ms`).
 bool has_attach_waiters(Engine& e, const std::string& id);

@@ -3,7 +3,7 @@
 # docker CLI (DOCKER_HOST=unix://...): version negotiation, pull from a
 # registry on 127.0.0.1, run with its output and exit codes (0, the
 # command's, 125, 126, 127), run -d with a published port, logs, ps showing
-# what `berth run` started, stop, kill, rm -f, images, tag, rmi; bad
+# what `berth run` started, exec, stop, kill, rm -f, images, tag, rmi; bad
 # requests answered with docker's statuses; the socket is root's only; and
 # stopping the server stops no container. Each test has its own root,
 # runroot, socket and network namespace; teardown stops the server by PID.
@@ -181,6 +181,34 @@ api() {
 		sleep 0.1
 	done
 	[ -z "$kids" ] || fail "connection processes left after the client went: $kids"
+}
+
+@test "serve: docker exec runs in the container with its output, stdin, user, env, workdir and exit code" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name box --network none localhost/busybox sleep 1000 >/dev/null
+	run docker exec box echo hi
+	assert_success
+	assert_output "hi"
+	run --separate-stderr docker exec box sh -c 'echo out; echo err >&2; exit 5'
+	assert_equal "$status" 5
+	assert_equal "$output" "out"
+	assert_equal "$stderr" "err"
+	run docker exec -u nobody -e GREETING=hello -w /tmp box sh -c 'echo $(id -u) $GREETING $(pwd)'
+	assert_output "65534 hello /tmp"
+	run bash -c 'printf "line1\nline2\n" | docker exec -i box wc -l'
+	assert_output "2"
+	run docker exec -d box touch /tmp/detached
+	assert_success
+	local i
+	for i in $(seq 50); do berth exec box test -e /tmp/detached && break; sleep 0.1; done
+	run berth exec box test -e /tmp/detached
+	assert_success
+	berth stop -t 1 box >/dev/null
+	run docker exec box true
+	assert_failure
+	assert_output_contains "is not running"
 }
 
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {

@@ -1,0 +1,274 @@
+// /containers/{id}/exec and /exec/{id}/start|json|resize. An exec instance
+// is a file (RUNROOT/api-exec/ID.json: what to run, then its pid and exit
+// code), since create, start and inspect come on different connections,
+// served by different processes. start runs `RUNTIME exec` as `berth exec`
+// does, its stdio on pipes relayed to the hijacked connection (docker's
+// multiplexed frames unless Tty).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "libutil/strings.hpp"
+#include "manager/containers/process.hpp"
+#include "manager/containers/spec.hpp"
+#include "manager/serve/call.hpp"
+
+namespace berth::manager::serve {
+
+namespace {
+
+json::Value str(std::string_view s) {
+    return json::Value::string(std::string(s));
+}
+
+std::string exec_file(Engine& e, const std::string& id) {
+    return e.paths.runroot + "/api-exec/" + id + ".json";
+}
+
+bool flag_of(const json::Value& v, std::string_view key) {
+    const json::Value* f = v.find(key);
+    return f && f->is_bool() && f->as_bool();
+}
+
+std::vector<std::string> strings_of(const json::Value* v) {
+    std::vector<std::string> out;
+    if (v && v->is_array())
+        for (const auto& s : v->items())
+            if (s.is_string()) out.push_back(s.as_string());
+    return out;
+}
+
+std::expected<json::Value, HttpError> load_exec(Call& c, Engine& e, const std::string& id) {
+    bool ok = !id.empty() && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+    auto text = ok ? read_file(exec_file(e, id)) : Result<std::string>(std::unexpected(Error{ENOENT, ""}));
+    if (!text) return std::unexpected(http_error(404, cat("No such exec instance: ", id)));
+    auto v = json::parse(*text);
+    if (!v) return std::unexpected(http_error(500, cat("exec instance ", id, ": ", v.error().what())));
+    (void)c;
+    return std::move(*v);
+}
+
+Result<void> save_exec(Engine& e, const std::string& id, const json::Value& v) {
+    return write_file_atomic(exec_file(e, id), json::write(v), 0600);
+}
+
+std::string frame(int stream, std::string_view data) {
+    std::string out(8, '\0');
+    out[0] = static_cast<char>(stream);
+    auto n = static_cast<uint32_t>(data.size());
+    for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
+    out.append(data);
+    return out;
+}
+
+// `RUNTIME exec` for the instance, as `berth exec` builds it.
+std::expected<std::vector<std::string>, HttpError> exec_argv(Engine& e, const ContainerRecord& ct,
+                                                             const json::Value& x, bool detach) {
+    auto o = container_options(ct);
+    if (!o) return std::unexpected(api_error(o.error()));
+    auto rt = e.runtime_path(o->runtime);
+    if (!rt) return std::unexpected(api_error(rt.error()));
+    std::vector<std::string> args = {*rt, "--root", e.paths.runtime_root(), "exec"};
+    if (flag_of(x, "Tty")) args.push_back("--tty");
+    if (detach) args.push_back("--detach");
+    if (flag_of(x, "Privileged")) args.push_back("--cap=ALL");
+    if (const json::Value* u = x.find("User"); u && u->is_string() && !u->as_string().empty()) {
+        auto user = resolve_user(e.storage.merged_dir(ct.id), u->as_string());
+        if (!user) return std::unexpected(http_error(400, user.error().what()));
+        args.insert(args.end(), {"--user", cat(user->uid, ":", user->gid)});
+        for (uint32_t gid : user->additional_gids) args.insert(args.end(), {"--additional-gids", std::to_string(gid)});
+    }
+    for (const auto& env : strings_of(x.find("Env")))
+        if (env.find('=') != std::string::npos) args.insert(args.end(), {"--env", env});
+    if (const json::Value* w = x.find("WorkingDir"); w && w->is_string() && !w->as_string().empty())
+        args.insert(args.end(), {"--cwd", w->as_string()});
+    args.push_back(ct.id);
+    auto cmd = strings_of(x.find("Cmd"));
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    return args;
+}
+
+struct Pipe {
+    UniqueFd r, w;
+};
+Pipe make_pipe() {
+    int fds[2] = {-1, -1};
+    if (::pipe2(fds, O_CLOEXEC) < 0) return {};
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+ApiResult exec_create(Call& c) {
+    auto rec = TRY(find_container(c, c.args.at(0)));
+    Engine* e = TRY(c.engine());
+    auto body = TRY(read_json(c));
+    if (!body.is_object()) return std::unexpected(http_error(400, "the body is not a JSON object"));
+    if (strings_of(body.find("Cmd")).empty()) return std::unexpected(http_error(400, "No exec command specified"));
+    if (auto lock = ContainerLock::try_take(e->paths, rec.id); lock && *lock) (void)refresh(*e, rec);
+    if (rec.state != "running")
+        return std::unexpected(http_error(409, cat("Container ", rec.id, " is not running")));
+    auto id = random_hex_id();
+    if (!id) return std::unexpected(api_error(id.error()));
+    body.set("ContainerID", str(rec.id));
+    body.set("Running", json::Value::boolean(false));
+    body.set("ExitCode", json::Value::null());
+    body.set("Pid", json::Value::number(0));
+    if (auto r = mkdir_all(e->paths.runroot + "/api-exec", 0700); !r) return std::unexpected(api_error(r.error()));
+    if (auto r = save_exec(*e, *id, body); !r) return std::unexpected(api_error(r.error()));
+    auto v = json::Value::object();
+    v.set("Id", str(*id));
+    return send_json(c, 201, v);
+}
+
+ApiResult exec_inspect(Call& c) {
+    Engine* e = TRY(c.engine());
+    auto x = TRY(load_exec(c, *e, c.args.at(0)));
+    auto cmd = strings_of(x.find("Cmd"));
+    auto v = json::Value::object();
+    v.set("ID", str(c.args.at(0)));
+    v.set("Running", json::Value::boolean(flag_of(x, "Running")));
+    v.set("ExitCode", x.find("ExitCode") ? *x.find("ExitCode") : json::Value::null());
+    auto pc = json::Value::object();
+    pc.set("entrypoint", str(cmd.empty() ? "" : cmd[0]));
+    auto rest = json::Value::array();
+    for (size_t i = 1; i < cmd.size(); ++i) rest.push(str(cmd[i]));
+    pc.set("arguments", std::move(rest));
+    pc.set("tty", json::Value::boolean(flag_of(x, "Tty")));
+    pc.set("privileged", json::Value::boolean(flag_of(x, "Privileged")));
+    pc.set("user", x.find("User") ? *x.find("User") : str(""));
+    v.set("ProcessConfig", std::move(pc));
+    v.set("OpenStdin", json::Value::boolean(flag_of(x, "AttachStdin")));
+    v.set("OpenStdout", json::Value::boolean(flag_of(x, "AttachStdout")));
+    v.set("OpenStderr", json::Value::boolean(flag_of(x, "AttachStderr")));
+    v.set("ContainerID", x.find("ContainerID") ? *x.find("ContainerID") : str(""));
+    v.set("Pid", x.find("Pid") ? *x.find("Pid") : json::Value::number(0));
+    return send_json(c, 200, v);
+}
+
+// The runtime's exec takes no window size from outside: accepted, as the
+// CLI sends one for every -t (the pty keeps its first size).
+ApiResult exec_resize(Call& c) {
+    Engine* e = TRY(c.engine());
+    (void)TRY(load_exec(c, *e, c.args.at(0)));
+    return send(c, 200, "", "");
+}
+
+ApiResult exec_start(Call& c) {
+    Engine* e = TRY(c.engine());
+    const std::string id = c.args.at(0);
+    auto x = TRY(load_exec(c, *e, id));
+    auto opts = TRY(read_json(c, true));
+    bool detach = opts.is_object() && flag_of(opts, "Detach");
+    if (flag_of(x, "Running") || (x.find("ExitCode") && !x.find("ExitCode")->is_null()))
+        return std::unexpected(http_error(409, cat("exec ", id, " has already been started")));
+    auto rec = TRY(find_container(c, x.find("ContainerID") ? x.find("ContainerID")->as_string() : ""));
+    if (auto lock = ContainerLock::try_take(e->paths, rec.id); lock && *lock) (void)refresh(*e, rec);
+    if (rec.state != "running") return std::unexpected(http_error(409, cat("Container ", rec.id, " is not running")));
+    auto argv = TRY(exec_argv(*e, rec, x, detach));
+    bool tty = flag_of(x, "Tty"), want_in = flag_of(x, "AttachStdin");
+    Pipe in = want_in && !detach ? make_pipe() : Pipe{}, out = detach ? Pipe{} : make_pipe(),
+         err = detach || tty ? Pipe{} : make_pipe();
+    std::vector<char*> cargs;
+    for (auto& s : argv) cargs.push_back(s.data());
+    cargs.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) return std::unexpected(http_error(500, cat("fork: ", std::strerror(errno))));
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        ::dup2(in.r ? in.r.get() : null, 0);
+        ::dup2(out.w ? out.w.get() : null, 1);
+        ::dup2(err.w ? err.w.get() : (out.w ? out.w.get() : null), 2);
+        ::signal(SIGPIPE, SIG_DFL);
+        ::execv(cargs[0], cargs.data());
+        ::_exit(126);
+    }
+    in.r.reset();
+    out.w.reset();
+    err.w.reset();
+    x.set("Running", json::Value::boolean(true));
+    x.set("Pid", json::Value::number(static_cast<int64_t>(pid)));
+    (void)save_exec(*e, id, x);
+    auto finish = [&]() {
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        x.set("Running", json::Value::boolean(false));
+        x.set("ExitCode", json::Value::number(static_cast<int64_t>(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st))));
+        (void)save_exec(*e, id, x);
+    };
+    if (detach) {
+        finish();  // `exec --detach` returns once the process runs
+        x.set("Running", json::Value::boolean(true));
+        x.set("ExitCode", json::Value::null());
+        (void)save_exec(*e, id, x);
+        return send(c, 200, "", "");
+    }
+    std::string up = c.req.header("upgrade");
+    for (auto& ch : up) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    ResponseHead h;
+    h.status = up == "tcp" ? 101 : 200;
+    h.headers = {{"Content-Type", tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"}};
+    if (h.status == 101) h.headers.insert(h.headers.end(), {{"Connection", "Upgrade"}, {"Upgrade", "tcp"}});
+    h.raw_stream = true;
+    c.responded = true;
+    c.close = true;
+    if (!c.conn.write_all(format_head(h))) {
+        ::kill(pid, SIGKILL);
+        finish();
+        return {};
+    }
+    std::string pending = c.conn.take_buffered();
+    if (in.w && !pending.empty()) (void)!::write(in.w.get(), pending.data(), pending.size());
+    int client = c.conn.fd();
+    bool client_open = want_in;
+    std::string buf(65536, '\0');
+    while (out.r || err.r) {
+        std::vector<pollfd> p;
+        if (out.r) p.push_back({out.r.get(), POLLIN, 0});
+        if (err.r) p.push_back({err.r.get(), POLLIN, 0});
+        p.push_back({client, static_cast<short>(client_open ? POLLIN : 0), 0});
+        if (::poll(p.data(), p.size(), -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        bool gone = false;
+        for (auto& q : p) {
+            if (!q.revents) continue;
+            if (q.fd == client) {
+                ssize_t n = client_open ? ::read(client, buf.data(), buf.size()) : 0;
+                if (n > 0 && in.w) {
+                    (void)!::write(in.w.get(), buf.data(), static_cast<size_t>(n));
+                } else if (client_open) {
+                    in.w.reset();  // the client's stdin ended
+                    client_open = false;
+                } else {
+                    gone = true;  // hung up
+                }
+                continue;
+            }
+            ssize_t n = ::read(q.fd, buf.data(), buf.size());
+            if (n <= 0) {
+                (q.fd == (out.r ? out.r.get() : -1) ? out.r : err.r).reset();
+                continue;
+            }
+            std::string_view data(buf.data(), static_cast<size_t>(n));
+            int stream = err.r && q.fd == err.r.get() ? 2 : 1;
+            if (!c.conn.write_all(tty ? std::string(data) : frame(stream, data))) gone = true;
+        }
+        if (gone) {
+            ::kill(pid, SIGKILL);
+            break;
+        }
+    }
+    finish();
+    ::shutdown(client, SHUT_WR);
+    return {};
+}
+
+}  // namespace berth::manager::serve
