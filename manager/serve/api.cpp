@@ -44,6 +44,7 @@ const Route kRoutes[] = {
     {"POST", "/containers/{id}/wait", container_wait},
     {"POST", "/containers/{id}/attach", container_attach},
     {"GET", "/containers/{id}/logs", container_logs},
+    {"POST", "/containers/{id}/resize", container_resize},
     {"DELETE", "/containers/{id}", container_delete},
     {"POST", "/containers/{id}/exec", exec_create},
     {"POST", "/exec/{id}/start", exec_start},

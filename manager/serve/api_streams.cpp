@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -238,6 +239,31 @@ ApiResult container_attach(Call& c) {
             }
         }
     }
+}
+
+// The shim's control socket: "resize ROWS COLS" sets the pty's size.
+ApiResult container_resize(Call& c) {
+    auto rec = TRY(find_container(c, c.args.at(0)));
+    Engine* e = TRY(c.engine());
+    auto h = parse_u64(c.req.param("h")), w = parse_u64(c.req.param("w"));
+    if (!h || !w || *h > 65535 || *w > 65535)
+        return std::unexpected(http_error(400, cat("bad window size h=", c.req.param("h"), " w=", c.req.param("w"))));
+    if (!running(rec.state)) return std::unexpected(http_error(409, cat("Container ", rec.id, " is not running")));
+    struct sockaddr_un sa {};
+    sa.sun_family = AF_UNIX;
+    std::string path = e->paths.shim_dir(rec.id) + "/ctl";
+    if (path.size() >= sizeof sa.sun_path) return std::unexpected(http_error(500, "control socket path too long"));
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+        return std::unexpected(http_error(500, cat("connect ", path, ": ", std::strerror(errno))));
+    std::string cmd = cat("resize ", *h, " ", *w);
+    char reply[512];
+    ssize_t n = -1;
+    if (::send(s.get(), cmd.data(), cmd.size(), MSG_NOSIGNAL) >= 0) n = ::recv(s.get(), reply, sizeof reply, 0);
+    std::string r = n > 0 ? std::string(reply, static_cast<size_t>(n)) : std::string("error no reply");
+    if (r != "ok") return std::unexpected(http_error(500, cat("resize: ", r.starts_with("error ") ? r.substr(6) : r)));
+    return send(c, 200, "", "");
 }
 
 ApiResult container_logs(Call& c) {

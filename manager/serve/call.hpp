@@ -70,6 +70,7 @@ ApiResult container_delete(Call& c);
 ApiResult container_wait(Call& c);
 ApiResult container_attach(Call& c);
 ApiResult container_logs(Call& c);
+ApiResult container_resize(Call& c);
 
 // Exec instances (api_exec.cpp).
 ApiResult exec_create(Call& c);

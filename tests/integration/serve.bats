@@ -26,6 +26,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${TMUX_SOCK:-}" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
 	stop_serve
 	stop_registry
 	[ -z "${RUNROOT:-}" ] || container_teardown
@@ -65,6 +66,27 @@ stop_serve() {
 		fi
 	done
 	[ ! -e "$SOCK" ] || fail "the socket $SOCK is left"
+}
+
+# screen_shows TEXT: until the tmux pane of $TMUX_SOCK shows TEXT (5 s at most).
+screen_shows() {
+	local i screen
+	for i in $(seq 100); do
+		screen=$(tmux -L "$TMUX_SOCK" capture-pane -p)
+		[[ $screen == *"$1"* ]] && return 0
+		sleep 0.05
+	done
+	fail "the screen never showed '$1':" "$screen"
+}
+
+# exit_code_in FILE: the code a tmux session's command wrote to FILE (5 s at most).
+exit_code_in() {
+	local i
+	for i in $(seq 100); do
+		[ -s "$1" ] && break
+		sleep 0.05
+	done
+	cat "$1"
 }
 
 # api METHOD PATH [CURL-ARGS...]: the status line's code, then the body.
@@ -209,6 +231,30 @@ api() {
 	run docker exec box true
 	assert_failure
 	assert_output_contains "is not running"
+}
+
+@test "serve: docker run -it and docker exec -it on a terminal (tmux): type a command, read the screen, the size follows" {
+	container_setup
+	load_busybox
+	start_serve
+	TMUX_SOCK=berth-$$-$BATS_TEST_NUMBER
+	local rcfile=$BATS_TEST_TMPDIR/rc
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 \
+		"DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DOCKER_CONFIG docker run -it --name tty --network none localhost/busybox sh; echo \$? > $rcfile; sleep 30"
+	screen_shows "/ #"
+	tmux -L "$TMUX_SOCK" send-keys 'echo $((6*7)) on $(tty) $(stty size)' Enter
+	screen_shows "42 on /dev/pts/0 30 100"
+	tmux -L "$TMUX_SOCK" send-keys 'exit 7' Enter
+	assert_equal "$(exit_code_in "$rcfile")" "7"
+	tmux -L "$TMUX_SOCK" kill-server
+	rm -f "$rcfile"
+	docker run -d --name exi --network none localhost/busybox sleep 1000 >/dev/null
+	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 \
+		"DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DOCKER_CONFIG docker exec -it exi sh; echo \$? > $rcfile; sleep 30"
+	tmux -L "$TMUX_SOCK" send-keys 'echo in-$((2+3)) $(tty)' Enter
+	screen_shows "in-5 /dev/pts/"
+	tmux -L "$TMUX_SOCK" send-keys 'exit 4' Enter
+	assert_equal "$(exit_code_in "$rcfile")" "4"
 }
 
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
