@@ -78,6 +78,13 @@ ApiResult exec_start(Call& c);
 ApiResult exec_resize(Call& c);
 ApiResult exec_inspect(Call& c);
 
+// Volumes (api_volumes.cpp).
+ApiResult volumes_list(Call& c);
+ApiResult volume_create(Call& c);
+ApiResult volumes_prune(Call& c);
+ApiResult volume_inspect(Call& c);
+ApiResult volume_delete(Call& c);
+
 // Attach requests waiting for a created container's start: start lets the
 // process run once they are connected (at most `timeout_ms`).
 bool has_attach_waiters(Engine& e, const std::string& id);

@@ -257,6 +257,37 @@ api() {
 	assert_equal "$(exit_code_in "$rcfile")" "4"
 }
 
+@test "serve: docker volume create, ls, inspect, rm, prune; a volume in use is refused; berth sees the same" {
+	container_setup
+	load_busybox
+	start_serve
+	run docker volume create --label team=a data
+	assert_success
+	assert_output "data"
+	run berth volume ls -q
+	assert_output_contains "data"
+	run docker volume inspect --format '{{.Name}} {{.Driver}} {{index .Labels "team"}} {{.Mountpoint}}' data
+	assert_output "data local a $ROOT/volumes/data/_data"
+	run docker volume ls --format '{{.Name}}' --filter label=team=a
+	assert_output "data"
+	run docker run --rm --network none -v data:/d localhost/busybox sh -c 'echo kept >/d/f'
+	assert_success
+	[ "$(cat "$ROOT/volumes/data/_data/f")" = kept ] || fail "the write did not land in the volume"
+	docker run -d --name user --network none -v data:/d localhost/busybox sleep 1000 >/dev/null
+	run docker volume rm data
+	assert_failure
+	assert_output_contains "in use"
+	docker rm -f user >/dev/null
+	berth volume create spare >/dev/null
+	run docker volume prune -f
+	assert_success
+	run berth volume ls -q
+	assert_output ""
+	run docker volume inspect data
+	assert_failure
+	assert_output_contains "no such volume"
+}
+
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
 	container_setup
 	load_busybox
