@@ -85,6 +85,15 @@ ApiResult volumes_prune(Call& c);
 ApiResult volume_inspect(Call& c);
 ApiResult volume_delete(Call& c);
 
+// Networks (api_networks.cpp).
+ApiResult networks_list(Call& c);
+ApiResult network_create(Call& c);
+ApiResult networks_prune(Call& c);
+ApiResult network_inspect(Call& c);
+ApiResult network_delete(Call& c);
+ApiResult network_connect(Call& c);
+ApiResult network_disconnect(Call& c);
+
 // Attach requests waiting for a created container's start: start lets the
 // process run once they are connected (at most `timeout_ms`).
 bool has_attach_waiters(Engine& e, const std::string& id);

@@ -288,6 +288,50 @@ api() {
 	assert_output_contains "no such volume"
 }
 
+@test "serve: docker network create, ls, inspect, connect, disconnect, rm, prune; names resolve on it" {
+	container_setup
+	load_busybox
+	start_serve
+	run docker network create --subnet 10.77.5.0/24 --label team=a apinet
+	assert_success
+	run berth network ls --format json
+	assert_output_contains '"apinet"'
+	run docker network ls --format '{{.Name}}' --filter label=team=a
+	assert_output "apinet"
+	run docker network inspect --format '{{.Driver}} {{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Internal}}' apinet
+	assert_output "bridge 10.77.5.0/24 false"
+	docker run -d --name web --network apinet localhost/busybox \
+		sh -c 'mkdir -p /www && echo on-apinet >/www/index.html && httpd -p 80 -h /www && echo ready && exec sleep 1000' >/dev/null
+	wait_for_log web ready
+	# (--dns 127.0.0.1: names from /etc/hosts only, as networking.bats does)
+	docker run -d --name client --dns 127.0.0.1 localhost/busybox sleep 1000 >/dev/null
+	run docker network connect --alias shop apinet client
+	assert_success
+	run docker exec client timeout 5 wget -q -O- http://web/
+	assert_output "on-apinet"
+	run docker network inspect --format '{{range .Containers}}{{.Name}} {{end}}' apinet
+	assert_output_contains "web"
+	assert_output_contains "client"
+	run docker network rm apinet
+	assert_failure
+	assert_output_contains "active endpoints"
+	run docker network disconnect apinet client
+	assert_success
+	docker rm -f web client >/dev/null
+	run docker network rm apinet
+	assert_success
+	docker network create spare >/dev/null
+	run docker network prune -f
+	assert_success
+	assert_output_contains "spare"
+	run berth network ls --format json
+	assert_output_not_contains '"spare"'
+	assert_output_not_contains '"apinet"'
+	run docker network inspect apinet
+	assert_failure
+	assert_output_contains "not found"
+}
+
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
 	container_setup
 	load_busybox
