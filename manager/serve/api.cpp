@@ -45,6 +45,8 @@ const Route kRoutes[] = {
     {"POST", "/containers/{id}/attach", container_attach},
     {"GET", "/containers/{id}/logs", container_logs},
     {"POST", "/containers/{id}/resize", container_resize},
+    {"GET", "/containers/{id}/top", container_top},
+    {"GET", "/containers/{id}/stats", container_stats},
     {"DELETE", "/containers/{id}", container_delete},
     {"POST", "/containers/{id}/exec", exec_create},
     {"POST", "/exec/{id}/start", exec_start},

@@ -71,6 +71,9 @@ ApiResult container_wait(Call& c);
 ApiResult container_attach(Call& c);
 ApiResult container_logs(Call& c);
 ApiResult container_resize(Call& c);
+// api_top_stats.cpp
+ApiResult container_top(Call& c);
+ApiResult container_stats(Call& c);
 
 // Exec instances (api_exec.cpp).
 ApiResult exec_create(Call& c);

@@ -332,6 +332,28 @@ api() {
 	assert_output_contains "not found"
 }
 
+@test "serve: docker top lists the container's processes; docker stats --no-stream shows its memory and pids" {
+	container_setup
+	load_busybox
+	start_serve
+	# (sh execs its last command: two processes)
+	docker run -d --name busy --network none --memory 64m localhost/busybox sh -c 'sleep 1001 & sleep 1002' >/dev/null
+	run docker top busy
+	assert_success
+	assert_output_contains "sleep 1001"
+	assert_output_contains "sleep 1002"
+	assert_output_contains "PID"
+	run docker top busy -o pid,args
+	assert_output_contains "sleep 1001"
+	run docker stats --no-stream --format '{{.Name}} {{.PIDs}} {{.MemUsage}}' busy
+	assert_success
+	[[ $output =~ ^busy\ 2\ [0-9.]+[KMk]i?B\ /\ 64MiB$ ]] || fail "stats: $output"
+	berth stop -t 1 busy >/dev/null
+	run docker top busy
+	assert_failure
+	assert_output_contains "is not running"
+}
+
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
 	container_setup
 	load_busybox
