@@ -20,6 +20,12 @@
 # BERTH defaults to ./berth (else berth from PATH); a berth whose `run
 # --help` fails is reported as "berth run not available" and the others are
 # still measured. podman runs when installed, ctr when containerd is.
+# With the docker CLI installed, two more engines (network none only): the
+# docker CLI through `berth serve` (docker-berth) and through `podman system
+# service` (docker-podman), each on a unix socket in the run root, and
+# through dockerd when one answers on /run/docker.sock (docker-dockerd;
+# its pull from the registry needs 127.0.0.1 among its insecure registries,
+# which is dockerd's default).
 #
 # The whole run is in a private network and mount namespace: the bridges,
 # veths, nftables/iptables rules, CNI's IPAM and cache (/var/lib/cni, on a
@@ -111,7 +117,7 @@ work=$(mktemp -d /var/tmp/berth-bench-engine.XXXXXX) || die "mktemp failed"
 runroot=$(mktemp -d /run/bbe.XXXXXX) || die "mktemp in /run failed"
 # Every container and cgroup of the run carries this tag in its name.
 tag=berth-bench-$$
-registry_pid='' containerd_pid=''
+registry_pid='' containerd_pid='' api_pids=()
 # containerd's shims put their sockets in /run/containerd/s whatever its
 # config says: removed on exit when this run made it.
 made_run_containerd=0
@@ -136,6 +142,7 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	local p n dirs
 	[[ -z $containerd_pid ]] || stop_pid "$containerd_pid"
+	for p in "${api_pids[@]}"; do stop_pid "$p"; done
 	[[ -z $registry_pid ]] || stop_pid "$registry_pid"
 	for p in $(leftover_pids); do kill -KILL "$p" 2>/dev/null; done
 	unmount_under "$work"
@@ -206,6 +213,18 @@ if command -v ctr >/dev/null && command -v containerd >/dev/null; then
 else
 	skipped[ctr]="containerd is not installed"
 fi
+api_engines=(docker-berth docker-podman docker-dockerd)
+if ! command -v docker >/dev/null; then
+	for e in "${api_engines[@]}"; do skipped[$e]="no docker CLI"; done
+else
+	[[ -n ${skipped[berth]:-} ]] && skipped[docker-berth]="no berth" || engines+=("docker-berth")
+	[[ -n ${skipped[podman]:-} ]] && skipped[docker-podman]="podman is not installed" || engines+=("docker-podman")
+	if [[ -S /run/docker.sock ]] && docker -H unix:///run/docker.sock version >/dev/null 2>&1; then
+		engines+=("docker-dockerd")
+	else
+		skipped[docker-dockerd]="no dockerd answers on /run/docker.sock"
+	fi
+fi
 
 PODMAN=(podman --root "$work/podman" --runroot "$runroot/podman" --tmpdir "$runroot/podman/tmp"
 	--storage-driver overlay --events-backend file --cgroup-manager cgroupfs)
@@ -229,6 +248,26 @@ PODMAN_ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 CTR=(ctr -a "$work/containerd/containerd.sock" -n "$tag")
 
 BERTH_CMD=("$BERTH" --root "$work/berth" --runroot "$runroot/berth")
+# The API servers: started with their engine's pull, stopped at exit.
+declare -A api_sock=([docker-berth]="$runroot/berth-api.sock" [docker-podman]="$runroot/podman-api.sock"
+	[docker-dockerd]=/run/docker.sock)
+api_pids=()
+# start_api ENGINE: its server, once it answers.
+start_api() {
+	local i
+	case $1 in
+	docker-berth) "${BERTH_CMD[@]}" serve --host "unix://${api_sock[$1]}" </dev/null >"$work/$1.log" 2>&1 & ;;
+	docker-podman) "${PODMAN[@]}" system service --time=0 "unix://${api_sock[$1]}" </dev/null >"$work/docker-podman.log" 2>&1 & ;;
+	*) return 0 ;;
+	esac
+	api_pids+=($!)
+	for ((i = 0; i < 100; i++)); do
+		docker -H "unix://${api_sock[$1]}" version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "the API server of $1 did not answer" >"$work/err"
+	return 1
+}
 
 # The container's command.
 run_args=(true)
@@ -255,12 +294,18 @@ engine_cmd() {
 	ctr:pull) CMD=("${CTR[@]}" images pull --plain-http "$REF") ;;
 	# ctr run without --net-host: a new network namespace with lo only.
 	ctr:none) CMD=("${CTR[@]}" run --rm --runc-root "$runroot/runc" --fifo-dir "$runroot/fifo" "$REF" "$2" true) ;;
+	# podman's compat API finds the image its own pull (above) stored.
+	docker-podman:pull) CMD=(docker -H "unix://${api_sock[$1]}" image inspect "$REF") ;;
+	docker-*:pull) CMD=(docker -H "unix://${api_sock[$1]}" pull -q "$REF") ;;
+	# podman's limits as for podman itself (above).
+	docker-podman:*) CMD=(docker -H "unix://${api_sock[$1]}" run --rm --network none "${PODMAN_ULIMITS[@]}" "$REF" "${run_args[@]}") ;;
+	docker-*) CMD=(docker -H "unix://${api_sock[$1]}" run --rm --network none "$REF" "${run_args[@]}") ;;
 	esac
 }
 
 # supports ENGINE NETWORK: true when the engine is measured on the network.
 supports() {
-	[[ $1 != ctr || $2 == none ]]
+	[[ ($1 != ctr && $1 != docker-*) || $2 == none ]]
 }
 
 seq_id=0
@@ -292,6 +337,10 @@ for e in "${engines[@]}"; do
 	note "$e: pull and warm-up runs"
 	if [[ $e == ctr ]] && ! start_containerd "$work/containerd" 2>"$work/err"; then
 		fail ctr "starting containerd"
+		continue
+	fi
+	if [[ $e == docker-* ]] && ! start_api "$e"; then
+		fail "$e" "starting its API server"
 		continue
 	fi
 	if ! run_once "$e" pull; then
@@ -345,7 +394,10 @@ echo "Berth engine benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(uname -r)
 echo "image: $REF (busybox-static, one layer), from docker-registry on 127.0.0.1; run --rm IMAGE true"
 echo "networks: ${networks[*]} (none: no network; bridge: the default bridge network; publish: bridge and"
 echo "  -p 127.0.0.1:PORT:80), in a private network namespace; podman's default network (CNI) on 10.89.0.0/16; ctr: none only"
-for e in berth podman ctr; do
+version[docker-berth]="docker CLI $(docker --version 2>/dev/null | awk '{ print $3 }' | tr -d ,) through berth serve"
+version[docker-podman]="docker CLI through podman system service"
+version[docker-dockerd]="docker CLI through dockerd"
+for e in berth podman ctr "${api_engines[@]}"; do
 	if [[ -n ${skipped[$e]:-} ]]; then
 		echo "  $e: skipped: ${skipped[$e]}"
 	else
@@ -353,7 +405,7 @@ for e in berth podman ctr; do
 	fi
 done
 echo
-fmt='%-8s %-8s %10s %8s %8s\n'
+fmt='%-15s %-8s %10s %8s %8s\n'
 # shellcheck disable=SC2059 # the format is ours
 printf "$fmt" engine network "median ms" "min ms" "max ms"
 declare -A med
@@ -385,6 +437,11 @@ for n in "${networks[@]}"; do
 			echo "$n: berth / $o: - (${skipped[berth]:-${skipped[$o]:-a run failed}})"
 		fi
 	done
+done
+for o in "docker-dockerd" "docker-podman" berth; do
+	a=${med[docker-berth/none]:-} b=${med[$o/none]:-}
+	[[ -n $a && -n $b ]] || continue
+	echo "none: docker-berth / $o: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') (the docker CLI through berth serve)"
 done
 for n in bridge publish; do
 	[[ " ${networks[*]} " == *" $n "* && " ${networks[*]} " == *" none "* ]] || continue
