@@ -74,6 +74,10 @@ ApiResult container_resize(Call& c);
 // api_top_stats.cpp
 ApiResult container_top(Call& c);
 ApiResult container_stats(Call& c);
+// api_archive.cpp
+ApiResult archive_stat(Call& c);
+ApiResult archive_get(Call& c);
+ApiResult archive_put(Call& c);
 
 // Exec instances (api_exec.cpp).
 ApiResult exec_create(Call& c);

@@ -354,6 +354,37 @@ api() {
 	assert_output_contains "is not running"
 }
 
+@test "serve: docker cp out of and into a container, running and stopped; a symlink does not lead out" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name files --network none localhost/busybox \
+		sh -c 'mkdir -p /data/sub && echo inner >/data/sub/f && ln -s /etc /data/escape && echo ready && exec sleep 1000' >/dev/null
+	wait_for_log files ready
+	run docker cp files:/data/sub/f "$BATS_TEST_TMPDIR/f"
+	assert_success
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/f")" inner
+	run docker cp files:/data "$BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out/sub/f")" inner
+	[ -L "$BATS_TEST_TMPDIR/out/escape" ] || fail "the symlink was not copied as a symlink"
+	echo from-host >"$BATS_TEST_TMPDIR/in"
+	run docker cp "$BATS_TEST_TMPDIR/in" files:/data/
+	assert_success
+	run docker exec files cat /data/in
+	assert_output "from-host"
+	# Through the container's symlink /data/escape -> /etc: the host's /etc is not touched.
+	run docker cp "$BATS_TEST_TMPDIR/in" files:/data/escape/berth-serve-test
+	[ ! -e /etc/berth-serve-test ] || { rm -f /etc/berth-serve-test; fail "docker cp wrote to the host's /etc"; }
+	run docker cp files:/nonexistent "$BATS_TEST_TMPDIR/x"
+	assert_failure
+	assert_output_contains "Could not find the file /nonexistent"
+	berth stop -t 1 files >/dev/null
+	run docker cp files:/data/in "$BATS_TEST_TMPDIR/in2"
+	assert_success
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/in2")" from-host
+}
+
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
 	container_setup
 	load_busybox
