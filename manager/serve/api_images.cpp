@@ -1,5 +1,9 @@
 // /images: list, inspect, pull (POST /images/create, with docker's JSON
 // progress lines), delete and tag, on the same store as `berth images`.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <mutex>
 
 #include "libutil/strings.hpp"
@@ -7,6 +11,8 @@
 #include "manager/images/load.hpp"
 #include "manager/images/pull.hpp"
 #include "manager/images/pull_progress.hpp"
+#include "manager/images/save.hpp"
+#include "manager/images/store_lock.hpp"
 #include "manager/serve/call.hpp"
 
 namespace berth::manager::serve {
@@ -244,6 +250,147 @@ ApiResult image_tag(Call& c) {
     if (!ref->digest.empty()) return std::unexpected(http_error(400, "a digest cannot be a tag"));
     if (auto r = e->db().tag(img.id, ref->str()); !r) return std::unexpected(api_error(r.error()));
     return send_empty(c, 201);
+}
+
+}  // namespace berth::manager::serve
+
+namespace berth::manager::serve {
+
+namespace {
+
+// The names to write for ARG: itself when it names the image, else all.
+std::expected<SaveItem, HttpError> save_item_of(Call& c, const std::string& arg) {
+    auto img = TRY(find(c, arg));
+    SaveItem it{img, {}};
+    auto ref = parse_reference(arg, c.g.refs);
+    Engine* e = TRY(c.engine());
+    auto named = ref ? e->db().resolve(ref->str(), false) : Result<std::optional<std::string>>(std::nullopt);
+    if (named && *named && **named == img.id)
+        it.names.push_back(ref->str());
+    else
+        it.names = img.names;
+    return it;
+}
+
+// A child writes (save) or reads (load) through a pipe; its stderr-like
+// pipe carries its error.
+struct Worker {
+    pid_t pid = -1;
+    UniqueFd err;
+    std::string end() {
+        std::string msg;
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(err.get(), buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return "";
+        return msg.empty() ? std::string("failed") : msg;
+    }
+};
+template <class Fn>
+Worker work(int fd, int to, Fn&& fn) {
+    int e[2];
+    if (::pipe2(e, O_CLOEXEC) < 0) return {};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fd, to);
+        auto r = fn();
+        if (!r) {
+            std::string m = r.error().what();
+            (void)!::write(e[1], m.data(), m.size());
+        }
+        ::_exit(r ? 0 : 1);
+    }
+    ::close(e[1]);
+    return Worker{pid, UniqueFd(e[0])};
+}
+
+}  // namespace
+
+ApiResult images_get(Call& c) {
+    std::vector<std::string> names = c.args.empty() ? c.req.params("names") : std::vector<std::string>{c.args.at(0)};
+    if (names.empty()) return std::unexpected(http_error(400, "names is needed"));
+    std::vector<SaveItem> items;
+    for (const auto& n : names) items.push_back(TRY(save_item_of(c, n)));
+    auto lock = StoreLock::shared(c.g.root);
+    if (!lock) return std::unexpected(api_error(lock.error()));
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
+    UniqueFd r(p[0]), w(p[1]);
+    std::string root = c.g.root;
+    auto wk = work(w.get(), STDOUT_FILENO, [&]() { return save_images(root, items, SaveFormat::DockerArchive, STDOUT_FILENO, ""); });
+    w.reset();
+    if (wk.pid < 0) return std::unexpected(http_error(500, "fork"));
+    ResponseHead h;
+    h.headers = {{"Content-Type", "application/x-tar"}, {"Api-Version", kApiVersion}};
+    h.close = !c.req.keep_alive;
+    c.responded = true;
+    bool ok = bool(c.conn.write_all(format_head(h)));
+    ChunkedWriter out(c.conn);
+    char buf[65536];
+    ssize_t n;
+    while (ok && (n = ::read(r.get(), buf, sizeof buf)) > 0) ok = bool(out.write(std::string_view(buf, static_cast<size_t>(n))));
+    r.reset();
+    std::string err = wk.end();
+    if (!ok || !err.empty() || !out.finish()) c.close = true;
+    return {};
+}
+
+ApiResult images_load(Call& c) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
+    UniqueFd r(p[0]), w(p[1]);
+    // The child prints "Loaded image: NAME" lines on its stdout (a pipe).
+    int q[2];
+    if (::pipe2(q, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
+    UniqueFd lr(q[0]), lw(q[1]);
+    std::string root = c.g.root;
+    ReferenceDefaults refs = c.g.refs;
+    int lines_fd = lw.get();
+    auto wk = work(r.get(), STDIN_FILENO, [&]() -> Result<void> {
+        auto loaded = TRY(load_archive("-", root, refs));
+        std::string out;
+        for (const auto& img : loaded) {
+            if (img.names.empty()) out += "Loaded image ID: " + img.id + "\n";
+            for (const auto& n : img.names) out += "Loaded image: " + n + "\n";
+        }
+        (void)!::write(lines_fd, out.data(), out.size());
+        return {};
+    });
+    r.reset();
+    lw.reset();
+    if (wk.pid < 0) return std::unexpected(http_error(500, "fork"));
+    auto body = c.conn.read_body_to(c.req, [&](std::string_view piece) -> Result<void> {
+        size_t off = 0;
+        while (off < piece.size()) {
+            ssize_t n = ::write(w.get(), piece.data() + off, piece.size() - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return ErrnoErr("write to the load");
+            off += static_cast<size_t>(n);
+        }
+        return {};
+    });
+    w.reset();
+    std::string lines;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(lr.get(), buf, sizeof buf)) > 0) lines.append(buf, static_cast<size_t>(n));
+    std::string err = wk.end();
+    if (!body) {
+        c.close = true;
+        return std::unexpected(body.error());
+    }
+    if (!err.empty()) return std::unexpected(http_error(400, err));
+    std::string out;
+    for (const auto& l : split(lines, '\n')) {
+        if (l.empty()) continue;
+        auto v = json::Value::object();
+        v.set("stream", str(l + "\n"));
+        out += json::write(v) + "\n";
+    }
+    return send(c, 200, "application/json", out);
 }
 
 }  // namespace berth::manager::serve

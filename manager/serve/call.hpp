@@ -114,5 +114,7 @@ ApiResult image_inspect(Call& c);
 ApiResult image_create(Call& c);
 ApiResult image_delete(Call& c);
 ApiResult image_tag(Call& c);
+ApiResult images_get(Call& c);   // docker save
+ApiResult images_load(Call& c);  // docker load
 
 }  // namespace berth::manager::serve

@@ -434,6 +434,27 @@ api() {
 	assert_output_contains "nothere"
 }
 
+@test "serve: docker save and docker load round-trip an image; a broken archive is refused" {
+	container_setup
+	load_busybox
+	start_serve
+	run docker save -o "$BATS_TEST_TMPDIR/box.tar" localhost/busybox
+	assert_success
+	tar -tf "$BATS_TEST_TMPDIR/box.tar" | grep -qx manifest.json || fail "no manifest.json in the archive"
+	run docker rmi localhost/busybox
+	assert_success
+	run berth images --format json
+	assert_output "[]"
+	run docker load -i "$BATS_TEST_TMPDIR/box.tar"
+	assert_success
+	assert_output_contains "Loaded image: localhost/busybox:latest"
+	run docker run --rm --network none localhost/busybox echo back
+	assert_output "back"
+	head -c 5000 /dev/urandom >"$BATS_TEST_TMPDIR/junk.tar"
+	run docker load -i "$BATS_TEST_TMPDIR/junk.tar"
+	assert_failure
+}
+
 @test "serve: unknown endpoints, bad requests and a huge body get docker's statuses, and nothing is made" {
 	container_setup
 	load_busybox
