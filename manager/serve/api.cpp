@@ -74,6 +74,7 @@ const Route kRoutes[] = {
     {"GET", "/images/{name*}/get", images_get},
     {"GET", "/images/{name*}/json", image_inspect},
     {"POST", "/images/{name*}/tag", image_tag},
+    {"POST", "/images/{name*}/push", image_push},
     {"DELETE", "/images/{name*}", image_delete},
 };
 

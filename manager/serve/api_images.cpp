@@ -11,6 +11,7 @@
 #include "manager/images/load.hpp"
 #include "manager/images/pull.hpp"
 #include "manager/images/pull_progress.hpp"
+#include "manager/images/push.hpp"
 #include "manager/images/save.hpp"
 #include "manager/images/store_lock.hpp"
 #include "manager/serve/call.hpp"
@@ -391,6 +392,73 @@ ApiResult images_load(Call& c) {
         out += json::write(v) + "\n";
     }
     return send(c, 200, "application/json", out);
+}
+
+}  // namespace berth::manager::serve
+
+namespace berth::manager::serve {
+
+// docker push: the image under NAME[:tag] to its registry, with docker's
+// progress lines; registries on loopback over plain HTTP, as for pulls.
+ApiResult image_push(Call& c) {
+    std::string name = c.args.at(0), tag = c.req.param("tag");
+    auto img = TRY(find(c, tag.empty() ? name : name + ":" + tag));
+    auto ref = parse_reference(tag.empty() ? name : name + ":" + tag, c.g.refs);
+    if (!ref) return std::unexpected(http_error(400, ref.error().what()));
+    PushOptions po;
+    const std::string& d = ref->domain;
+    std::string host = d.starts_with("[") ? d.substr(0, d.find(']') + 1) : d.substr(0, d.rfind(':'));
+    if (host == "localhost" || host.starts_with("127.") || host == "[::1]") po.tls_verify = false;
+    std::mutex mu;
+    bool head_sent = false, broken = false;
+    ChunkedWriter w(c.conn);
+    auto line = [&](const json::Value& v) {
+        if (broken) return;
+        if (!head_sent) {
+            ResponseHead h;
+            h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
+            h.close = !c.req.keep_alive;
+            c.responded = head_sent = true;
+            if (!c.conn.write_all(format_head(h))) broken = true;
+        }
+        if (!broken && !w.write(json::write(v) + "\r\n")) broken = true;
+    };
+    PullProgress progress(PullProgress::Mode::Quiet);
+    progress.set_observer([&](const PullProgress::Event& ev) {
+        auto v = json::Value::object();
+        if (ev.digest.empty()) {
+            v.set("status", str(ev.text));
+        } else {
+            v.set("status", str(!ev.finished ? "Preparing"
+                                : std::string_view(ev.text).starts_with("skipped") ? "Layer already exists"
+                                                                                  : "Pushed"));
+            v.set("progressDetail", json::Value::object());
+            v.set("id", str(ev.digest.substr(ev.digest.find(':') + 1, 12)));
+        }
+        std::lock_guard lk(mu);
+        line(v);
+    });
+    {
+        auto v = json::Value::object();
+        v.set("status", str(cat("The push refers to repository [", ref->repository(), "]")));
+        std::lock_guard lk(mu);
+        line(v);
+    }
+    auto digest = push_image(img, *ref, c.g.root, c.g.registries, po, progress);
+    std::lock_guard lk(mu);
+    auto v = json::Value::object();
+    if (!digest) {
+        std::string msg = digest.error().what();
+        auto detail = json::Value::object();
+        detail.set("message", str(msg));
+        v.set("errorDetail", std::move(detail));
+        v.set("error", str(msg));
+    } else {
+        v.set("status", str(cat(ref->tag.empty() ? "latest" : ref->tag, ": digest: ", *digest)));
+    }
+    line(v);
+    if (broken || !w.finish()) c.close = true;
+    return {};
 }
 
 }  // namespace berth::manager::serve

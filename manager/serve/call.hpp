@@ -116,5 +116,6 @@ ApiResult image_delete(Call& c);
 ApiResult image_tag(Call& c);
 ApiResult images_get(Call& c);   // docker save
 ApiResult images_load(Call& c);  // docker load
+ApiResult image_push(Call& c);
 
 }  // namespace berth::manager::serve

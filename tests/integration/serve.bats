@@ -401,7 +401,7 @@ api() {
 	assert_output ""
 }
 
-@test "serve: docker pull from the registry on 127.0.0.1, images, tag, rmi" {
+@test "serve: docker pull from the registry on 127.0.0.1, images, tag, push, rmi" {
 	container_setup --host-network
 	start_registry
 	skopeo copy -q --dest-tls-verify=false "oci-archive:$IMAGE" "docker://$REG/busybox:1" >/dev/null
@@ -420,6 +420,11 @@ api() {
 	assert_success
 	run berth images --format json
 	assert_output_contains "$REG/box:2"
+	run docker push "$REG/box:2"
+	assert_success
+	assert_output_contains "digest: sha256:"
+	run skopeo inspect --tls-verify=false "docker://$REG/box:2"
+	assert_success
 	run docker rmi "$REG/box:2"
 	assert_success
 	assert_output_contains "Untagged: $REG/box:2"
