@@ -513,6 +513,31 @@ print(s.recv(4096).decode().splitlines()[0])' "$SOCK"
 	assert_output_contains "only loopback addresses"
 }
 
+@test "serve: a long wait and a followed log hold up no other request" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name long --network none localhost/busybox sh -c 'echo tick; exec sleep 1000' >/dev/null
+	wait_for_log long tick
+	docker wait long >"$BATS_TEST_TMPDIR/wait.out" 2>&1 &
+	local waiter=$!
+	docker logs -f long >/dev/null 2>&1 &
+	local follower=$!
+	sleep 0.5
+	# Both still run; the server answers the others at once (5 s would be a hang).
+	kill -0 "$waiter" || fail "docker wait returned early: $(cat "$BATS_TEST_TMPDIR/wait.out")"
+	run timeout 5 docker ps --format '{{.Names}}'
+	assert_success
+	assert_output "long"
+	run timeout 5 docker run --rm --network none localhost/busybox echo meanwhile
+	assert_output "meanwhile"
+	run docker kill long
+	assert_success
+	wait "$waiter"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/wait.out")" 137
+	wait "$follower" || true
+}
+
 @test "serve: stopping the server stops no container; a new server sees it" {
 	container_setup
 	load_busybox
