@@ -101,7 +101,7 @@ void drop_attach_waiters(Engine& e, const std::string& id) {
 }
 
 void wait_attachers_connected(Engine& e, const std::string& id, int timeout_ms) {
-    for (int t = 0; t < timeout_ms && has_attach_waiters(e, id); t += 10) sleep_ms(10);
+    for (int t = 0; t < timeout_ms && has_attach_waiters(e, id); t += 2) sleep_ms(2);
 }
 
 ApiResult container_wait(Call& c) {
@@ -142,7 +142,12 @@ ApiResult container_wait(Call& c) {
             c.close = true;
             return {};
         }
-        sleep_ms(50);
+        // Woken by the exit file as it appears (inotify), not by a tick: the
+        // end of `docker run` waits on this. An old one there (next-exit) or
+        // the removal still to come: short naps.
+        bool old_file = ::access(e->paths.exit_file(rec.id).c_str(), F_OK) == 0;
+        if (code || old_file) sleep_ms(5);
+        else (void)wait_for_exit(*e, rec.id, 200);
     }
 }
 
@@ -189,11 +194,11 @@ ApiResult container_attach(Call& c) {
                 break;
             }
         }
-        if ((*now)->state == "exited" && t > 50) return {};
+        if ((*now)->state == "exited" && t > 250) return {};
         // Not POLLRDHUP: a client without stdin shuts its side down at once.
+        // The poll is the nap: `start` is on its way (2 ms, the run waits).
         struct pollfd p {c.conn.fd(), 0, 0};
-        if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) return {};
-        sleep_ms(10);
+        if (::poll(&p, 1, 2) > 0 && (p.revents & (POLLHUP | POLLERR))) return {};
     }
     ::unlink(waiter.path.c_str());
     waiter.path.clear();
