@@ -19,6 +19,7 @@
 #include "libutil/log.hpp"
 #include "libutil/signals.hpp"
 #include "libutil/strings.hpp"
+#include "manager/containers/events.hpp"
 #include "manager/cli/commands.hpp"
 #include "manager/containers/names.hpp"
 #include "manager/containers/process.hpp"
@@ -217,6 +218,16 @@ Result<RunOptions> container_options(const ContainerRecord& c) {
     return run_options_from_json(v);
 }
 
+namespace {
+// A container event, with docker's name and image attributes.
+void container_event(Engine& e, const ContainerRecord& c, const char* action,
+                     std::map<std::string, std::string> attrs = {}) {
+    attrs["name"] = c.name;
+    attrs["image"] = c.image_name;
+    record_event(e.paths.runroot, Event{"container", action, c.id, std::move(attrs), 0});
+}
+}  // namespace
+
 Result<void> runtime_command(Engine& e, const ContainerRecord& c, const std::vector<std::string>& args) {
     auto o = TRY(container_options(c));
     std::string rt = TRY(e.runtime_path(o.runtime));
@@ -308,6 +319,7 @@ Result<ContainerRecord> create_container(Engine& e, const RunOptions& opts) {
             ::unlink(e.paths.lock_file(c.id).c_str());
         return std::unexpected(made.error());
     }
+    container_event(e, c, "create");
     return c;
 }
 
@@ -399,7 +411,9 @@ Result<void> start_container(Engine& e, ContainerRecord& c, bool attach, const R
     c.finished_at.clear();
     c.exit_code = 0;
     c.oom_killed = false;
-    return e.containers.update(c);
+    TRY(e.containers.update(c));
+    container_event(e, c, restore ? "restore" : "start");
+    return {};
 }
 
 Result<void> start_process(Engine& e, ContainerRecord& c) {
@@ -430,7 +444,9 @@ Result<void> kill_container(Engine& e, ContainerRecord& c, int sig) {
     auto held = TRY(ContainerLock::take(e.paths, c.id));
     TRY(refresh(e, c));
     if (!running_state(c.state)) return Err("container ", c.name, " is not running");
-    return runtime_command(e, c, {"kill", c.id, std::to_string(sig)});
+    TRY(runtime_command(e, c, {"kill", c.id, std::to_string(sig)}));
+    container_event(e, c, "kill", {{"signal", std::to_string(sig)}});
+    return {};
 }
 
 Result<void> pause_container(Engine& e, ContainerRecord& c, bool pause) {
@@ -440,7 +456,9 @@ Result<void> pause_container(Engine& e, ContainerRecord& c, bool pause) {
     if (!pause && c.state != "paused") return Err("container ", c.name, " is not paused");
     TRY(runtime_command(e, c, {pause ? "pause" : "resume", c.id}));
     c.state = pause ? "paused" : "running";
-    return e.containers.update(c);
+    TRY(e.containers.update(c));
+    container_event(e, c, pause ? "pause" : "unpause");
+    return {};
 }
 
 Result<void> stop_container(Engine& e, ContainerRecord& c, std::optional<int> timeout) {
@@ -518,6 +536,7 @@ Result<void> remove_container(Engine& e, const std::string& id, bool force, bool
         TRY(e.containers.update(*c));
         TRY(destroy(e, *c, volumes));
         ::unlink(e.paths.lock_file(id).c_str());
+        container_event(e, *c, "destroy");
     }
     // The shim's exit command waited for the lock; give it the moment it
     // needs to see the container gone, so rm leaves no process behind.
@@ -559,6 +578,7 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
         }
         TRY(refresh(e, *c));
         if (c->state != "exited") return {};
+        container_event(e, *c, "die", {{"exitCode", std::to_string(c->exit_code)}});
         TRY(unpublish_ports(e, id));
         drop_netns(e, id);  // the veths go with the namespace
         if (auto r = TRY(e.storage.get(id)); r && r->mount_count > 0) TRY(e.storage.unmount(id, true));
@@ -583,6 +603,7 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
                 TRY(e.containers.update(*c));
                 TRY(destroy(e, *c, true));
                 ::unlink(e.paths.lock_file(id).c_str());
+                container_event(e, *c, "destroy");
             }
             return {};
         }

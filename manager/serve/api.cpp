@@ -32,6 +32,7 @@ const Route kRoutes[] = {
     {"HEAD", "/_ping", ping},
     {"GET", "/version", version},
     {"GET", "/info", info},
+    {"GET", "/events", events},
     {"GET", "/containers/json", containers_list},
     {"POST", "/containers/create", container_create},
     {"GET", "/containers/{id}/json", container_inspect},

@@ -54,6 +54,7 @@ std::expected<ContainerRecord, HttpError> find_container(Call& c, const std::str
 ApiResult ping(Call& c);
 ApiResult version(Call& c);
 ApiResult info(Call& c);
+ApiResult events(Call& c);  // api_events.cpp
 
 // Containers (api_containers.cpp).
 ApiResult containers_list(Call& c);

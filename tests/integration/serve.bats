@@ -385,6 +385,33 @@ api() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/in2")" from-host
 }
 
+@test "serve: docker events lists a container's life from the log and follows new ones, filtered" {
+	container_setup
+	load_busybox
+	start_serve
+	local start
+	start=$(date +%s)
+	docker run --rm --name ev --network none localhost/busybox true
+	berth run -d --name other --network none localhost/busybox sleep 1000 >/dev/null
+	run timeout 10 docker events --since "$start" --until "$(($(date +%s) + 1))" --filter container=ev --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+	assert_success
+	assert_output "container create ev
+container start ev
+container die ev
+container destroy ev"
+	# Followed: what berth does now shows up, other events filtered out.
+	timeout 10 docker events --filter event=pause --format '{{.Action}} {{.Actor.Attributes.name}}' >"$BATS_TEST_TMPDIR/ev.out" 2>&1 &
+	local follower=$!
+	sleep 0.5
+	berth pause other
+	local i
+	for i in $(seq 50); do grep -q "pause other" "$BATS_TEST_TMPDIR/ev.out" && break; sleep 0.1; done
+	kill "$follower" 2>/dev/null || true
+	wait "$follower" || true
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/ev.out")" "pause other"
+	berth unpause other
+}
+
 @test "serve: docker ps sees what berth run started, docker rm -f removes it, berth ps agrees" {
 	container_setup
 	load_busybox
