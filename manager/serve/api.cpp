@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -117,11 +118,44 @@ int64_t mem_total() {
     return pages > 0 && size > 0 ? static_cast<int64_t>(pages) * size : 0;
 }
 
+}  // namespace
+
 json::Value str(std::string_view s) {
     return json::Value::string(std::string(s));
 }
 
-}  // namespace
+std::vector<std::string> strings_of(const json::Value* v) {
+    std::vector<std::string> out;
+    if (v && v->is_array())
+        for (const auto& s : v->items())
+            if (s.is_string()) out.push_back(s.as_string());
+    return out;
+}
+
+std::expected<std::map<std::string, std::vector<std::string>>, HttpError> query_filters(
+    Call& c, std::initializer_list<std::string_view> known) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::string text = c.req.param("filters");
+    if (text.empty()) return out;
+    auto v = json::parse(text);
+    if (!v || !v->is_object()) return std::unexpected(http_error(400, cat("invalid filters: ", text)));
+    for (const auto& [key, vals] : v->members()) {
+        if (std::find(known.begin(), known.end(), key) == known.end())
+            return std::unexpected(http_error(400, cat("invalid filter '", key, "'")));
+        auto& list = out[key];
+        if (vals.is_object())
+            for (const auto& [k, on] : vals.members()) list.push_back(k);
+        else
+            list = strings_of(&vals);
+    }
+    return out;
+}
+
+bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want) {
+    size_t eq = want.find('=');
+    auto it = labels.find(want.substr(0, eq));
+    return it != labels.end() && (eq == std::string::npos || it->second == want.substr(eq + 1));
+}
 
 std::expected<Engine*, HttpError> Call::engine() {
     if (!eng) {

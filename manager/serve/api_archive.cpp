@@ -16,6 +16,7 @@
 #include "manager/containers/copy.hpp"
 #include "manager/registry/auth.hpp"
 #include "manager/serve/call.hpp"
+#include "manager/serve/pipe_child.hpp"
 #include "runtime/linux/safe_path.hpp"
 
 namespace berth::manager::serve {
@@ -109,42 +110,6 @@ std::expected<std::string, HttpError> path_stat(int root, const ContainerRecord&
     return registry::base64_encode(json::write(v));
 }
 
-// Runs `fn` in a child with `fd` as its stdin (`in`) or stdout; its exit
-// status says whether it worked, its stderr the error.
-struct Child {
-    pid_t pid = -1;
-    UniqueFd err;
-};
-Child spawn(int fd, bool in, const std::function<Result<void>()>& fn) {
-    int e[2];
-    if (::pipe2(e, O_CLOEXEC) < 0) return {};
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fd, in ? STDIN_FILENO : STDOUT_FILENO);
-        auto r = fn();
-        if (!r) {
-            std::string m = r.error().what();
-            (void)!::write(e[1], m.data(), m.size());
-        }
-        ::_exit(r ? 0 : 1);
-    }
-    ::close(e[1]);
-    return Child{pid, UniqueFd(e[0])};
-}
-
-// The child's end: "" when it worked, else its error.
-std::string reap(Child& ch) {
-    std::string msg;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(ch.err.get(), buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-    int st = 0;
-    while (::waitpid(ch.pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return "";
-    return msg.empty() ? std::string("the copy failed") : msg;
-}
-
 }  // namespace
 
 ApiResult archive_stat(Call& c) {
@@ -168,23 +133,11 @@ ApiResult archive_get(Call& c) {
     if (::pipe2(p, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
     UniqueFd r(p[0]), w(p[1]);
     int rootfd = root->fd.get();
-    auto ch = spawn(w.get(), false, [&]() { return copy_out(rootfd, clean_path(path), "-", CopyOptions{}); });
+    auto ch = spawn_on(w.get(), STDOUT_FILENO, [&]() { return copy_out(rootfd, clean_path(path), "-", CopyOptions{}); });
     w.reset();
     if (ch.pid < 0) return std::unexpected(http_error(500, "fork"));
-    ResponseHead h;
-    h.headers = {{"Content-Type", "application/x-tar"}, {"X-Docker-Container-Path-Stat", stat}, {"Api-Version", kApiVersion}};
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    bool ok = bool(c.conn.write_all(format_head(h)));
-    ChunkedWriter out(c.conn);
-    char buf[65536];
-    ssize_t n;
-    while (ok && (n = ::read(r.get(), buf, sizeof buf)) > 0) ok = bool(out.write(std::string_view(buf, static_cast<size_t>(n))));
-    r.reset();
-    std::string err = reap(ch);
-    // A failure after the head cannot change the status: the stream ends
-    // without its last chunk, which the client sees as an error.
-    if (!ok || !err.empty() || !out.finish()) c.close = true;
+    if (!stream_from(c, std::move(r), ch, {{"Content-Type", "application/x-tar"}, {"X-Docker-Container-Path-Stat", stat}}))
+        c.close = true;
     return {};
 }
 
@@ -204,21 +157,12 @@ ApiResult archive_put(Call& c) {
     if (::pipe2(p, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
     UniqueFd r(p[0]), w(p[1]);
     int rootfd = root->fd.get();
-    auto ch = spawn(r.get(), true, [&]() { return copy_in("-", rootfd, clean_path(path), CopyOptions{}); });
+    auto ch = spawn_on(r.get(), STDIN_FILENO, [&]() { return copy_in("-", rootfd, clean_path(path), CopyOptions{}); });
     r.reset();
     if (ch.pid < 0) return std::unexpected(http_error(500, "fork"));
-    auto body = c.conn.read_body_to(c.req, [&](std::string_view piece) -> Result<void> {
-        size_t off = 0;
-        while (off < piece.size()) {
-            ssize_t n = ::write(w.get(), piece.data() + off, piece.size() - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return ErrnoErr("write to the copy");
-            off += static_cast<size_t>(n);
-        }
-        return {};
-    });
+    auto body = body_to(c, w.get());
     w.reset();
-    std::string err = reap(ch);
+    std::string err = ch.end();
     if (!body) {
         c.close = true;
         return std::unexpected(body.error());

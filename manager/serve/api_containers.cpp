@@ -17,10 +17,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value str(std::string_view s) {
-    return json::Value::string(std::string(s));
-}
-
 const json::Value* member(const json::Value* v, std::string_view key) {
     return v && v->is_object() ? v->find(key) : nullptr;
 }
@@ -35,14 +31,6 @@ int64_t int_of(const json::Value* v) {
 
 bool bool_of(const json::Value* v) {
     return v && v->is_bool() && v->as_bool();
-}
-
-std::vector<std::string> strings_of(const json::Value* v) {
-    std::vector<std::string> out;
-    if (v && v->is_array())
-        for (const auto& s : v->items())
-            if (s.is_string()) out.push_back(s.as_string());
-    return out;
 }
 
 // The flags of `berth create` for docker's HostConfig.
@@ -167,28 +155,17 @@ json::Value list_ports(Engine& e, const ContainerRecord& c) {
     return ports;
 }
 
-// filters={"status":["running"],"name":["web"],"id":[...],"label":["k=v"]}
-std::expected<bool, HttpError> passes(const json::Value& filters, const ContainerRecord& c,
-                                      const std::map<std::string, std::string>& labels) {
-    if (!filters.is_object()) return true;
-    for (const auto& [key, vals] : filters.members()) {
-        std::vector<std::string> want;
-        if (vals.is_array()) want = strings_of(&vals);
-        else if (vals.is_object())
-            for (const auto& [k, on] : vals.members())
-                if (on.is_bool() && on.as_bool()) want.push_back(k);
-        if (want.empty()) continue;
-        bool any = false;
+// filters={"status":["running"],"name":["web"],"id":[...],"label":["k=v"],"ancestor":[...]}
+bool passes(const std::map<std::string, std::vector<std::string>>& filters, const ContainerRecord& c,
+            const std::map<std::string, std::string>& labels) {
+    for (const auto& [key, want] : filters) {
+        bool any = want.empty();
         for (const auto& w : want) {
             if (key == "status") any = any || c.state == w;
             else if (key == "name") any = any || c.name.find(w.starts_with("/") ? w.substr(1) : w) != std::string::npos;
             else if (key == "id") any = any || c.id.starts_with(w);
-            else if (key == "label") {
-                size_t eq = w.find('=');
-                auto it = labels.find(w.substr(0, eq));
-                any = any || (it != labels.end() && (eq == std::string::npos || it->second == w.substr(eq + 1)));
-            } else if (key == "ancestor") any = any || c.image_name == w || c.image_id.find(w) != std::string::npos;
-            else return std::unexpected(http_error(400, cat("invalid filter '", key, "'")));
+            else if (key == "label") any = any || label_matches(labels, w);
+            else any = any || c.image_name == w || c.image_id.find(w) != std::string::npos;
         }
         if (!any) return false;
     }
@@ -220,12 +197,7 @@ HttpError start_failed(Engine& e, const ContainerRecord& rec, const Error& err) 
 
 ApiResult containers_list(Call& c) {
     Engine* e = TRY(c.engine());
-    json::Value filters = json::Value::object();
-    if (std::string f = c.req.param("filters"); !f.empty()) {
-        auto v = json::parse(f);
-        if (!v) return std::unexpected(http_error(400, cat("invalid filters: ", v.error().what())));
-        filters = std::move(*v);
-    }
+    auto filters = TRY(query_filters(c, {"status", "name", "id", "label", "ancestor"}));
     auto list = e->containers.list();
     if (!list) return std::unexpected(api_error(list.error()));
     bool all = c.req.flag("all");
@@ -238,7 +210,7 @@ ApiResult containers_list(Call& c) {
         if (auto lock = ContainerLock::try_take(e->paths, ct.id); lock && *lock) (void)refresh(*e, ct);
         if (!all && !running(ct) && limit < 0) continue;
         auto o = container_options(ct).value_or(RunOptions{});
-        if (!TRY(passes(filters, ct, o.labels))) continue;
+        if (!passes(filters, ct, o.labels)) continue;
         if (limit >= 0 && static_cast<int64_t>(out.items().size()) >= limit) break;
         auto v = json::Value::object();
         v.set("Id", str(ct.id));

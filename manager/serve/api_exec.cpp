@@ -22,10 +22,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value str(std::string_view s) {
-    return json::Value::string(std::string(s));
-}
-
 std::string exec_file(Engine& e, const std::string& id) {
     return e.paths.runroot + "/api-exec/" + id + ".json";
 }
@@ -33,14 +29,6 @@ std::string exec_file(Engine& e, const std::string& id) {
 bool flag_of(const json::Value& v, std::string_view key) {
     const json::Value* f = v.find(key);
     return f && f->is_bool() && f->as_bool();
-}
-
-std::vector<std::string> strings_of(const json::Value* v) {
-    std::vector<std::string> out;
-    if (v && v->is_array())
-        for (const auto& s : v->items())
-            if (s.is_string()) out.push_back(s.as_string());
-    return out;
 }
 
 std::expected<json::Value, HttpError> load_exec(Call& c, Engine& e, const std::string& id) {

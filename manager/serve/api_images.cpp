@@ -15,14 +15,11 @@
 #include "manager/images/save.hpp"
 #include "manager/images/store_lock.hpp"
 #include "manager/serve/call.hpp"
+#include "manager/serve/pipe_child.hpp"
 
 namespace berth::manager::serve {
 
 namespace {
-
-json::Value str(std::string_view s) {
-    return json::Value::string(std::string(s));
-}
 
 json::Value string_array(const std::vector<std::string>& v) {
     auto a = json::Value::array();
@@ -273,41 +270,6 @@ std::expected<SaveItem, HttpError> save_item_of(Call& c, const std::string& arg)
     return it;
 }
 
-// A child writes (save) or reads (load) through a pipe; its stderr-like
-// pipe carries its error.
-struct Worker {
-    pid_t pid = -1;
-    UniqueFd err;
-    std::string end() {
-        std::string msg;
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::read(err.get(), buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
-        int st = 0;
-        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-        }
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return "";
-        return msg.empty() ? std::string("failed") : msg;
-    }
-};
-template <class Fn>
-Worker work(int fd, int to, Fn&& fn) {
-    int e[2];
-    if (::pipe2(e, O_CLOEXEC) < 0) return {};
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fd, to);
-        auto r = fn();
-        if (!r) {
-            std::string m = r.error().what();
-            (void)!::write(e[1], m.data(), m.size());
-        }
-        ::_exit(r ? 0 : 1);
-    }
-    ::close(e[1]);
-    return Worker{pid, UniqueFd(e[0])};
-}
-
 }  // namespace
 
 ApiResult images_get(Call& c) {
@@ -321,21 +283,11 @@ ApiResult images_get(Call& c) {
     if (::pipe2(p, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
     UniqueFd r(p[0]), w(p[1]);
     std::string root = c.g.root;
-    auto wk = work(w.get(), STDOUT_FILENO, [&]() { return save_images(root, items, SaveFormat::DockerArchive, STDOUT_FILENO, ""); });
+    auto wk = spawn_on(w.get(), STDOUT_FILENO,
+                       [&]() { return save_images(root, items, SaveFormat::DockerArchive, STDOUT_FILENO, ""); });
     w.reset();
     if (wk.pid < 0) return std::unexpected(http_error(500, "fork"));
-    ResponseHead h;
-    h.headers = {{"Content-Type", "application/x-tar"}, {"Api-Version", kApiVersion}};
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    bool ok = bool(c.conn.write_all(format_head(h)));
-    ChunkedWriter out(c.conn);
-    char buf[65536];
-    ssize_t n;
-    while (ok && (n = ::read(r.get(), buf, sizeof buf)) > 0) ok = bool(out.write(std::string_view(buf, static_cast<size_t>(n))));
-    r.reset();
-    std::string err = wk.end();
-    if (!ok || !err.empty() || !out.finish()) c.close = true;
+    if (!stream_from(c, std::move(r), wk, {{"Content-Type", "application/x-tar"}})) c.close = true;
     return {};
 }
 
@@ -350,7 +302,7 @@ ApiResult images_load(Call& c) {
     std::string root = c.g.root;
     ReferenceDefaults refs = c.g.refs;
     int lines_fd = lw.get();
-    auto wk = work(r.get(), STDIN_FILENO, [&]() -> Result<void> {
+    auto wk = spawn_on(r.get(), STDIN_FILENO, [&]() -> Result<void> {
         auto loaded = TRY(load_archive("-", root, refs));
         std::string out;
         for (const auto& img : loaded) {
@@ -363,16 +315,7 @@ ApiResult images_load(Call& c) {
     r.reset();
     lw.reset();
     if (wk.pid < 0) return std::unexpected(http_error(500, "fork"));
-    auto body = c.conn.read_body_to(c.req, [&](std::string_view piece) -> Result<void> {
-        size_t off = 0;
-        while (off < piece.size()) {
-            ssize_t n = ::write(w.get(), piece.data() + off, piece.size() - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return ErrnoErr("write to the load");
-            off += static_cast<size_t>(n);
-        }
-        return {};
-    });
+    auto body = body_to(c, w.get());
     w.reset();
     std::string lines;
     char buf[4096];

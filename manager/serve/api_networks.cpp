@@ -10,10 +10,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value str(std::string_view s) {
-    return json::Value::string(std::string(s));
-}
-
 json::Value string_map(const std::map<std::string, std::string>& m) {
     auto o = json::Value::object();
     for (const auto& [k, v] : m) o.set(k, str(v));
@@ -85,33 +81,17 @@ ApiResult networks_list(Call& c) {
     (void)s.default_network();  // docker always lists its bridge
     auto list = s.list();
     if (!list) return std::unexpected(api_error(list.error()));
-    json::Value filters = json::Value::object();
-    if (std::string f = c.req.param("filters"); !f.empty()) {
-        auto v = json::parse(f);
-        if (!v || !v->is_object()) return std::unexpected(http_error(400, "invalid filters"));
-        filters = std::move(*v);
-    }
+    auto filters = TRY(query_filters(c, {"name", "id", "driver", "label"}));
     auto out = json::Value::array();
     for (const auto& n : *list) {
         bool keep = true;
-        for (const auto& [key, vals] : filters.members()) {
-            std::vector<std::string> want;
-            if (vals.is_object())
-                for (const auto& [k, on] : vals.members()) want.push_back(k);
-            else if (vals.is_array())
-                for (const auto& w : vals.items()) want.push_back(w.is_string() ? w.as_string() : "");
-            if (want.empty()) continue;
-            bool any = false;
+        for (const auto& [key, want] : filters) {
+            bool any = want.empty();
             for (const auto& w : want) {
                 if (key == "name") any = any || n.name.find(w) != std::string::npos;
                 else if (key == "id") any = any || n.id.starts_with(w);
                 else if (key == "driver") any = any || n.driver == w;
-                else if (key == "label") {
-                    size_t eq = w.find('=');
-                    auto it = n.labels.find(w.substr(0, eq));
-                    any = any || (it != n.labels.end() && (eq == std::string::npos || it->second == w.substr(eq + 1)));
-                } else
-                    return std::unexpected(http_error(400, cat("invalid filter '", key, "'")));
+                else any = any || label_matches(n.labels, w);
             }
             keep = keep && any;
         }

@@ -18,10 +18,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value str(std::string_view s) {
-    return json::Value::string(std::string(s));
-}
-
 std::vector<std::string> fields(const std::string& line) {
     std::vector<std::string> out;
     std::istringstream in(line);

@@ -8,10 +8,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value str(std::string_view s) {
-    return json::Value::string(std::string(s));
-}
-
 json::Value string_map(const std::map<std::string, std::string>& m) {
     auto o = json::Value::object();
     for (const auto& [k, v] : m) o.set(k, str(v));
@@ -44,36 +40,20 @@ ApiResult volumes_list(Call& c) {
     VolumeStore s(e->db(), c.g.root);
     auto list = s.list();
     if (!list) return std::unexpected(api_error(list.error()));
-    json::Value filters = json::Value::object();
-    if (std::string f = c.req.param("filters"); !f.empty()) {
-        auto v = json::parse(f);
-        if (!v || !v->is_object()) return std::unexpected(http_error(400, "invalid filters"));
-        filters = std::move(*v);
-    }
+    auto filters = TRY(query_filters(c, {"name", "driver", "dangling", "label"}));
     auto vols = json::Value::array();
     for (const auto& v : *list) {
         bool keep = true;
-        for (const auto& [key, vals] : filters.members()) {
-            std::vector<std::string> want;
-            if (vals.is_object())
-                for (const auto& [k, on] : vals.members()) want.push_back(k);
-            else if (vals.is_array())
-                for (const auto& w : vals.items()) want.push_back(w.is_string() ? w.as_string() : "");
-            if (want.empty()) continue;
-            bool any = false;
+        for (const auto& [key, want] : filters) {
+            bool any = want.empty();
             for (const auto& w : want) {
                 if (key == "name") any = any || v.name.find(w) != std::string::npos;
                 else if (key == "driver") any = any || v.driver == w;
-                else if (key == "dangling") {
+                else if (key == "label") any = any || label_matches(v.labels, w);
+                else {
                     auto users = s.users(v.name);
-                    bool dangling = users && users->empty();
-                    any = any || dangling == (w == "true" || w == "1");
-                } else if (key == "label") {
-                    size_t eq = w.find('=');
-                    auto it = v.labels.find(w.substr(0, eq));
-                    any = any || (it != v.labels.end() && (eq == std::string::npos || it->second == w.substr(eq + 1)));
-                } else
-                    return std::unexpected(http_error(400, cat("invalid filter '", key, "'")));
+                    any = any || (users && users->empty()) == (w == "true" || w == "1");
+                }
             }
             keep = keep && any;
         }

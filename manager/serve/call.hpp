@@ -3,6 +3,8 @@
 // {"message": "..."} with the status the docker CLI maps to its messages.
 #pragma once
 #include <expected>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +51,17 @@ ApiResult send_error(Call& c, const HttpError& e);
 std::expected<json::Value, HttpError> read_json(Call& c, bool optional = false);
 // A container by name, id or id prefix (404 when none).
 std::expected<ContainerRecord, HttpError> find_container(Call& c, const std::string& name);
+
+// JSON pieces the handlers share.
+json::Value str(std::string_view s);
+// The strings of an array (others skipped); none for a non-array.
+std::vector<std::string> strings_of(const json::Value* v);
+// The query's `filters` (docker's {"key": ["v"]} or {"key": {"v": true}}) as
+// key -> values; a 400 when it is no JSON object or names a key not in `known`.
+std::expected<std::map<std::string, std::vector<std::string>>, HttpError> query_filters(
+    Call& c, std::initializer_list<std::string_view> known);
+// "k=v" (or "k") against labels.
+bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want);
 
 // System.
 ApiResult ping(Call& c);

@@ -200,3 +200,24 @@ wait_for_log() {
 	done
 	fail "container $1 never logged '$2':" "$(berth logs "$1" 2>&1)"
 }
+
+# screen_shows TEXT: until the tmux pane of $TMUX_SOCK shows TEXT (5 s at most).
+screen_shows() {
+	local i screen
+	for i in $(seq 100); do
+		screen=$(tmux -L "$TMUX_SOCK" capture-pane -p)
+		[[ $screen == *"$1"* ]] && return 0
+		sleep 0.05
+	done
+	fail "the screen never showed '$1':" "$screen"
+}
+
+# exit_code_in FILE: the code a tmux session's command wrote to FILE (5 s at most).
+exit_code_in() {
+	local i
+	for i in $(seq 100); do
+		[ -s "$1" ] && break
+		sleep 0.05
+	done
+	cat "$1"
+}
