@@ -151,6 +151,28 @@ std::expected<std::map<std::string, std::vector<std::string>>, HttpError> query_
     return out;
 }
 
+json::Value string_map(const std::map<std::string, std::string>& m) {
+    auto o = json::Value::object();
+    for (const auto& [k, v] : m) o.set(k, str(v));
+    return o;
+}
+
+std::map<std::string, std::string> map_of(const json::Value* v) {
+    std::map<std::string, std::string> out;
+    if (v && v->is_object())
+        for (const auto& [k, val] : v->members()) out[k] = val.is_string() ? val.as_string() : "";
+    return out;
+}
+
+std::string frame(int stream, std::string_view data) {
+    std::string out(8, '\0');
+    out[0] = static_cast<char>(stream);
+    auto n = static_cast<uint32_t>(data.size());
+    for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
+    out.append(data);
+    return out;
+}
+
 bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want) {
     size_t eq = want.find('=');
     auto it = labels.find(want.substr(0, eq));

@@ -45,15 +45,6 @@ Result<void> save_exec(Engine& e, const std::string& id, const json::Value& v) {
     return write_file_atomic(exec_file(e, id), json::write(v), 0600);
 }
 
-std::string frame(int stream, std::string_view data) {
-    std::string out(8, '\0');
-    out[0] = static_cast<char>(stream);
-    auto n = static_cast<uint32_t>(data.size());
-    for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
-    out.append(data);
-    return out;
-}
-
 // `RUNTIME exec` for the instance, as `berth exec` builds it.
 std::expected<std::vector<std::string>, HttpError> exec_argv(Engine& e, const ContainerRecord& ct,
                                                              const json::Value& x, bool detach) {

@@ -10,19 +10,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value string_map(const std::map<std::string, std::string>& m) {
-    auto o = json::Value::object();
-    for (const auto& [k, v] : m) o.set(k, str(v));
-    return o;
-}
-
-std::map<std::string, std::string> map_of(const json::Value* v) {
-    std::map<std::string, std::string> out;
-    if (v && v->is_object())
-        for (const auto& [k, val] : v->members()) out[k] = val.is_string() ? val.as_string() : "";
-    return out;
-}
-
 // docker's network object; Containers with the leases' addresses.
 json::Value network_json(Engine& e, NetworkStore& s, const NetworkRecord& n) {
     auto o = json::Value::object();

@@ -36,17 +36,6 @@ void sleep_ms(int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-// docker's multiplexed frame: stream (1 stdout, 2 stderr), 3 zero bytes,
-// the length (big-endian), the bytes.
-std::string frame(int stream, std::string_view data) {
-    std::string out(8, '\0');
-    out[0] = static_cast<char>(stream);
-    auto n = static_cast<uint32_t>(data.size());
-    for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
-    out.append(data);
-    return out;
-}
-
 std::string waiters_dir(Engine& e, const std::string& id) {
     return e.paths.runroot + "/api-attach/" + id;
 }

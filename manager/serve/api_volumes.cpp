@@ -8,19 +8,6 @@ namespace berth::manager::serve {
 
 namespace {
 
-json::Value string_map(const std::map<std::string, std::string>& m) {
-    auto o = json::Value::object();
-    for (const auto& [k, v] : m) o.set(k, str(v));
-    return o;
-}
-
-std::map<std::string, std::string> map_of(const json::Value* v) {
-    std::map<std::string, std::string> out;
-    if (v && v->is_object())
-        for (const auto& [k, val] : v->members()) out[k] = val.is_string() ? val.as_string() : "";
-    return out;
-}
-
 json::Value volume_json(VolumeStore& s, const VolumeRecord& v) {
     auto o = json::Value::object();
     o.set("CreatedAt", str(v.created));

@@ -60,6 +60,12 @@ std::vector<std::string> strings_of(const json::Value* v);
 // key -> values; a 400 when it is no JSON object or names a key not in `known`.
 std::expected<std::map<std::string, std::vector<std::string>>, HttpError> query_filters(
     Call& c, std::initializer_list<std::string_view> known);
+// {"k": "v"} of a map, and back (non-string values are "").
+json::Value string_map(const std::map<std::string, std::string>& m);
+std::map<std::string, std::string> map_of(const json::Value* v);
+// docker's multiplexed frame: the stream (1 stdout, 2 stderr), three zero
+// bytes, the length (big-endian), the bytes.
+std::string frame(int stream, std::string_view data);
 // "k=v" (or "k") against labels.
 bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want);
 
