@@ -110,24 +110,32 @@ std::expected<std::string, HttpError> path_stat(int root, const ContainerRecord&
     return registry::base64_encode(json::write(v));
 }
 
-}  // namespace
-
-ApiResult archive_stat(Call& c) {
+// The container, its files and the query's path, which every archive
+// request names.
+struct Target {
+    ContainerRecord rec;
+    std::unique_ptr<RootView> root;
+    std::string path;
+};
+std::expected<Target, HttpError> target(Call& c) {
     auto rec = TRY(find_container(c, c.args.at(0)));
     Engine* e = TRY(c.engine());
     std::string path = c.req.param("path");
     if (path.empty()) return std::unexpected(http_error(400, "path is needed"));
     auto root = TRY(open_root(*e, rec));
+    return Target{std::move(rec), std::move(root), std::move(path)};
+}
+
+}  // namespace
+
+ApiResult archive_stat(Call& c) {
+    auto [rec, root, path] = TRY(target(c));
     auto stat = TRY(path_stat(root->fd.get(), rec, path));
     return send(c, 200, "", "", {{"X-Docker-Container-Path-Stat", stat}});
 }
 
 ApiResult archive_get(Call& c) {
-    auto rec = TRY(find_container(c, c.args.at(0)));
-    Engine* e = TRY(c.engine());
-    std::string path = c.req.param("path");
-    if (path.empty()) return std::unexpected(http_error(400, "path is needed"));
-    auto root = TRY(open_root(*e, rec));
+    auto [rec, root, path] = TRY(target(c));
     auto stat = TRY(path_stat(root->fd.get(), rec, path));
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) return std::unexpected(http_error(500, "pipe"));
@@ -142,11 +150,7 @@ ApiResult archive_get(Call& c) {
 }
 
 ApiResult archive_put(Call& c) {
-    auto rec = TRY(find_container(c, c.args.at(0)));
-    Engine* e = TRY(c.engine());
-    std::string path = c.req.param("path");
-    if (path.empty()) return std::unexpected(http_error(400, "path is needed"));
-    auto root = TRY(open_root(*e, rec));
+    auto [rec, root, path] = TRY(target(c));
     auto dir = runtime::open_in_root(root->fd.get(), path, O_PATH | O_DIRECTORY);
     if (!dir) {
         c.close = true;  // the body is not read

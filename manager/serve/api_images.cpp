@@ -73,6 +73,33 @@ json::Value progress_line(const PullProgress::Event& ev) {
     return v;
 }
 
+// docker's streamed JSON lines (pull, push): the head goes out with the
+// first line, so an error before it (no such image, no registry) is an
+// error status the client prints as it is.
+class JsonLines {
+public:
+    explicit JsonLines(Call& c) : c_(c), w_(c.conn) {}
+    void line(const json::Value& v) {
+        if (broken_) return;
+        if (!c_.responded) {
+            ResponseHead h;
+            h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
+            h.close = !c_.req.keep_alive;
+            c_.responded = true;
+            if (!c_.conn.write_all(format_head(h))) broken_ = true;
+        }
+        if (!broken_ && !w_.write(json::write(v) + "\r\n")) broken_ = true;
+    }
+    void finish() {
+        if (broken_ || !w_.finish()) c_.close = true;
+    }
+
+private:
+    Call& c_;
+    ChunkedWriter w_;
+    bool broken_ = false;
+};
+
 }  // namespace
 
 ApiResult images_list(Call& c) {
@@ -142,22 +169,9 @@ ApiResult image_create(Call& c) {
     if (!ref) return std::unexpected(http_error(400, ref.error().what()));
     Engine* e = TRY(c.engine());
     (void)e;
-    // The head goes out with the first line: an error before it (no such
-    // image, no registry) is an error status the client prints as is.
     std::mutex mu;
-    bool head_sent = false, broken = false;
-    ChunkedWriter w(c.conn);
-    auto line = [&](const json::Value& v) {
-        if (broken) return;
-        if (!head_sent) {
-            ResponseHead h;
-            h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
-            h.close = !c.req.keep_alive;
-            c.responded = head_sent = true;
-            if (!c.conn.write_all(format_head(h))) broken = true;
-        }
-        if (!broken && !w.write(json::write(v) + "\r\n")) broken = true;
-    };
+    JsonLines out(c);
+    auto line = [&](const json::Value& v) { out.line(v); };
     PullProgress progress(PullProgress::Mode::Quiet);
     progress.set_observer([&](const PullProgress::Event& ev) {
         std::lock_guard lk(mu);
@@ -196,7 +210,7 @@ ApiResult image_create(Call& c) {
         v.set("status", str(cat("Status: Downloaded newer image for ", ref->str())));
         line(v);
     }
-    if (broken || !w.finish()) c.close = true;
+    out.finish();
     return {};
 }
 
@@ -353,19 +367,8 @@ ApiResult image_push(Call& c) {
     std::string host = d.starts_with("[") ? d.substr(0, d.find(']') + 1) : d.substr(0, d.rfind(':'));
     if (host == "localhost" || host.starts_with("127.") || host == "[::1]") po.tls_verify = false;
     std::mutex mu;
-    bool head_sent = false, broken = false;
-    ChunkedWriter w(c.conn);
-    auto line = [&](const json::Value& v) {
-        if (broken) return;
-        if (!head_sent) {
-            ResponseHead h;
-            h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
-            h.close = !c.req.keep_alive;
-            c.responded = head_sent = true;
-            if (!c.conn.write_all(format_head(h))) broken = true;
-        }
-        if (!broken && !w.write(json::write(v) + "\r\n")) broken = true;
-    };
+    JsonLines out(c);
+    auto line = [&](const json::Value& v) { out.line(v); };
     PullProgress progress(PullProgress::Mode::Quiet);
     progress.set_observer([&](const PullProgress::Event& ev) {
         auto v = json::Value::object();
@@ -400,7 +403,7 @@ ApiResult image_push(Call& c) {
         v.set("status", str(cat(ref->tag.empty() ? "latest" : ref->tag, ": digest: ", *digest)));
     }
     line(v);
-    if (broken || !w.finish()) c.close = true;
+    out.finish();
     return {};
 }
 

@@ -60,6 +60,10 @@ std::expected<NetworkRecord, HttpError> find_net(Engine& e, const std::string& n
     return **n;
 }
 
+std::string string_of(const json::Value* v) {
+    return v && v->is_string() ? v->as_string() : std::string();
+}
+
 }  // namespace
 
 ApiResult networks_list(Call& c) {
@@ -155,10 +159,7 @@ ApiResult network_connect(Call& c) {
     Engine* e = TRY(c.engine());
     auto n = TRY(find_net(*e, c.args.at(0)));
     auto body = TRY(read_json(c));
-    std::string name = body.is_object() && body.find("Container") && body.find("Container")->is_string()
-                           ? body.find("Container")->as_string()
-                           : "";
-    auto rec = TRY(find_container(c, name));
+    auto rec = TRY(find_container(c, body.is_object() ? string_of(body.find("Container")) : ""));
     std::string ip, ip6;
     std::vector<std::string> aliases;
     if (auto* ep = body.find("EndpointConfig"); ep && ep->is_object()) {
@@ -185,10 +186,7 @@ ApiResult network_disconnect(Call& c) {
     Engine* e = TRY(c.engine());
     auto n = TRY(find_net(*e, c.args.at(0)));
     auto body = TRY(read_json(c));
-    std::string name = body.is_object() && body.find("Container") && body.find("Container")->is_string()
-                           ? body.find("Container")->as_string()
-                           : "";
-    auto rec = TRY(find_container(c, name));
+    auto rec = TRY(find_container(c, body.is_object() ? string_of(body.find("Container")) : ""));
     auto held = ContainerLock::take(e->paths, rec.id);
     if (!held) return std::unexpected(api_error(held.error()));
     if (auto r = refresh(*e, rec); !r) return std::unexpected(api_error(r.error()));
