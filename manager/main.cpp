@@ -8,6 +8,7 @@
 #include "libutil/log.hpp"
 #include "libutil/strings.hpp"
 #include "manager/cli/commands.hpp"
+#include "manager/containers/events.hpp"
 #include "manager/images/blob_store.hpp"
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ Commands:
   version         print the version
   volume          create, list, inspect, remove and prune volumes
   network         create, list, inspect, remove, prune, connect and disconnect networks
+  events          what happened to containers, images, volumes and networks (replayed, followed)
   serve           serve the Docker Engine API on a socket (docker CLI and SDKs drive berth)
 
 Global options:
@@ -90,7 +92,7 @@ constexpr Verb kVerbs[] = {
     {"checkpoint", cmd_checkpoint}, {"restore", cmd_restore}, {"migrate", cmd_migrate},
     {"volume", cmd_volume},
     {"network", cmd_network},
-    {"serve", cmd_serve},
+    {"serve", cmd_serve},     {"events", cmd_events},
     {"rootfs", cmd_rootfs},  // internal, for scripts and tests: see berth(1)
 };
 
@@ -181,6 +183,7 @@ int main(int argc, char** argv) {
     g.runroot = g.runroot.empty() ? default_runroot(g.root) : absolute_path(g.runroot);
     lc.debug = g.debug;
     log::configure(lc);
+    set_event_runroot(g.runroot);
     if (auto r = load_registries(g, registries_conf); !r) return fail(r.error());
     if (i >= argc) {
         std::fputs(kUsage, stdout);

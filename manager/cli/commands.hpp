@@ -49,6 +49,9 @@ int cmd_commit(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_volume(const GlobalOptions& g, int argc, char** argv, int start);
 // network.cpp: create, ls, inspect, rm, prune; connect and disconnect below.
 int cmd_network(const GlobalOptions& g, int argc, char** argv, int start);
+// events.cpp: the event log, replayed and followed.
+int cmd_events(const GlobalOptions& g, int argc, char** argv, int start);
+
 // serve.cpp: the Docker Engine API on a socket.
 int cmd_serve(const GlobalOptions& g, int argc, char** argv, int start);
 

@@ -5,6 +5,7 @@
 
 #include "libutil/strings.hpp"
 #include "manager/images/sqlite.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -301,18 +302,23 @@ Result<std::optional<std::string>> ImageStore::resolve(const std::string& name_o
 Result<void> ImageStore::tag(const std::string& id, const std::string& name) {
     Query q(db_, "INSERT OR REPLACE INTO names (name, image_id) VALUES (?,?)");
     TRY_CTX(q.bind(name).bind(id).run("add name"), path_);
+    record_event(Event{"image", "tag", id, {{"name", name}}});
     return {};
 }
 
 Result<bool> ImageStore::untag(const std::string& name) {
+    auto id = TRY(resolve(name, false));
     Query q(db_, "DELETE FROM names WHERE name = ?");
     TRY_CTX(q.bind(name).run("remove name"), path_);
-    return sqlite3_changes(db_) > 0;
+    bool removed = sqlite3_changes(db_) > 0;
+    if (removed && id) record_event(Event{"image", "untag", *id, {{"name", name}}});
+    return removed;
 }
 
 Result<void> ImageStore::remove(const std::string& id) {
     Query q(db_, "DELETE FROM images WHERE id = ?");
     TRY_CTX(q.bind(id).run("remove image"), path_);
+    if (sqlite3_changes(db_) > 0) record_event(Event{"image", "delete", id, {}});
     return {};
 }
 

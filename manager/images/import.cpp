@@ -13,6 +13,7 @@
 #include "manager/images/load.hpp"
 #include "manager/images/store_lock.hpp"
 #include "manager/images/unpack.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -170,6 +171,7 @@ Result<std::string> import(const std::string& file, const std::string& root, con
     r.layers = {layer.digest};  // one layer: its chain id is its diff id
     r.blobs = {layer.digest, cfg_digest, m_digest};
     TRY(db.add(r, opts.names));
+    record_event(Event{"image", "import", r.id, {{"name", opts.names.empty() ? r.id : opts.names[0]}}});
     return r.id;
 }
 

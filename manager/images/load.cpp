@@ -17,6 +17,7 @@
 #include "manager/images/image_store.hpp"
 #include "manager/images/store_lock.hpp"
 #include "manager/images/unpack.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -297,6 +298,7 @@ Result<std::vector<LoadedImage>> load(const std::string& file, const std::string
         }
         auto rec = TRY(prepare(c, store, root, added_layers));
         TRY(db.add(rec, c.names));
+        record_event(Event{"image", "load", rec.id, {{"name", c.names.empty() ? rec.id : c.names[0]}}});
         out.push_back({rec.id, c.names});
     }
     return out;

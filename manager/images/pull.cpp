@@ -21,6 +21,7 @@
 #include "manager/images/store_lock.hpp"
 #include "manager/images/unpack.hpp"
 #include "manager/registry/client.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -350,6 +351,7 @@ Result<PulledImage> pull(const Reference& ref, const std::string& root, const re
     std::vector<std::string> names;
     if (!out.name.empty()) names.push_back(out.name);
     TRY(db.add(rec, names));
+    record_event(Event{"image", "pull", ref.str(), {{"name", ref.str()}}});
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include "libutil/strings.hpp"
 #include "manager/images/blob_store.hpp"
 #include "manager/registry/client.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -98,6 +99,7 @@ Result<std::string> push_image(const ImageRecord& img, const Reference& dest, co
         TRY(push_blob(client, store, b, mount_from, opts.chunk_size, progress));
     progress.message("Writing manifest to image destination");
     TRY(client.put_manifest(dest.digest.empty() ? dest.tag : dest.digest, media_type, manifest));
+    record_event(Event{"image", "push", dest.str(), {{"name", dest.str()}}});
     return img.manifest_digest;
 }
 

@@ -16,6 +16,7 @@
 #include "manager/images/blob_store.hpp"
 #include "manager/images/layer_stream.hpp"
 #include "manager/images/reference.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -269,7 +270,10 @@ Result<void> save_images(const std::string& root, const std::vector<SaveItem>& i
         TRY(save_docker(*sink, store, items));
     else
         TRY(save_oci(*sink, store, items));
-    return sink->finish();
+    TRY(sink->finish());
+    for (const auto& it : items)
+        record_event(Event{"image", "save", it.image.id, {{"name", it.names.empty() ? it.image.id : it.names[0]}}});
+    return {};
 }
 
 }  // namespace berth::manager

@@ -8,6 +8,7 @@
 #include "libutil/strings.hpp"
 #include "manager/images/import.hpp"
 #include "manager/images/sqlite.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -224,6 +225,7 @@ Result<NetworkRecord> NetworkStore::create(const NetworkCreateOptions& o) {
             if (!bridges.count(cat("berth", i))) n.bridge = cat("berth", i);
         return insert_network(db, n);
     }));
+    record_event(Event{"network", "create", n.id, {{"name", n.name}, {"type", n.driver}}});
     return n;
 }
 
@@ -287,13 +289,16 @@ Result<void> check_removable(const std::string& name) {
 Result<void> NetworkStore::remove(const std::string& name) {
     TRY(check_removable(name));
     sqlite3* db = db_.handle();
-    return db_.transaction([&]() -> Result<void> {
+    auto net = TRY(get(name));
+    TRY(db_.transaction([&]() -> Result<void> {
         auto users_now = TRY(users(name));
         if (!users_now.empty())
             return Err("network ", name, " is in use by container ", TRY(container_name(db, users_now[0])));
         Query q(db, "DELETE FROM networks WHERE name = ?1");
         return q.bind(name).run(cat("berth.db: remove network ", name));
-    });
+    }));
+    if (net) record_event(Event{"network", "destroy", net->id, {{"name", net->name}, {"type", net->driver}}});
+    return {};
 }
 
 Result<std::vector<NetworkRecord>> NetworkStore::prune() {
@@ -308,6 +313,7 @@ Result<std::vector<NetworkRecord>> NetworkStore::prune() {
         }
         return {};
     }));
+    for (const auto& n : removed) record_event(Event{"network", "destroy", n.id, {{"name", n.name}, {"type", n.driver}}});
     return removed;
 }
 

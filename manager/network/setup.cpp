@@ -22,6 +22,7 @@
 #include "manager/network/firewall.hpp"
 #include "manager/network/netlink.hpp"
 #include "manager/network/text.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -650,6 +651,7 @@ Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkR
         (void)store.release(c.id, net.name);
         return std::unexpected(made.error());
     }
+    record_event(Event{"network", "connect", net.id, {{"name", net.name}, {"type", net.driver}, {"container", c.id}}});
     std::string hosts = e.paths.dir(c.id) + "/hosts";
     TRY(write_file(hosts, TRY(hosts_text(e, store, c, o))));
     return update_peers(e, {net.name});
@@ -669,6 +671,7 @@ Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const Netwo
         if (auto l = TRY(ctr.link(found->iface))) TRY(ctr.delete_link(l->index));
     }
     TRY(store.release(c.id, net.name));
+    record_event(Event{"network", "disconnect", net.id, {{"name", net.name}, {"type", net.driver}, {"container", c.id}}});
     TRY(write_file(e.paths.dir(c.id) + "/hosts", TRY(hosts_text(e, store, c, o))));
     return update_peers(e, {net.name});
 }

@@ -19,6 +19,7 @@
 #include "manager/images/import.hpp"
 #include "manager/images/sqlite.hpp"
 #include "runtime/linux/safe_path.hpp"
+#include "manager/containers/events.hpp"
 
 namespace berth::manager {
 
@@ -398,13 +399,15 @@ std::string VolumeStore::dir(const std::string& name) const {
 Result<void> VolumeStore::create(const VolumeRecord& v) {
     TRY(validate_volume_name(v.name));
     TRY(validate_volume_options(v.driver, v.options));
-    return db_.transaction([&]() -> Result<void> {
+    TRY(db_.transaction([&]() -> Result<void> {
         if (TRY(get_volume(db_.handle(), v.name))) return Err("volume ", v.name, " already exists");
         TRY(insert_volume(db_.handle(), v));
         // Inside the transaction: a failed mkdir leaves no record behind.
         TRY(mkdir_all(path_join(root_, "volumes"), 0701));
         return mkdir_all(data_dir(v.name), 0755);
-    });
+    }));
+    record_event(Event{"volume", "create", v.name, {{"driver", v.driver}}});
+    return {};
 }
 
 Result<std::optional<VolumeRecord>> VolumeStore::get(const std::string& name) {
@@ -448,6 +451,7 @@ Result<void> VolumeStore::remove(const std::string& name, bool force) {
         q.bind(name);
         return q.run(cat("remove volume ", name));
     }));
+    record_event(Event{"volume", "destroy", name, {{"driver", "local"}}});
     return remove_tree(d);
 }
 
