@@ -136,6 +136,15 @@ Result<void> ContainerStore::update(const ContainerRecord& c) {
     return q.run("berth.db: update container " + c.id);
 }
 
+Result<bool> ContainerStore::mark_exited(const ContainerRecord& c) {
+    Query q(db_.handle(),
+            "UPDATE containers SET state = ?2, exit_code = ?3, oom_killed = ?4, finished_at = ?5, pid = 0 "
+            "WHERE id = ?1 AND state IN ('running', 'paused')");
+    q.bind(c.id).bind(c.state).bind(c.exit_code).bind(int64_t{c.oom_killed}).bind(c.finished_at);
+    TRY(q.run("berth.db: update container " + c.id));
+    return sqlite3_changes(db_.handle()) > 0;
+}
+
 Result<void> ContainerStore::remove(const std::string& id) {
     Query q(db_.handle(), "DELETE FROM containers WHERE id = ?");
     q.bind(id);

@@ -90,6 +90,10 @@ public:
     Result<std::vector<ContainerRecord>> list();
     // Writes every field but id, image and created.
     Result<void> update(const ContainerRecord& c);
+    // Writes c's exit (state, exit code, OOM, finish time, pid 0) if the
+    // stored container is still running or paused: true for the one caller
+    // that saw the exit first (it reports the "die" event).
+    Result<bool> mark_exited(const ContainerRecord& c);
     Result<void> remove(const std::string& id);
     // Ids of the containers that use the image.
     Result<std::vector<std::string>> using_image(const std::string& image_id);

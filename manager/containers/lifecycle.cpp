@@ -437,7 +437,8 @@ Result<void> refresh(Engine& e, ContainerRecord& c) {
     c.oom_killed = info->oom_killed;
     c.finished_at = info->finished_at;
     c.pid = 0;
-    return e.containers.update(c);
+    if (TRY(e.containers.mark_exited(c))) container_event(e, c, "die", {{"exitCode", std::to_string(c.exit_code)}});
+    return {};
 }
 
 Result<void> kill_container(Engine& e, ContainerRecord& c, int sig) {
@@ -578,7 +579,6 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
         }
         TRY(refresh(e, *c));
         if (c->state != "exited") return {};
-        container_event(e, *c, "die", {{"exitCode", std::to_string(c->exit_code)}});
         TRY(unpublish_ports(e, id));
         drop_netns(e, id);  // the veths go with the namespace
         if (auto r = TRY(e.storage.get(id)); r && r->mount_count > 0) TRY(e.storage.unmount(id, true));

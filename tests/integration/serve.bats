@@ -364,7 +364,7 @@ api() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/in2")" from-host
 }
 
-@test "serve: docker events lists a container's life from the log and follows new ones, filtered" {
+@test "serve: docker events lists a container's life and image tags from the log and follows new ones, filtered" {
 	container_setup
 	load_busybox
 	start_serve
@@ -378,6 +378,13 @@ api() {
 container start ev
 container die ev
 container destroy ev"
+	# Image events: a tag and its removal through the API.
+	docker tag localhost/busybox localhost/evtag:1
+	docker rmi localhost/evtag:1 >/dev/null
+	run timeout 10 docker events --since "$start" --until "$(($(date +%s) + 1))" --filter type=image --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+	assert_success
+	assert_output "image tag localhost/evtag:1
+image untag localhost/evtag:1"
 	# Followed: what berth does now shows up, other events filtered out.
 	timeout 10 docker events --filter event=pause --format '{{.Action}} {{.Actor.Attributes.name}}' >"$BATS_TEST_TMPDIR/ev.out" 2>&1 &
 	local follower=$!
