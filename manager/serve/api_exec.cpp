@@ -3,11 +3,18 @@
 // code), since create, start and inspect come on different connections,
 // served by different processes. start runs `RUNTIME exec` as `berth exec`
 // does, its stdio on pipes relayed to the hijacked connection (docker's
-// multiplexed frames unless Tty).
+// multiplexed frames unless Tty). With Tty the runtime hands the pty's
+// master over a console socket (as to berth-shim); the serving process
+// relays it and notes its pid and the master's fd number in the file, and
+// /exec/ID/resize (another connection, another process) takes that fd with
+// pidfd_getfd(2) to set the window size.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,13 +54,15 @@ Result<void> save_exec(Engine& e, const std::string& id, const json::Value& v) {
 
 // `RUNTIME exec` for the instance, as `berth exec` builds it.
 std::expected<std::vector<std::string>, HttpError> exec_argv(Engine& e, const ContainerRecord& ct,
-                                                             const json::Value& x, bool detach) {
+                                                             const json::Value& x, bool detach,
+                                                             const std::string& console_socket) {
     auto o = container_options(ct);
     if (!o) return std::unexpected(api_error(o.error()));
     auto rt = e.runtime_path(o->runtime);
     if (!rt) return std::unexpected(api_error(rt.error()));
     std::vector<std::string> args = {*rt, "--root", e.paths.runtime_root(), "exec"};
     if (flag_of(x, "Tty")) args.push_back("--tty");
+    if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", console_socket});
     if (detach) args.push_back("--detach");
     if (flag_of(x, "Privileged")) args.push_back("--cap=ALL");
     if (const json::Value* u = x.find("User"); u && u->is_string() && !u->as_string().empty()) {
@@ -79,6 +88,35 @@ Pipe make_pipe() {
     int fds[2] = {-1, -1};
     if (::pipe2(fds, O_CLOEXEC) < 0) return {};
     return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<UniqueFd> listen_console(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return Err("console socket path too long: ", path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s) return ErrnoErr("console socket");
+    ::unlink(path.c_str());
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return ErrnoErr("bind ", path);
+    if (::listen(s.get(), 1) < 0) return ErrnoErr("listen ", path);
+    return s;
+}
+
+// The master the runtime sends, or none when it exits first (its error is
+// on the output pipe) or takes more than 10 s.
+UniqueFd receive_console(int listener, pid_t runtime) {
+    for (int i = 0; i < 1000; ++i) {
+        struct pollfd p {listener, POLLIN, 0};
+        if (::poll(&p, 1, 10) > 0) {
+            UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+            if (!conn) return {};
+            auto fd = recv_fd(conn.get());
+            return fd ? std::move(*fd) : UniqueFd();
+        }
+        if (::waitpid(runtime, nullptr, WNOHANG | WNOWAIT | __WALL) == runtime) return {};
+    }
+    return {};
 }
 
 }  // namespace
@@ -130,11 +168,24 @@ ApiResult exec_inspect(Call& c) {
     return send_json(c, 200, v);
 }
 
-// The runtime's exec takes no window size from outside: accepted, as the
-// CLI sends one for every -t (the pty keeps its first size).
+// The window size of a running exec's pty; one without a pty (or not
+// running any more) has none to set, as dockerd answers 200 then too.
 ApiResult exec_resize(Call& c) {
     Engine* e = TRY(c.engine());
-    (void)TRY(load_exec(c, *e, c.args.at(0)));
+    auto x = TRY(load_exec(c, *e, c.args.at(0)));
+    auto h = parse_u64(c.req.param("h")), w = parse_u64(c.req.param("w"));
+    if (!h || !w || *h > 65535 || *w > 65535)
+        return std::unexpected(http_error(400, cat("invalid window size h=", c.req.param("h"), " w=", c.req.param("w"))));
+    const json::Value* server = x.find("ConsoleServer");
+    const json::Value* fd = x.find("ConsoleFd");
+    if (!flag_of(x, "Running") || !server || !fd || server->is_null()) return send(c, 200, "", "");
+    pid_t pid = static_cast<pid_t>(server->as_int64().value_or(0));
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd master(pidfd ? static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd->as_int64().value_or(-1), 0)) : -1);
+    struct winsize ws {static_cast<unsigned short>(*h), static_cast<unsigned short>(*w), 0, 0};
+    // The exec ended meanwhile: nothing to resize.
+    if (master && ::ioctl(master.get(), TIOCSWINSZ, &ws) < 0 && errno != ENOTTY)
+        return std::unexpected(http_error(500, cat("resize exec ", c.args.at(0), ": ", std::strerror(errno))));
     return send(c, 200, "", "");
 }
 
@@ -149,8 +200,16 @@ ApiResult exec_start(Call& c) {
     auto rec = TRY(find_container(c, x.find("ContainerID") ? x.find("ContainerID")->as_string() : ""));
     if (auto lock = ContainerLock::try_take(e->paths, rec.id); lock && *lock) (void)refresh(*e, rec);
     if (rec.state != "running") return std::unexpected(http_error(409, cat("Container ", rec.id, " is not running")));
-    auto argv = TRY(exec_argv(*e, rec, x, detach));
     bool tty = flag_of(x, "Tty"), want_in = flag_of(x, "AttachStdin");
+    // Short: a unix socket path has 108 bytes.
+    std::string console_path = tty && !detach ? cat(e->paths.runroot, "/api-exec/", id.substr(0, 12), ".sock") : "";
+    UniqueFd console_l;
+    if (!console_path.empty()) {
+        auto l = listen_console(console_path);
+        if (!l) return std::unexpected(api_error(l.error()));
+        console_l = std::move(*l);
+    }
+    auto argv = TRY(exec_argv(*e, rec, x, detach, console_path));
     Pipe in = want_in && !detach ? make_pipe() : Pipe{}, out = detach ? Pipe{} : make_pipe(),
          err = detach || tty ? Pipe{} : make_pipe();
     std::vector<char*> cargs;
@@ -170,8 +229,18 @@ ApiResult exec_start(Call& c) {
     in.r.reset();
     out.w.reset();
     err.w.reset();
+    UniqueFd master;
+    if (console_l) {
+        master = receive_console(console_l.get(), pid);
+        console_l.reset();
+        ::unlink(console_path.c_str());
+    }
     x.set("Running", json::Value::boolean(true));
     x.set("Pid", json::Value::number(static_cast<int64_t>(pid)));
+    if (master) {
+        x.set("ConsoleServer", json::Value::number(static_cast<int64_t>(::getpid())));
+        x.set("ConsoleFd", json::Value::number(static_cast<int64_t>(master.get())));
+    }
     (void)save_exec(*e, id, x);
     auto finish = [&]() {
         int st = 0;
@@ -179,6 +248,8 @@ ApiResult exec_start(Call& c) {
         }
         x.set("Running", json::Value::boolean(false));
         x.set("ExitCode", json::Value::number(static_cast<int64_t>(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st))));
+        x.set("ConsoleServer", json::Value::null());
+        x.set("ConsoleFd", json::Value::null());
         (void)save_exec(*e, id, x);
     };
     if (detach) {
@@ -203,14 +274,19 @@ ApiResult exec_start(Call& c) {
         return {};
     }
     std::string pending = c.conn.take_buffered();
-    if (in.w && !pending.empty()) (void)!::write(in.w.get(), pending.data(), pending.size());
     int client = c.conn.fd();
     bool client_open = want_in;
     std::string buf(65536, '\0');
-    while (out.r || err.r) {
+    // With a pty the client's bytes go to its master, and what the process
+    // writes comes from it; the output pipe still carries the runtime's own
+    // messages.
+    int input = master ? master.get() : (in.w ? in.w.get() : -1);
+    if (input >= 0 && !pending.empty()) (void)!::write(input, pending.data(), pending.size());
+    while (out.r || err.r || master) {
         std::vector<pollfd> p;
         if (out.r) p.push_back({out.r.get(), POLLIN, 0});
         if (err.r) p.push_back({err.r.get(), POLLIN, 0});
+        if (master) p.push_back({master.get(), POLLIN, 0});
         p.push_back({client, static_cast<short>(client_open ? POLLIN : 0), 0});
         if (::poll(p.data(), p.size(), -1) < 0) {
             if (errno == EINTR) continue;
@@ -221,8 +297,8 @@ ApiResult exec_start(Call& c) {
             if (!q.revents) continue;
             if (q.fd == client) {
                 ssize_t n = client_open ? ::read(client, buf.data(), buf.size()) : 0;
-                if (n > 0 && in.w) {
-                    (void)!::write(in.w.get(), buf.data(), static_cast<size_t>(n));
+                if (n > 0 && input >= 0) {
+                    (void)!::write(input, buf.data(), static_cast<size_t>(n));
                 } else if (client_open) {
                     in.w.reset();  // the client's stdin ended
                     client_open = false;
@@ -232,8 +308,9 @@ ApiResult exec_start(Call& c) {
                 continue;
             }
             ssize_t n = ::read(q.fd, buf.data(), buf.size());
-            if (n <= 0) {
-                (q.fd == (out.r ? out.r.get() : -1) ? out.r : err.r).reset();
+            if (n <= 0) {  // a pty's master reads EIO once its last process has gone
+                (q.fd == (out.r ? out.r.get() : -1) ? out.r : q.fd == (err.r ? err.r.get() : -1) ? err.r : master).reset();
+                if (q.fd == input) input = -1;
                 continue;
             }
             std::string_view data(buf.data(), static_cast<size_t>(n));

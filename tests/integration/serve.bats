@@ -223,6 +223,14 @@ api() {
 	screen_shows "/ #"
 	tmux -L "$TMUX_SOCK" send-keys 'echo $((6*7)) on $(tty) $(stty size)' Enter
 	screen_shows "42 on /dev/pts/0 30 100"
+	tmux -L "$TMUX_SOCK" resize-window -x 90 -y 25
+	local i
+	for i in $(seq 30); do
+		tmux -L "$TMUX_SOCK" send-keys 'echo run-$(stty size | tr " " x)' Enter
+		[[ $(tmux -L "$TMUX_SOCK" capture-pane -p) == *run-25x90* ]] && break
+		sleep 0.2
+	done
+	screen_shows "run-25x90"
 	tmux -L "$TMUX_SOCK" send-keys 'exit 7' Enter
 	assert_equal "$(exit_code_in "$rcfile")" "7"
 	tmux -L "$TMUX_SOCK" kill-server
@@ -230,8 +238,16 @@ api() {
 	docker run -d --name exi --network none localhost/busybox sleep 1000 >/dev/null
 	tmux -L "$TMUX_SOCK" new-session -d -x 100 -y 30 \
 		"DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DOCKER_CONFIG docker exec -it exi sh; echo \$? > $rcfile; sleep 30"
-	tmux -L "$TMUX_SOCK" send-keys 'echo in-$((2+3)) $(tty)' Enter
-	screen_shows "in-5 /dev/pts/"
+	tmux -L "$TMUX_SOCK" send-keys 'echo in-$((2+3)) $(tty | cut -c1-9) size-$(stty size | tr " " x)' Enter
+	screen_shows "in-5 /dev/pts/ size-30x100"
+	# The terminal grows: the CLI sends /exec/ID/resize, the exec's pty follows.
+	tmux -L "$TMUX_SOCK" resize-window -x 120 -y 40
+	for i in $(seq 30); do
+		tmux -L "$TMUX_SOCK" send-keys 'echo size-$(stty size | tr " " x)' Enter
+		[[ $(tmux -L "$TMUX_SOCK" capture-pane -p) == *size-40x120* ]] && break
+		sleep 0.2
+	done
+	screen_shows "size-40x120"
 	tmux -L "$TMUX_SOCK" send-keys 'exit 4' Enter
 	assert_equal "$(exit_code_in "$rcfile")" "4"
 }
