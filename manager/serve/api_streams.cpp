@@ -192,6 +192,20 @@ ApiResult container_attach(Call& c) {
     ::unlink(waiter.path.c_str());
     waiter.path.clear();
     log::debug(cat("serve: attached to ", rec.id));
+    // logs=1: what the log holds up to now goes first; anything later comes
+    // through the attach socket, connected already, so nothing twice.
+    if (c.req.flag("logs") && (want_out || want_err)) {
+        LogOptions lo;
+        lo.until = now_rfc3339_nano();
+        bool broken = false;
+        lo.sink = [&](bool is_stderr, std::string_view text) {
+            if (broken || (is_stderr ? !want_err : !want_out)) return;
+            if (!c.conn.write_all(o->tty ? std::string(text) : frame(is_stderr ? 2 : 1, text))) broken = true;
+        };
+        (void)print_logs(e->paths.log(rec.id), lo, [] { return false; });
+        if (broken) return {};
+    }
+    if (c.req.has_param("stream") && !c.req.flag("stream")) return {};  // the log only
 
     std::string pending = c.conn.take_buffered();
     int shim = sock->get(), client = c.conn.fd();

@@ -184,6 +184,29 @@ api() {
 	[ -z "$kids" ] || fail "connection processes left after the client went: $kids"
 }
 
+@test "serve: attach with logs=1 replays the log first, in docker's frames; stream=0 ends after it" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name said --network none localhost/busybox sh -c 'echo early; echo oops >&2; exec sleep 1000' >/dev/null
+	wait_for_log said oops
+	# Frames: stream byte, three zeros, a 4-byte big-endian length, the text.
+	curl -s --unix-socket "$SOCK" -X POST "http://d/v1.41/containers/said/attach?logs=1&stream=0&stdout=1&stderr=1" \
+		-o "$BATS_TEST_TMPDIR/frames"
+	assert_equal "$(od -An -tx1 -v "$BATS_TEST_TMPDIR/frames" | tr -s ' \n' ' ')" \
+		" 01 00 00 00 00 00 00 06 65 61 72 6c 79 0a 02 00 00 00 00 00 00 05 6f 6f 70 73 0a "
+	# stdout only.
+	curl -s --unix-socket "$SOCK" -X POST "http://d/v1.41/containers/said/attach?logs=1&stream=0&stdout=1" \
+		-o "$BATS_TEST_TMPDIR/frames"
+	assert_equal "$(tail -c +9 "$BATS_TEST_TMPDIR/frames")" "early"
+	# A terminal: the raw bytes.
+	docker run -dt --name saidtty --network none localhost/busybox sh -c 'echo tty-early; exec sleep 1000' >/dev/null
+	wait_for_log saidtty tty-early
+	run curl -s --unix-socket "$SOCK" -X POST "http://d/v1.41/containers/saidtty/attach?logs=1&stream=0&stdout=1"
+	assert_success
+	assert_equal "$output" $'tty-early\r'
+}
+
 @test "serve: docker exec runs in the container with its output, stdin, user, env, workdir and exit code" {
 	container_setup
 	load_busybox
