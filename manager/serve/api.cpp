@@ -173,10 +173,13 @@ std::string frame(int stream, std::string_view data) {
     return out;
 }
 
-bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want) {
-    size_t eq = want.find('=');
-    auto it = labels.find(want.substr(0, eq));
-    return it != labels.end() && (eq == std::string::npos || it->second == want.substr(eq + 1));
+bool labels_match(const std::map<std::string, std::string>& labels, const std::vector<std::string>& want) {
+    for (const auto& w : want) {
+        size_t eq = w.find('=');
+        auto it = labels.find(w.substr(0, eq));
+        if (it == labels.end() || (eq != std::string::npos && it->second != w.substr(eq + 1))) return false;
+    }
+    return true;
 }
 
 std::expected<Engine*, HttpError> Call::engine() {

@@ -159,12 +159,15 @@ json::Value list_ports(Engine& e, const ContainerRecord& c) {
 bool passes(const std::map<std::string, std::vector<std::string>>& filters, const ContainerRecord& c,
             const std::map<std::string, std::string>& labels) {
     for (const auto& [key, want] : filters) {
+        if (key == "label") {
+            if (!labels_match(labels, want)) return false;
+            continue;
+        }
         bool any = want.empty();
         for (const auto& w : want) {
             if (key == "status") any = any || c.state == w;
             else if (key == "name") any = any || c.name.find(w.starts_with("/") ? w.substr(1) : w) != std::string::npos;
             else if (key == "id") any = any || c.id.starts_with(w);
-            else if (key == "label") any = any || label_matches(labels, w);
             else any = any || c.image_name == w || c.image_id.find(w) != std::string::npos;
         }
         if (!any) return false;

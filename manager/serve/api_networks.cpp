@@ -77,12 +77,11 @@ ApiResult networks_list(Call& c) {
     for (const auto& n : *list) {
         bool keep = true;
         for (const auto& [key, want] : filters) {
-            bool any = want.empty();
+            bool any = want.empty() || (key == "label" && labels_match(n.labels, want));
             for (const auto& w : want) {
                 if (key == "name") any = any || n.name.find(w) != std::string::npos;
                 else if (key == "id") any = any || n.id.starts_with(w);
                 else if (key == "driver") any = any || n.driver == w;
-                else any = any || label_matches(n.labels, w);
             }
             keep = keep && any;
         }

@@ -32,11 +32,11 @@ ApiResult volumes_list(Call& c) {
     for (const auto& v : *list) {
         bool keep = true;
         for (const auto& [key, want] : filters) {
-            bool any = want.empty();
+            bool any = want.empty() || (key == "label" && labels_match(v.labels, want));
             for (const auto& w : want) {
                 if (key == "name") any = any || v.name.find(w) != std::string::npos;
                 else if (key == "driver") any = any || v.driver == w;
-                else if (key == "label") any = any || label_matches(v.labels, w);
+                else if (key == "label") continue;
                 else {
                     auto users = s.users(v.name);
                     any = any || (users && users->empty()) == (w == "true" || w == "1");

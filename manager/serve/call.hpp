@@ -66,8 +66,9 @@ std::map<std::string, std::string> map_of(const json::Value* v);
 // docker's multiplexed frame: the stream (1 stdout, 2 stderr), three zero
 // bytes, the length (big-endian), the bytes.
 std::string frame(int stream, std::string_view data);
-// "k=v" (or "k") against labels.
-bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want);
+// docker's label filter: every "k=v" (or "k") of `want` matches `labels`
+// (unlike the other filters, whose values are alternatives).
+bool labels_match(const std::map<std::string, std::string>& labels, const std::vector<std::string>& want);
 
 // System.
 ApiResult ping(Call& c);

@@ -602,3 +602,53 @@ print(s.recv(4096).decode().splitlines()[0])' "$SOCK"
 	run docker ps --format '{{.Names}}'
 	assert_output "stays"
 }
+
+@test "serve: docker-compose up -d, ps, exec, logs, down: two services on the project's network, a published port" {
+	command -v docker-compose >/dev/null || skip "no docker-compose (tools/install-deps installs it)"
+	container_setup
+	load_busybox
+	start_serve
+	local dir=$BATS_TEST_TMPDIR/proj port
+	port=$(free_port)
+	mkdir -p "$dir"
+	cat >"$dir/docker-compose.yml" <<-YML
+		version: "3"
+		services:
+		  web:
+		    image: localhost/busybox
+		    command: sh -c 'echo from-web > /index.html && exec httpd -f -p 80 -h /'
+		    ports:
+		      - "127.0.0.1:$port:80"
+		  client:
+		    image: localhost/busybox
+		    command: sleep 1000
+		    depends_on: [web]
+		YML
+	cd "$dir"
+	run docker-compose -p proj up -d
+	assert_success
+	run docker-compose -p proj ps -q
+	assert_success
+	assert_equal "$(printf "%s\n" "$output" | grep -c .)" 2
+	# The client reaches the web service by its name on proj_default.
+	local i
+	for i in $(seq 50); do
+		in_netns curl -s "http://127.0.0.1:$port/index.html" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	run in_netns curl -s "http://127.0.0.1:$port/index.html"
+	assert_output "from-web"
+	run docker-compose -p proj exec -T client timeout 5 wget -q -O - http://web/index.html
+	assert_success
+	assert_output "from-web"
+	run berth network ls
+	assert_output_contains "proj_default"
+	run docker-compose -p proj logs --no-color web
+	assert_success
+	run docker-compose -p proj down
+	assert_success
+	run berth ps -a -q
+	assert_output ""
+	run berth network ls
+	[[ $output != *proj_default* ]] || fail "the project's network is left:" "$output"
+}
