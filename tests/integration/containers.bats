@@ -42,7 +42,7 @@ cid() {
 	local rel=${ROOT#"$BATS_TEST_TMPDIR"/}
 	[ "$rel" != "$ROOT" ] || fail "ROOT is not under BATS_TEST_TMPDIR: $ROOT"
 	cd "$BATS_TEST_TMPDIR"
-	run $BERTH_NS "$BERTH_BUILDDIR/tests/helpers/capprobe" ignore-all "$BERTH" --root "$rel" --runroot "$RUNROOT" \
+	run $BERTH_NS "${BERTH_BUILDDIR:-$BERTH_SRCDIR}/tests/helpers/capprobe" ignore-all "$BERTH" --root "$rel" --runroot "$RUNROOT" \
 		run --rm busybox sh -c 'grep SigIgn /proc/self/status; exit 3'
 	assert_failure 3
 	assert_output "SigIgn:	0000000000000000"
@@ -215,6 +215,72 @@ cid() {
 	assert_output "$n exited"
 }
 
+# The start times (/proc/uptime, in ms) of the runs of a container that
+# appended them to FILE, one a line.
+start_times_ms() {
+	local up
+	while read -r up; do
+		echo $((10#${up/./}0))
+	done <"$1"
+}
+
+@test "--restart on-failure:4: the back-off between runs doubles from 100 ms (lower bounds only)" {
+	local dir=$BATS_TEST_TMPDIR/runs
+	mkdir "$dir"
+	# /proc/uptime: busybox's date has no %N; 10 ms resolution is plenty.
+	berth run -d --name bo --restart on-failure:4 -v "$dir:/runs" busybox sh -c 'cut -d" " -f1 /proc/uptime >> /runs/starts; exit 1'
+	local i
+	for i in $(seq 150); do
+		[ "$(berth ps -a --format '{{.Restarts}} {{.State}}' 2>/dev/null)" = "4 exited" ] &&
+			[ "$(wc -l <"$dir/starts")" -eq 5 ] && break
+		sleep 0.1
+	done
+	run berth ps -a --format '{{.Names}} {{.Restarts}} {{.State}} {{.Status}}'
+	[[ $output == "bo 4 exited Exited (1) "* ]] || fail "ps: $output"
+	local t=() delay=100 k
+	mapfile -t t < <(start_times_ms "$dir/starts")
+	[ "${#t[@]}" -eq 5 ] || fail "runs: $(cat "$dir/starts")"
+	# cleanup_container waits 100 ms << restart count before a restart; a
+	# run's start is after the previous one's exit, so each gap between
+	# starts is at least that delay (less 10 ms of /proc/uptime's rounding).
+	for k in 0 1 2 3; do
+		[ $((t[k + 1] - t[k] + 10)) -ge "$delay" ] ||
+			fail "gap $k: $((t[k + 1] - t[k])) ms, under the back-off of $delay ms:" "$(cat "$dir/starts")"
+		delay=$((delay * 2))
+	done
+}
+
+@test "--restart no: a failing container is never restarted" {
+	berth run -d --name rn --restart no busybox sh -c 'echo run; exit 1'
+	run berth wait rn
+	assert_output "1"
+	sleep 0.5  # a restart would come 100 ms after the exit
+	run berth inspect --format '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}}' rn
+	assert_output "0 exited 1 no"
+	run berth logs rn
+	assert_output "run"
+	run berth ps -a --format '{{.Names}} {{.Restarts}}'
+	assert_output "rn 0"
+}
+
+@test "--restart on-failure without a limit: restarted until it succeeds, then left exited 0" {
+	local dir=$BATS_TEST_TMPDIR/count
+	mkdir "$dir"
+	# Fails on its first two runs, succeeds on the third.
+	berth run -d --name uf --restart on-failure -v "$dir:/count" busybox sh -c '
+		n=$(cat /count/n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > /count/n; echo run $n; [ $n -ge 3 ]'
+	local i
+	for i in $(seq 100); do
+		[ "$(berth inspect --format '{{.RestartCount}} {{.State.Status}}' uf)" = "2 exited" ] && break
+		sleep 0.1
+	done
+	run berth inspect --format '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}' uf
+	assert_output "2 exited 0 on-failure 0"
+	assert_equal "$(cat "$dir/n")" "3"
+	run berth logs uf
+	assert_output $'run 1\nrun 2\nrun 3'
+}
+
 @test "rm: a running container is refused without -f; -f kills and removes it" {
 	berth run -d --name busy busybox sleep 100
 	local id
@@ -343,6 +409,69 @@ cid() {
 	assert_output_contains "nosuch"
 }
 
+# The header of berth ps's table.
+ps_header() {
+	printf '%-12s  %-24s  %-22s  %-14s  %-24s  %-20s  %-8s  %s' "CONTAINER ID" IMAGE COMMAND CREATED STATUS PORTS RESTARTS NAMES
+}
+
+@test "ps: docker's table with a RESTARTS column; a running container's row; exited ones only with -a" {
+	local id
+	id=$(berth run -d --name up busybox sleep 100)
+	berth run --name done busybox true
+	run berth ps
+	assert_success
+	[ "${#lines[@]}" -eq 2 ] || fail "ps: $output"
+	assert_equal "${lines[0]}" "$(ps_header)"
+	# The columns of the row, split where two spaces or more are (PORTS is empty).
+	local cols
+	mapfile -t cols < <(sed 's/   */\n/g' <<<"${lines[1]}")
+	[ "${#cols[@]}" -eq 7 ] || fail "row: ${lines[1]}"
+	assert_equal "${cols[0]}" "${id:0:12}"
+	assert_equal "${cols[1]}" "busybox"
+	assert_equal "${cols[2]}" '"sleep 100"'
+	[[ ${cols[3]} == *ago ]] || fail "CREATED: ${lines[1]}"
+	[[ ${cols[4]} == Up\ * ]] || fail "STATUS: ${lines[1]}"
+	assert_equal "${cols[5]}" "0"
+	assert_equal "${cols[6]}" "up"
+	run berth ps -a
+	[ "${#lines[@]}" -eq 3 ] || fail "ps -a: $output"
+	[[ $output == *"Exited (0) "*" done"* ]] || fail "ps -a: $output"
+}
+
+@test "ps: the table's columns line up under the header" {
+	skip "BUG: cmd_ps (manager/cli/ps.cpp) pads with fixed printf widths: CREATED is %-14s but human_age gives \"less than a minute ago\" (22 columns), and a truncated COMMAND's \"…\" is padded by bytes (3) not columns (1), so STATUS, PORTS, RESTARTS and NAMES of such rows start right of their headers"
+	berth run -d --name aligned busybox sh -c 'sleep 100; echo a command longer than the column' >/dev/null
+	run berth ps
+	assert_success
+	local h=${lines[0]} col pos
+	for col in STATUS RESTARTS NAMES; do
+		pos=${h%%"$col"*}
+		pos=${#pos}
+		[[ ${lines[1]:pos:1} != " " && ${lines[1]:pos-1:1} == " " ]] ||
+			fail "$col is not under its header:" "$h" "${lines[1]}"
+	done
+	[[ ${lines[1]} == *" aligned" ]] || fail "ps: $output"
+	pos=${h%%NAMES*}
+	assert_equal "${lines[1]:${#pos}}" "aligned"
+}
+
+@test "ps -a --format json: an array with docker's fields for running and exited containers" {
+	local up exited
+	up=$(berth run -d --name up busybox sleep 100)
+	berth run --name done busybox sh -c 'exit 3' || true
+	exited=$(cid done)
+	run berth ps -a --format json
+	assert_success
+	jq -e 'type == "array" and length == 2' <<<"$output" >/dev/null || fail "ps: $output"
+	run jq -r 'sort_by(.Names[0]) | .[] | "\(.Names | join(",")) \(.State) \(.Image) \(.ExitCode) \(.Restarts) \(.Command) \(.Id)"' <<<"$output"
+	assert_output "done exited busybox 3 0 sh -c exit 3 $exited
+up running busybox 0 0 sleep 100 $up"
+	run berth ps --format json
+	assert_equal "$(jq -r '.[].Names[0]' <<<"$output")" "up"
+	[ "$(jq -r '.[0].Pid' <<<"$output")" -gt 0 ] || fail "Pid: $output"
+	[[ $(jq -r '.[0].Status' <<<"$output") == Up\ * ]] || fail "Status: $output"
+}
+
 @test "berth killed with SIGKILL in the middle of run: the next ps and rm clean up" {
 	local i pid
 	for i in 1 2 3 4 5 6; do
@@ -355,6 +484,10 @@ cid() {
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	# Every container any of them began: a lock file is taken before the
+	# record, the dir follows it; ps would repair the half-made ones away.
+	local ids
+	ids=$({ ls "$RUNROOT/locks" "$ROOT/containers"; } 2>/dev/null | grep -xE '[0-9a-f]{64}' | sort -u)
 	run berth ps -a --format '{{.Names}} {{.State}}'
 	assert_success
 	[[ $output != *creating* ]] || fail "ps: $output"
@@ -362,7 +495,8 @@ cid() {
 	assert_success
 	run berth ps -aq
 	assert_output ""
-	assert_no_container_leftovers
+	# shellcheck disable=SC2086 # one id a word
+	assert_no_container_leftovers $ids
 }
 
 @test "20 concurrent runs: all run, all distinct, nothing left after rm" {
@@ -379,11 +513,12 @@ cid() {
 	for i in $(seq 20); do
 		assert_equal "$(cat "$BATS_TEST_TMPDIR/out$i")" "ok $i"
 	done
-	run berth ps -aq
+	run berth ps -aq --no-trunc
 	[ "${#lines[@]}" -eq 20 ] || fail "ps: $output"
+	local ids=("${lines[@]}")
 	run berth rm -a
 	assert_success
-	assert_no_container_leftovers
+	assert_no_container_leftovers "${ids[@]}"
 }
 
 @test "top, stats --no-stream, diff, rename, container prune" {
