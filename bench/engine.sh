@@ -23,9 +23,10 @@
 # With the docker CLI installed, two more engines (network none only): the
 # docker CLI through `berth serve` (docker-berth) and through `podman system
 # service` (docker-podman), each on a unix socket in the run root, and
-# through dockerd when one answers on /run/docker.sock (docker-dockerd;
-# its pull from the registry needs 127.0.0.1 among its insecure registries,
-# which is dockerd's default).
+# through dockerd (docker-dockerd): the one that answers on /run/docker.sock,
+# else, when dockerd is installed (Debian's docker.io), one of this run's own
+# in its namespaces (no firewall rules, no bridge); its pull from the
+# registry needs 127.0.0.1 among its insecure registries, dockerd's default.
 #
 # The whole run is in a private network and mount namespace: the bridges,
 # veths, nftables/iptables rules, CNI's IPAM and cache (/var/lib/cni, on a
@@ -122,11 +123,11 @@ registry_pid='' containerd_pid='' api_pids=()
 # config says: removed on exit when this run made it.
 made_run_containerd=0
 [[ -e /run/containerd ]] || made_run_containerd=1
-# Where podman's CNI plugins, crun and podman's blob-info cache keep state
+# Where podman's CNI plugins, crun, podman's blob-info cache and dockerd's plugin dir keep state
 # whatever podman's flags say: a tmpfs on each in this mount namespace (the
 # host's content, if any, is hidden, not touched); a dir made for it is
 # removed on exit.
-private_dirs=(/var/lib/cni /run/netns /run/crun /var/lib/containers)
+private_dirs=(/var/lib/cni /run/netns /run/crun /var/lib/containers /run/docker)
 made_dirs=()
 
 # Processes that name the work dir or the run root on their command line
@@ -221,8 +222,12 @@ else
 	[[ -n ${skipped[podman]:-} ]] && skipped[docker-podman]="podman is not installed" || engines+=("docker-podman")
 	if [[ -S /run/docker.sock ]] && docker -H unix:///run/docker.sock version >/dev/null 2>&1; then
 		engines+=("docker-dockerd")
+		dockerd_own=0
+	elif command -v dockerd >/dev/null; then
+		engines+=("docker-dockerd")
+		dockerd_own=1
 	else
-		skipped[docker-dockerd]="no dockerd answers on /run/docker.sock"
+		skipped[docker-dockerd]="no dockerd answers on /run/docker.sock and dockerd is not installed (docker.io)"
 	fi
 fi
 
@@ -251,6 +256,11 @@ BERTH_CMD=("$BERTH" --root "$work/berth" --runroot "$runroot/berth")
 # The API servers: started with their engine's pull, stopped at exit.
 declare -A api_sock=([docker-berth]="$runroot/berth-api.sock" [docker-podman]="$runroot/podman-api.sock"
 	[docker-dockerd]=/run/docker.sock)
+# A dockerd of this run's own (none answered on /run/docker.sock): its
+# state in the work dir and run root, no firewall rules, no bridge, its
+# containers' cgroups under the run's tag, its own containerd (the one it
+# starts); stopped at exit like the other servers.
+((${dockerd_own:-0})) && api_sock[docker-dockerd]=$runroot/dockerd.sock
 api_pids=()
 # start_api ENGINE: its server, once it answers.
 start_api() {
@@ -258,10 +268,19 @@ start_api() {
 	case $1 in
 	docker-berth) "${BERTH_CMD[@]}" serve --host "unix://${api_sock[$1]}" </dev/null >"$work/$1.log" 2>&1 & ;;
 	docker-podman) "${PODMAN[@]}" system service --time=0 "unix://${api_sock[$1]}" </dev/null >"$work/docker-podman.log" 2>&1 & ;;
+	docker-dockerd)
+		((dockerd_own)) || return 0
+		# Its trust key, else written to /etc/docker, in the work dir.
+		printf '{"deprecated-key-path": "%s"}\n' "$work/dockerd-key.json" >"$work/daemon.json"
+		dockerd --config-file "$work/daemon.json" --host "unix://${api_sock[$1]}" --data-root "$work/dockerd" --exec-root "$runroot/dockerd" \
+			--pidfile "$runroot/dockerd.pid" --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+			--bridge=none --cgroup-parent "/$tag" --exec-opt native.cgroupdriver=cgroupfs \
+			</dev/null >"$work/docker-dockerd.log" 2>&1 &
+		;;
 	*) return 0 ;;
 	esac
 	api_pids+=($!)
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		docker -H "unix://${api_sock[$1]}" version >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
