@@ -1,5 +1,7 @@
 #include "manager/cli/format.hpp"
 
+#include <algorithm>
+
 #include "libutil/strings.hpp"
 
 namespace berth::manager {
@@ -88,6 +90,31 @@ Result<std::string> render_template(const std::string& tmpl, const json::Value& 
             return Err("--format: unsupported action ", quote(expr));
         }
         i = close + 2;
+    }
+    return out;
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows) {
+    auto width = [](const std::string& s) {
+        size_t n = 0;
+        for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+        return n;
+    };
+    std::vector<size_t> widths;
+    for (const auto& r : rows)
+        for (size_t i = 0; i < r.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(0);
+            widths[i] = std::max(widths[i], width(r[i]));
+        }
+    std::string out;
+    for (const auto& r : rows) {
+        std::string line;
+        for (size_t i = 0; i < r.size(); ++i) {
+            line += r[i];
+            if (i + 1 < r.size()) line.append(widths[i] - width(r[i]) + 3, ' ');
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
     }
     return out;
 }

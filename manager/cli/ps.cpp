@@ -79,15 +79,15 @@ int cmd_ps(const GlobalOptions& g, int argc, char** argv, int start) {
         }
         return 0;
     }
-    std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-20s  %-8s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                "STATUS", "PORTS", "RESTARTS", "NAMES");
+    std::vector<std::vector<std::string>> rows = {
+        {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "RESTARTS", "NAMES"}};
     for (const auto& c : shown) {
         std::string cmd = "\"" + command_of(bundle_spec(**e, c)) + "\"";
         if (!full && cmd.size() > 22) cmd = cmd.substr(0, 19) + "…\"";
-        std::printf("%-12s  %-24s  %-22s  %-14s  %-24s  %-20s  %-8lld  %s\n", c.id.substr(0, 12).c_str(),
-                    c.image_name.c_str(), cmd.c_str(), human_age(c.created).c_str(), status_text(c).c_str(),
-                    ports_text(**e, c).c_str(), static_cast<long long>(c.restart_count), c.name.c_str());
+        rows.push_back({c.id.substr(0, 12), c.image_name, cmd, human_age(c.created), status_text(c), ports_text(**e, c),
+                        std::to_string(c.restart_count), c.name});
     }
+    std::fputs(format_table(rows).c_str(), stdout);
     return 0;
 }
 

@@ -185,16 +185,21 @@ json::Value inspect_json(Engine& e, const ContainerRecord& c) {
     }
     cfg.set("Image", json::Value::string(c.image_name));
     cfg.set("OpenStdin", json::Value::boolean(o.interactive));
-    // The image's labels, then --label (docker's Config.Labels).
+    // The image's labels, then --label (docker's Config.Labels); the stop
+    // signal as `stop` sends it: --stop-signal, the image's, SIGTERM.
     auto labels = json::Value::object();
+    std::string stop_signal = o.stop_signal;
     if (auto img = e.db().get(c.image_id); img && *img)
         if (auto icfg = json::parse((*img)->config); icfg)
-            if (auto* inner = icfg->find("config"))
+            if (auto* inner = icfg->find("config")) {
                 if (auto* l = inner->find("Labels"); l && l->is_object())
                     for (const auto& [k, val] : l->members()) labels.set(k, val);
+                if (auto* s = inner->find("StopSignal"); s && s->is_string() && stop_signal.empty())
+                    stop_signal = s->as_string();
+            }
     for (const auto& [k, val] : o.labels) labels.set(k, json::Value::string(val));
     cfg.set("Labels", std::move(labels));
-    cfg.set("StopSignal", json::Value::string(o.stop_signal.empty() ? "SIGTERM" : o.stop_signal));
+    cfg.set("StopSignal", json::Value::string(stop_signal.empty() ? "SIGTERM" : stop_signal));
     v.set("Config", std::move(cfg));
     auto host = json::Value::object();
     host.set("AutoRemove", json::Value::boolean(o.remove));

@@ -410,8 +410,9 @@ start_times_ms() {
 }
 
 # The header of berth ps's table.
+# The header's columns, as docker's tabwriter spaces them (three at least).
 ps_header() {
-	printf '%-12s  %-24s  %-22s  %-14s  %-24s  %-20s  %-8s  %s' "CONTAINER ID" IMAGE COMMAND CREATED STATUS PORTS RESTARTS NAMES
+	printf '%s' "CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   RESTARTS   NAMES"
 }
 
 @test "ps: docker's table with a RESTARTS column; a running container's row; exited ones only with -a" {
@@ -421,7 +422,7 @@ ps_header() {
 	run berth ps
 	assert_success
 	[ "${#lines[@]}" -eq 2 ] || fail "ps: $output"
-	assert_equal "${lines[0]}" "$(ps_header)"
+	assert_equal "$(sed 's/    */   /g' <<<"${lines[0]}")" "$(ps_header)"
 	# The columns of the row, split where two spaces or more are (PORTS is empty).
 	local cols
 	mapfile -t cols < <(sed 's/   */\n/g' <<<"${lines[1]}")
@@ -439,7 +440,6 @@ ps_header() {
 }
 
 @test "ps: the table's columns line up under the header" {
-	skip "BUG: cmd_ps (manager/cli/ps.cpp) pads with fixed printf widths: CREATED is %-14s but human_age gives \"less than a minute ago\" (22 columns), and a truncated COMMAND's \"…\" is padded by bytes (3) not columns (1), so STATUS, PORTS, RESTARTS and NAMES of such rows start right of their headers"
 	berth run -d --name aligned busybox sh -c 'sleep 100; echo a command longer than the column' >/dev/null
 	run berth ps
 	assert_success

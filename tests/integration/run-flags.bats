@@ -428,7 +428,6 @@ load_usr1_image() {
 }
 
 @test "inspect: Config.StopSignal is the image's StopSignal when no --stop-signal is given" {
-	skip "BUG: inspect_json (manager/containers/inspect.cpp) sets Config.StopSignal to --stop-signal or else \"SIGTERM\", never the image's StopSignal that berth stop sends (stop_signal in spec.cpp); docker shows the image's"
 	load_usr1_image
 	berth create --name sig usr1 true >/dev/null
 	run berth inspect --format '{{.Config.StopSignal}}' sig

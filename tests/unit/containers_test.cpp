@@ -181,3 +181,14 @@ TEST_CASE("args: grouped short flags and a value glued to the last one") {
     REQUIRE(e);
     CHECK(e->positional == std::vector<std::string>{"c1", "ls", "-l"});
 }
+
+TEST_CASE("format_table: columns as wide as their widest cell in characters, three spaces apart", "[format]") {
+    std::string t = format_table({{"ID", "COMMAND", "NAMES"},
+                                  {"abc", "\"sh -c 'sleep…\"", "web"},
+                                  {"d", "x", ""}});
+    CHECK(t ==
+          "ID    COMMAND           NAMES\n"
+          "abc   \"sh -c 'sleep…\"   web\n"
+          "d     x\n");
+    CHECK(format_table({}) == "");
+}
