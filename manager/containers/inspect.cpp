@@ -247,10 +247,25 @@ json::Value inspect_json(Engine& e, const ContainerRecord& c) {
                 d == "/etc/hosts" || d == "/etc/resolv.conf" || d == "/run/berth-init")
                 continue;
             auto mm = json::Value::object();
-            if (auto* t = m.find("type")) mm.set("Type", *t);
-            if (auto* s = m.find("source")) mm.set("Source", *s);
+            const json::Value* src = m.find("source");
+            // A volume's mount is a bind of ROOT/volumes/NAME/_data: docker's "volume".
+            std::string s = src && src->is_string() ? src->as_string() : "";
+            std::string vols = e.paths.root + "/volumes/";
+            if (s.starts_with(vols) && s.ends_with("/_data") && s.size() > vols.size() + 6) {
+                mm.set("Type", json::Value::string("volume"));
+                mm.set("Name", json::Value::string(s.substr(vols.size(), s.size() - vols.size() - 6)));
+                mm.set("Driver", json::Value::string("local"));
+            } else if (auto* t = m.find("type")) {
+                mm.set("Type", *t);
+            }
+            if (src) mm.set("Source", *src);
             mm.set("Destination", *dst);
-            if (auto* op = m.find("options")) mm.set("Options", *op);
+            bool ro = false;
+            if (auto* op = m.find("options")) {
+                mm.set("Options", *op);
+                for (const auto& x : op->items()) ro = ro || (x.is_string() && x.as_string() == "ro");
+            }
+            mm.set("RW", json::Value::boolean(!ro));
             mounts.push(std::move(mm));
         }
     v.set("Mounts", std::move(mounts));

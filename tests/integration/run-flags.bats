@@ -133,6 +133,10 @@ make_config_image() {
 @test "named volumes: shared by two containers, data survives rm, copy-up from the image, in use can't be removed" {
 	berth run -d --name writer -v shared:/vol busybox sh -c 'echo from-writer > /vol/f; echo ready; exec sleep 100'
 	wait_for_log writer ready
+	# inspect shows it as docker does: a volume by name, read-write.
+	run berth inspect writer
+	assert_equal "$(jq -r '.[0].Mounts[] | select(.Destination == "/vol") | [.Type, .Name, .Driver, .RW] | @tsv' <<<"$output")" \
+		"$(printf 'volume\tshared\tlocal\ttrue')"
 	run berth run --rm -v shared:/vol busybox cat /vol/f
 	assert_output "from-writer"
 	run berth volume rm shared
