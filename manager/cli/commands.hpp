@@ -61,6 +61,15 @@ Result<RootfsStore> open_storage(const GlobalOptions& g);
 // mount that uses it; with `force`, those are removed or unmounted instead.
 Result<void> release_image_users(const GlobalOptions& g, const std::string& image_id, const std::string& arg,
                                  bool force);
+// image prune (rmi.cpp): the dangling images (with `all`: every image) that
+// no container's rootfs uses and none mounts are removed, with the blobs and
+// layers only they used; the first error of a removal that failed (the
+// others went on).
+struct ImagePrune {
+    std::vector<ImageRecord> removed;
+    std::optional<Error> error;
+};
+Result<ImagePrune> prune_images(const GlobalOptions& g, bool all);
 // Containers: container.cpp, ps.cpp.
 int cmd_run(const GlobalOptions& g, int argc, char** argv, int start);
 int cmd_create(const GlobalOptions& g, int argc, char** argv, int start);

@@ -20,6 +20,7 @@
 #include "manager/containers/names.hpp"
 #include "manager/containers/process.hpp"
 #include "manager/containers/stats.hpp"
+#include "manager/containers/tidy.hpp"
 #include "manager/images/sqlite.hpp"
 #include "manager/network/setup.hpp"
 
@@ -46,32 +47,6 @@ Result<std::set<std::string>> container_pids(Engine& e, const ContainerRecord& c
     std::set<std::string> pids;
     for (const auto& p : v.items()) pids.insert(p.raw_number());
     return pids;
-}
-
-// Walks the upper dir: "A /new", "C /changed", "D /removed", as docker diff.
-void walk_upper(const std::string& upper, const std::vector<std::string>& lowers, const std::string& rel,
-                std::vector<std::pair<std::string, char>>& out) {
-    DIR* d = ::opendir((upper + rel).c_str());
-    if (!d) return;
-    std::vector<std::string> names;
-    while (auto* ent = ::readdir(d))
-        if (std::string_view(ent->d_name) != "." && std::string_view(ent->d_name) != "..") names.push_back(ent->d_name);
-    ::closedir(d);
-    for (const auto& n : names) {
-        std::string path = rel + "/" + n;
-        struct stat st;
-        if (::lstat((upper + path).c_str(), &st) < 0) continue;
-        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-            out.emplace_back(path, 'D');
-            continue;
-        }
-        bool existed = std::any_of(lowers.begin(), lowers.end(), [&](const std::string& l) {
-            struct stat ls;
-            return ::lstat((l + path).c_str(), &ls) == 0;
-        });
-        out.emplace_back(path, existed ? 'C' : 'A');
-        if (S_ISDIR(st.st_mode)) walk_upper(upper, lowers, path, out);
-    }
 }
 
 }  // namespace
@@ -180,27 +155,11 @@ int cmd_rename(const GlobalOptions& g, int argc, char** argv, int start) {
     auto a = parse_args(argc, argv, start, {});
     if (!a) return fail(a.error());
     if (a->positional.size() != 2) return fail(Error{0, "rename: a container and its new name are needed"});
-    const std::string& name = a->positional[1];
-    if (!valid_container_name(name))
-        return fail(Error{0, cat("invalid container name \"", name, "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")});
     auto e = Engine::open(g);
     if (!e) return fail(e.error());
     auto c = (*e)->containers.find(a->positional[0]);
     if (!c) return fail(c.error());
-    auto held = ContainerLock::take((*e)->paths, c->id);
-    if (!held) return fail(held.error());
-    auto r = (*e)->db().transaction([&]() -> Result<void> {
-        Query taken((*e)->db().handle(), "SELECT id FROM containers WHERE name = ? AND id != ?");
-        taken.bind(name).bind(c->id);
-        if (taken.step() == SQLITE_ROW)
-            return Err("the container name \"", name, "\" is already in use by ", column_text(taken.get(), 0));
-        Query q((*e)->db().handle(), "UPDATE containers SET name = ? WHERE id = ?");
-        return q.bind(name).bind(c->id).run("berth.db: rename container");
-    });
-    if (!r) return fail(r.error());
-    // The name is in its own and its peers' /etc/hosts.
-    c->name = name;
-    if (auto h = rewrite_hosts(**e, *c); !h) return fail(h.error());
+    if (auto r = rename_container(**e, *c, a->positional[1]); !r) return fail(r.error());
     return 0;
 }
 
@@ -212,12 +171,9 @@ int cmd_diff(const GlobalOptions& g, int argc, char** argv, int start) {
     if (!e) return fail(e.error());
     auto c = (*e)->containers.find(a->positional[0]);
     if (!c) return fail(c.error());
-    auto lowers = (*e)->storage.lower_dirs(c->image_id, 0);
-    if (!lowers) return fail(lowers.error());
-    std::vector<std::pair<std::string, char>> changes;
-    walk_upper((*e)->storage.upper_dir(c->id), *lowers, "", changes);
-    std::sort(changes.begin(), changes.end());
-    for (const auto& [path, kind] : changes) std::printf("%c %s\n", kind, path.c_str());
+    auto changes = container_changes(**e, *c);
+    if (!changes) return fail(changes.error());
+    for (const auto& [path, kind] : *changes) std::printf("%c %s\n", kind, path.c_str());
     return 0;
 }
 
@@ -226,22 +182,11 @@ int cmd_container_prune(const GlobalOptions& g, int argc, char** argv, int start
     if (!a) return fail(a.error());
     auto e = Engine::open(g);
     if (!e) return fail(e.error());
-    if (auto r = repair_containers(**e); !r) return fail(r.error());
-    auto all = (*e)->containers.list();
-    if (!all) return fail(all.error());
-    int rc = 0;
+    auto pruned = prune_containers(**e);
+    if (!pruned) return fail(pruned.error());
     std::printf("Deleted Containers:\n");
-    for (auto& c : *all) {
-        if (auto lock = ContainerLock::try_take((*e)->paths, c.id); lock && *lock) (void)refresh(**e, c);
-        if (c.state != "exited" && c.state != "created") continue;
-        if (auto r = remove_container(**e, c.id, false, false); !r) {
-            // Started since it was listed: not ours to prune.
-            if (r.error().message.find("container is running") == std::string::npos) rc = fail(r.error());
-            continue;
-        }
-        std::printf("%s\n", c.id.c_str());
-    }
-    return rc;
+    for (const auto& id : pruned->removed) std::printf("%s\n", id.c_str());
+    return pruned->error ? fail(*pruned->error) : 0;
 }
 
 }  // namespace berth::manager

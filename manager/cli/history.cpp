@@ -6,28 +6,11 @@
 #include "libutil/json.hpp"
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
-#include "manager/images/blob_store.hpp"
-#include "manager/images/layer_stream.hpp"
 #include "manager/images/store_lock.hpp"
 
 namespace berth::manager {
 
 namespace {
-
-// Each layer's uncompressed size, bottom first, from the blobs the manifest lists.
-Result<std::vector<uint64_t>> layer_sizes(const std::string& root, const ImageRecord& img) {
-    BlobStore store(root);
-    auto m = TRY_CTX(json::parse(TRY(store.read(img.manifest_digest))), "manifest ", img.manifest_digest);
-    std::vector<uint64_t> out;
-    if (const json::Value* ls = m.find("layers"); ls && ls->is_array())
-        for (const auto& l : ls->items()) {
-            const json::Value* d = l.find("digest");
-            std::string digest = d && d->is_string() ? d->as_string() : "";
-            if (!valid_digest(digest)) return Err("manifest ", img.manifest_digest, ": invalid layer digest");
-            out.push_back(TRY_CTX(layer_tar_size(store.path(digest)), "layer ", digest));
-        }
-    return out;
-}
 
 std::string truncated(const std::string& s, size_t n) {
     return s.size() <= n ? s : s.substr(0, n - 3) + "...";

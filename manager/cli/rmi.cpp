@@ -84,29 +84,30 @@ int cmd_image_prune(const GlobalOptions& g, int argc, char** argv, int start) {
         std::string answer;
         if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) return 0;
     }
-    auto db = ImageStore::open(g.root);
-    if (!db) return fail(db.error());
-    auto images = db->list();
-    if (!images) return fail(images.error());
+    auto pruned = prune_images(g, all);
+    if (!pruned) return fail(pruned.error());
+    for (const auto& img : pruned->removed) std::printf("%s\n", img.id.substr(7).c_str());
+    return pruned->error ? fail(*pruned->error) : 0;
+}
+
+Result<ImagePrune> prune_images(const GlobalOptions& g, bool all) {
+    auto db = TRY(ImageStore::open(g.root));
+    ImagePrune out;
     StoreContent removed;
-    int rc = 0;
-    for (const auto& img : *images) {
-        // Dangling: no name. With --all, every image no container uses; there are
-        // no containers yet, so that is every image. Containers will be consulted here.
+    for (const auto& img : TRY(db.list())) {
+        // Dangling: no name. With all, every image: those a container's
+        // rootfs uses or that are mounted stay (release_image_users refuses).
         if (!all && !img.names.empty()) continue;
-        // An image a rootfs uses or that is mounted stays, as podman's prune
-        // keeps images containers use.
-        auto busy = release_image_users(g, img.id, short_id(img.id), false);
-        if (!busy) continue;
-        if (auto r = db->remove(img.id); !r) {
-            rc = fail(r.error());
+        if (!release_image_users(g, img.id, short_id(img.id), false)) continue;
+        if (auto r = db.remove(img.id); !r) {
+            if (!out.error) out.error = r.error();
             continue;
         }
         removed.add(img);
-        std::printf("%s\n", img.id.substr(7).c_str());
+        out.removed.push_back(img);
     }
-    if (auto r = removed.collect(g.root); !r) rc = fail(r.error());
-    return rc;
+    if (auto r = removed.collect(g.root); !r && !out.error) out.error = r.error();
+    return out;
 }
 
 }  // namespace berth::manager

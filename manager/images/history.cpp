@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "libutil/json.hpp"
+#include "manager/images/blob_store.hpp"
+#include "manager/images/layer_stream.hpp"
+#include "manager/images/reference.hpp"
 
 namespace berth::manager {
 
@@ -45,6 +48,20 @@ Result<std::vector<HistoryRow>> image_history(const ImageRecord& img, const std:
     rows[0].id = img.id.substr(7);
     rows[0].tags = img.names;
     return rows;
+}
+
+Result<std::vector<uint64_t>> layer_sizes(const std::string& root, const ImageRecord& img) {
+    BlobStore store(root);
+    auto m = TRY_CTX(json::parse(TRY(store.read(img.manifest_digest))), "manifest ", img.manifest_digest);
+    std::vector<uint64_t> out;
+    if (const json::Value* ls = m.find("layers"); ls && ls->is_array())
+        for (const auto& l : ls->items()) {
+            const json::Value* d = l.find("digest");
+            std::string digest = d && d->is_string() ? d->as_string() : "";
+            if (!valid_digest(digest)) return Err("manifest ", img.manifest_digest, ": invalid layer digest");
+            out.push_back(TRY_CTX(layer_tar_size(store.path(digest)), "layer ", digest));
+        }
+    return out;
 }
 
 }  // namespace berth::manager

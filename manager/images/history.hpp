@@ -24,4 +24,8 @@ struct HistoryRow {
 // `layer_sizes`: one per layer, bottom first.
 Result<std::vector<HistoryRow>> image_history(const ImageRecord& img, const std::vector<uint64_t>& layer_sizes);
 
+// Each layer's uncompressed size, bottom first, from the blobs the manifest
+// lists (the caller holds the shared StoreLock).
+Result<std::vector<uint64_t>> layer_sizes(const std::string& root, const ImageRecord& img);
+
 }  // namespace berth::manager

@@ -10,6 +10,7 @@
 #include "libutil/strings.hpp"
 #include "manager/containers/inspect.hpp"
 #include "manager/containers/run_options.hpp"
+#include "manager/containers/tidy.hpp"
 #include "manager/network/setup.hpp"
 #include "manager/serve/call.hpp"
 
@@ -353,6 +354,47 @@ ApiResult container_delete(Call& c) {
         return std::unexpected(err);
     }
     return send_empty(c, 204);
+}
+
+ApiResult container_rename(Call& c) {
+    auto rec = TRY(find_container(c, c.args.at(0)));
+    Engine* e = TRY(c.engine());
+    std::string name = c.req.param("name");
+    if (name.starts_with("/")) name.erase(0, 1);
+    if (name.empty()) return std::unexpected(http_error(400, "a new name is needed (name)"));
+    if (auto r = rename_container(*e, rec, name); !r) return std::unexpected(api_error(r.error()));
+    return send_empty(c, 204);
+}
+
+// docker's kinds: 0 changed, 1 added, 2 deleted.
+ApiResult container_changes(Call& c) {
+    auto rec = TRY(find_container(c, c.args.at(0)));
+    Engine* e = TRY(c.engine());
+    auto changes = container_changes(*e, rec);
+    if (!changes) return std::unexpected(api_error(changes.error()));
+    auto out = json::Value::array();
+    for (const auto& [path, kind] : *changes) {
+        auto o = json::Value::object();
+        o.set("Path", str(path));
+        o.set("Kind", json::Value::number(kind == 'C' ? 0 : kind == 'A' ? 1 : 2));
+        out.push(std::move(o));
+    }
+    return send_json(c, 200, out);
+}
+
+ApiResult containers_prune(Call& c) {
+    auto filters = TRY(query_filters(c, {}));
+    (void)filters;
+    Engine* e = TRY(c.engine());
+    auto pruned = prune_containers(*e);
+    if (!pruned) return std::unexpected(api_error(pruned.error()));
+    if (pruned->error) return std::unexpected(api_error(*pruned->error));
+    auto ids = json::Value::array();
+    for (const auto& id : pruned->removed) ids.push(str(id));
+    auto v = json::Value::object();
+    v.set("ContainersDeleted", std::move(ids));
+    v.set("SpaceReclaimed", json::Value::number(0));
+    return send_json(c, 200, v);
 }
 
 }  // namespace berth::manager::serve

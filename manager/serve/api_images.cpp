@@ -8,6 +8,7 @@
 
 #include "libutil/strings.hpp"
 #include "manager/containers/inspect.hpp"
+#include "manager/images/history.hpp"
 #include "manager/images/load.hpp"
 #include "manager/images/pull.hpp"
 #include "manager/images/pull_progress.hpp"
@@ -154,6 +155,62 @@ ApiResult image_inspect(Call& c) {
     auto meta = json::Value::object();
     meta.set("LastTagTime", str("0001-01-01T00:00:00Z"));
     v.set("Metadata", std::move(meta));
+    return send_json(c, 200, v);
+}
+
+// docker's history: newest first, Created in unix seconds, Id "<missing>"
+// below the image itself.
+ApiResult image_history(Call& c) {
+    auto img = TRY(find(c, c.args.at(0)));
+    std::vector<uint64_t> sizes;
+    {
+        auto lock = StoreLock::shared(c.g.root);  // the blobs read must stay
+        if (!lock) return std::unexpected(api_error(lock.error()));
+        auto s = layer_sizes(c.g.root, img);
+        if (!s) return std::unexpected(api_error(s.error()));
+        sizes = std::move(*s);
+    }
+    auto rows = image_history(img, sizes);
+    if (!rows) return std::unexpected(api_error(rows.error()));
+    auto out = json::Value::array();
+    for (const auto& r : *rows) {
+        auto v = json::Value::object();
+        v.set("Id", str(r.id == "<missing>" ? r.id : "sha256:" + r.id));
+        v.set("Created", json::Value::number(static_cast<int64_t>(parse_time(r.created))));
+        v.set("CreatedBy", str(r.created_by));
+        v.set("Tags", r.tags.empty() ? json::Value::null() : string_array(r.tags));
+        v.set("Size", json::Value::number(r.size));
+        v.set("Comment", str(r.comment));
+        out.push(std::move(v));
+    }
+    return send_json(c, 200, out);
+}
+
+// filters: dangling (true: images without a name, the default; false:
+// every image no container uses).
+ApiResult images_prune(Call& c) {
+    auto filters = TRY(query_filters(c, {"dangling"}));
+    bool all = false;
+    for (const auto& d : filters["dangling"]) all = d == "false" || d == "0";
+    auto pruned = prune_images(c.g, all);
+    if (!pruned) return std::unexpected(api_error(pruned.error()));
+    if (pruned->error) return std::unexpected(api_error(*pruned->error));
+    auto deleted = json::Value::array();
+    int64_t reclaimed = 0;
+    for (const auto& img : pruned->removed) {
+        for (const auto& n : img.names) {
+            auto o = json::Value::object();
+            o.set("Untagged", str(n));
+            deleted.push(std::move(o));
+        }
+        auto o = json::Value::object();
+        o.set("Deleted", str(img.id));
+        deleted.push(std::move(o));
+        reclaimed += img.size;
+    }
+    auto v = json::Value::object();
+    v.set("ImagesDeleted", std::move(deleted));
+    v.set("SpaceReclaimed", json::Value::number(reclaimed));
     return send_json(c, 200, v);
 }
 

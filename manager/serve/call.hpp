@@ -87,6 +87,9 @@ ApiResult container_kill(Call& c);
 ApiResult container_pause(Call& c);
 ApiResult container_unpause(Call& c);
 ApiResult container_delete(Call& c);
+ApiResult container_rename(Call& c);
+ApiResult container_changes(Call& c);
+ApiResult containers_prune(Call& c);
 // Streams (api_streams.cpp).
 ApiResult container_wait(Call& c);
 ApiResult container_attach(Call& c);
@@ -138,5 +141,7 @@ ApiResult image_tag(Call& c);
 ApiResult images_get(Call& c);   // docker save
 ApiResult images_load(Call& c);  // docker load
 ApiResult image_push(Call& c);
+ApiResult image_history(Call& c);
+ApiResult images_prune(Call& c);
 
 }  // namespace berth::manager::serve

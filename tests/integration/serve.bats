@@ -652,3 +652,42 @@ print(s.recv(4096).decode().splitlines()[0])' "$SOCK"
 	run berth network ls
 	[[ $output != *proj_default* ]] || fail "the project's network is left:" "$output"
 }
+
+@test "serve: docker rename, diff, container prune, history and image prune; berth sees the same" {
+	container_setup
+	load_busybox
+	start_serve
+	docker run -d --name old --network none localhost/busybox sh -c 'echo x > /new; rm /bin/ls; exec sleep 1000' >/dev/null
+	docker rename old renamed
+	run berth ps --format '{{.Names}}'
+	assert_output "renamed"
+	run docker rename renamed 'bad/name'
+	assert_failure
+	assert_output_contains "Invalid container name \"bad/name\""
+	local i
+	for i in $(seq 50); do berth exec renamed test -e /new && break; sleep 0.1; done
+	run docker diff renamed
+	assert_success
+	assert_output_contains "A /new" "C /bin" "D /bin/ls"
+	docker run --name done1 --network none localhost/busybox true
+	docker create --name made --network none localhost/busybox true >/dev/null
+	run docker container prune -f
+	assert_success
+	assert_output_contains "Deleted Containers:"
+	run berth ps -a --format '{{.Names}}'
+	assert_output "renamed"
+	run docker history --format '{{.ID}} {{.Size}}' localhost/busybox
+	assert_success
+	[[ ${lines[0]} =~ ^[0-9a-f]{12}\  ]] || fail "history: $output"
+	# An unnamed image (its name untagged) is dangling: prune removes it; the named one in use stays.
+	docker tag localhost/busybox localhost/spare:1
+	berth rmi localhost/spare:1 >/dev/null
+	berth commit renamed localhost/snap:1 >/dev/null
+	berth untag localhost/snap:1
+	run docker image prune -f
+	assert_success
+	assert_output_contains "deleted: sha256:"
+	run berth images --format json
+	assert_equal "$(jq length <<<"$output")" 1
+	berth rm -f renamed >/dev/null
+}
