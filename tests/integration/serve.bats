@@ -235,6 +235,20 @@ api() {
 	assert_output_contains "is not running"
 }
 
+# resize_until_seen COLS ROWS: the tmux window resized, the shell in it asked
+# for its terminal's size until it says ROWSxCOLS (the resize reaches the
+# pty through the API a moment later).
+resize_until_seen() {
+	tmux -L "$TMUX_SOCK" resize-window -x "$1" -y "$2"
+	local i
+	for i in $(seq 30); do
+		tmux -L "$TMUX_SOCK" send-keys 'echo size-$(stty size | tr " " x)' Enter
+		[[ $(tmux -L "$TMUX_SOCK" capture-pane -p) == *"size-$2x$1"* ]] && return 0
+		sleep 0.2
+	done
+	screen_shows "size-$2x$1"
+}
+
 @test "serve: docker run -it and docker exec -it on a terminal (tmux): type a command, read the screen, the size follows" {
 	container_setup
 	load_busybox
@@ -246,14 +260,7 @@ api() {
 	screen_shows "/ #"
 	tmux -L "$TMUX_SOCK" send-keys 'echo $((6*7)) on $(tty) $(stty size)' Enter
 	screen_shows "42 on /dev/pts/0 30 100"
-	tmux -L "$TMUX_SOCK" resize-window -x 90 -y 25
-	local i
-	for i in $(seq 30); do
-		tmux -L "$TMUX_SOCK" send-keys 'echo run-$(stty size | tr " " x)' Enter
-		[[ $(tmux -L "$TMUX_SOCK" capture-pane -p) == *run-25x90* ]] && break
-		sleep 0.2
-	done
-	screen_shows "run-25x90"
+	resize_until_seen 90 25
 	tmux -L "$TMUX_SOCK" send-keys 'exit 7' Enter
 	assert_equal "$(exit_code_in "$rcfile")" "7"
 	tmux -L "$TMUX_SOCK" kill-server
@@ -264,13 +271,7 @@ api() {
 	tmux -L "$TMUX_SOCK" send-keys 'echo in-$((2+3)) $(tty | cut -c1-9) size-$(stty size | tr " " x)' Enter
 	screen_shows "in-5 /dev/pts/ size-30x100"
 	# The terminal grows: the CLI sends /exec/ID/resize, the exec's pty follows.
-	tmux -L "$TMUX_SOCK" resize-window -x 120 -y 40
-	for i in $(seq 30); do
-		tmux -L "$TMUX_SOCK" send-keys 'echo size-$(stty size | tr " " x)' Enter
-		[[ $(tmux -L "$TMUX_SOCK" capture-pane -p) == *size-40x120* ]] && break
-		sleep 0.2
-	done
-	screen_shows "size-40x120"
+	resize_until_seen 120 40
 	tmux -L "$TMUX_SOCK" send-keys 'exit 4' Enter
 	assert_equal "$(exit_code_in "$rcfile")" "4"
 }
