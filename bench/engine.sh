@@ -20,13 +20,15 @@
 # BERTH defaults to ./berth (else berth from PATH); a berth whose `run
 # --help` fails is reported as "berth run not available" and the others are
 # still measured. podman runs when installed, ctr when containerd is.
-# With the docker CLI installed, two more engines (network none only): the
-# docker CLI through `berth serve` (docker-berth) and through `podman system
-# service` (docker-podman), each on a unix socket in the run root, and
-# through dockerd (docker-dockerd): the one that answers on /run/docker.sock,
-# else, when dockerd is installed (Debian's docker.io), one of this run's own
-# in its namespaces (no firewall rules, no bridge); its pull from the
-# registry needs 127.0.0.1 among its insecure registries, dockerd's default.
+# With the docker CLI installed, three more engines: the docker CLI through
+# `berth serve` (docker-berth) and through `podman system service`
+# (docker-podman), each on a unix socket in the run root, and through dockerd
+# (docker-dockerd): the one that answers on /run/docker.sock (network none
+# only: its bridges would be the host's), else, when dockerd is installed
+# (Debian's docker.io), one of this run's own in its namespaces (its docker0,
+# iptables rules and docker-proxy in the private network namespace); its pull
+# from the registry needs 127.0.0.1 among its insecure registries, dockerd's
+# default.
 #
 # The whole run is in a private network and mount namespace: the bridges,
 # veths, nftables/iptables rules, CNI's IPAM and cache (/var/lib/cni, on a
@@ -257,9 +259,9 @@ BERTH_CMD=("$BERTH" --root "$work/berth" --runroot "$runroot/berth")
 declare -A api_sock=([docker-berth]="$runroot/berth-api.sock" [docker-podman]="$runroot/podman-api.sock"
 	[docker-dockerd]=/run/docker.sock)
 # A dockerd of this run's own (none answered on /run/docker.sock): its
-# state in the work dir and run root, no firewall rules, no bridge, its
-# containers' cgroups under the run's tag, its own containerd (the one it
-# starts); stopped at exit like the other servers.
+# state in the work dir and run root, its bridge and rules in this network
+# namespace, its containers' cgroups under the run's tag, its own containerd
+# (the one it starts); stopped at exit like the other servers.
 ((${dockerd_own:-0})) && api_sock[docker-dockerd]=$runroot/dockerd.sock
 api_pids=()
 # start_api ENGINE: its server, once it answers.
@@ -273,8 +275,7 @@ start_api() {
 		# Its trust key, else written to /etc/docker, in the work dir.
 		printf '{"deprecated-key-path": "%s"}\n' "$work/dockerd-key.json" >"$work/daemon.json"
 		dockerd --config-file "$work/daemon.json" --host "unix://${api_sock[$1]}" --data-root "$work/dockerd" --exec-root "$runroot/dockerd" \
-			--pidfile "$runroot/dockerd.pid" --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-			--bridge=none --cgroup-parent "/$tag" --exec-opt native.cgroupdriver=cgroupfs \
+			--pidfile "$runroot/dockerd.pid" --cgroup-parent "/$tag" --exec-opt native.cgroupdriver=cgroupfs \
 			</dev/null >"$work/docker-dockerd.log" 2>&1 &
 		;;
 	*) return 0 ;;
@@ -298,10 +299,11 @@ engine_cmd() {
 	local net=()
 	case $3 in
 	none) [[ $1 == ctr ]] || net=(--network none) ;;
-	# podman: its default network, as a plain `podman run` gets it.
-	bridge) [[ $1 == podman ]] || net=(--network bridge) ;;
+	# podman (and the docker CLI through its service): its default network,
+	# as a plain `podman run` gets it.
+	bridge) [[ $1 == podman || $1 == docker-podman ]] || net=(--network bridge) ;;
 	publish)
-		[[ $1 == podman ]] || net=(--network bridge)
+		[[ $1 == podman || $1 == docker-podman ]] || net=(--network bridge)
 		net+=(-p "127.0.0.1:$((next_port++)):80")
 		;;
 	esac
@@ -317,14 +319,14 @@ engine_cmd() {
 	docker-podman:pull) CMD=(docker -H "unix://${api_sock[$1]}" image inspect "$REF") ;;
 	docker-*:pull) CMD=(docker -H "unix://${api_sock[$1]}" pull -q "$REF") ;;
 	# podman's limits as for podman itself (above).
-	docker-podman:*) CMD=(docker -H "unix://${api_sock[$1]}" run --rm --network none "${PODMAN_ULIMITS[@]}" "$REF" "${run_args[@]}") ;;
-	docker-*) CMD=(docker -H "unix://${api_sock[$1]}" run --rm --network none "$REF" "${run_args[@]}") ;;
+	docker-podman:*) CMD=(docker -H "unix://${api_sock[$1]}" run --rm "${net[@]}" "${PODMAN_ULIMITS[@]}" "$REF" "${run_args[@]}") ;;
+	docker-*) CMD=(docker -H "unix://${api_sock[$1]}" run --rm "${net[@]}" "$REF" "${run_args[@]}") ;;
 	esac
 }
 
 # supports ENGINE NETWORK: true when the engine is measured on the network.
 supports() {
-	[[ ($1 != ctr && $1 != docker-*) || $2 == none ]]
+	[[ $2 == none || ($1 != ctr && ($1 != docker-dockerd || ${dockerd_own:-0} == 1)) ]]
 }
 
 seq_id=0
@@ -457,14 +459,16 @@ for n in "${networks[@]}"; do
 		fi
 	done
 done
-for o in "docker-dockerd" "docker-podman" berth; do
-	a=${med[docker-berth/none]:-} b=${med[$o/none]:-}
-	[[ -n $a && -n $b ]] || continue
-	echo "none: docker-berth / $o: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') (the docker CLI through berth serve)"
+for n in "${networks[@]}"; do
+	for o in "docker-dockerd" "docker-podman" berth; do
+		a=${med[docker-berth/$n]:-} b=${med[$o/$n]:-}
+		[[ -n $a && -n $b ]] || continue
+		echo "$n: docker-berth / $o: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }') (the docker CLI through berth serve)"
+	done
 done
 for n in bridge publish; do
 	[[ " ${networks[*]} " == *" $n "* && " ${networks[*]} " == *" none "* ]] || continue
-	for e in berth podman; do
+	for e in berth podman docker-berth docker-dockerd; do
 		[[ -n ${med[$e/$n]:-} && -n ${med[$e/none]:-} ]] || continue
 		echo "$n: $e: network setup costs $(awk -v a="${med[$e/$n]}" -v b="${med[$e/none]}" 'BEGIN { printf "%.1f", (a - b) / 1000 }') ms ($n median - none median)"
 	done
