@@ -66,6 +66,22 @@ teardown() {
 	[ ! -e "$RUNROOT.net" ] || fail "$RUNROOT.net is still there"
 }
 
+@test "harness: a network namespace bind-mounted under \$RUNROOT/netns is found, and teardown unmounts it" {
+	# As berth's make_netns leaves one: a file under RUNROOT/netns with a
+	# network namespace (the test's own here) bind-mounted on it.
+	mkdir -p "$RUNROOT/netns"
+	touch "$RUNROOT/netns/bt-ns"
+	mount --bind "$RUNROOT.net" "$RUNROOT/netns/bt-ns"
+	run assert_no_container_leftovers
+	assert_failure
+	assert_output_contains "netns bind mount: $RUNROOT/netns/bt-ns"
+	run container_teardown
+	assert_failure
+	assert_output_contains "netns bind mount: $RUNROOT/netns/bt-ns"
+	! grep -qF " $RUNROOT/netns/" /proc/self/mountinfo || fail "still mounted:" "$(grep -F "$RUNROOT/netns/" /proc/self/mountinfo)"
+	[ ! -e "$RUNROOT" ] || fail "$RUNROOT is still there"
+}
+
 # With the host's berth objects stubbed: one that was there at setup, one new.
 _host_check_with_stubs() {
 	# shellcheck disable=SC2317 # called by _leftover_host_network

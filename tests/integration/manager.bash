@@ -71,11 +71,18 @@ container_setup() {
 }
 
 # Removes every container, the run root and the network namespace, then
-# fails when rm -af left a veth or a container's nftables rule in the
-# namespace, or when the host got a berth* link or berth table.
+# fails when rm -af left a veth, a container's nftables rule or a process in
+# the namespace, a container's network namespace bind-mounted under
+# $RUNROOT/netns (unmounted here), or when the host got a berth* link or
+# berth table.
 container_teardown() {
-	local left="" pids
+	local left="" pids m
 	berth rm -af >/dev/null 2>&1 || true
+	if [ -n "${RUNROOT:-}" ]; then
+		m=$(_leftover_netns_mounts)
+		[ -z "$m" ] || left+=$m$'\n'
+		for m in $(_netns_mount_points); do umount -l "$m" 2>/dev/null || true; done
+	fi
 	if [ -n "${RUNROOT:-}" ] && [ -e "$RUNROOT.net" ]; then
 		# Whatever still runs in the namespace is the test's (a listener
 		# it started): killed, and counted as left behind.
@@ -144,6 +151,23 @@ _leftover_network() {
 	return 0
 }
 
+# The containers' network namespaces bind-mounted under $RUNROOT/netns
+# (berth's make_netns; drop_netns unmounts them), from the mount table: one
+# mount point a line.
+_netns_mount_points() {
+	[ -n "${RUNROOT:-}" ] || return 0
+	awk -v d="$RUNROOT/netns/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo
+}
+
+# Those mounts as leftover lines: "netns bind mount: PATH (a container's network
+# namespace that was never dropped)".
+_leftover_netns_mounts() {
+	local m
+	for m in $(_netns_mount_points); do
+		echo "netns bind mount: $m (a container's network namespace that was never dropped)"
+	done
+}
+
 # Nothing of an image is left under the manager's --root $ROOT: no blob, no
 # layer, no temp file (the database and the store's lock file stay; find
 # fails on the dirs a test never made, which is fine).
@@ -156,10 +180,11 @@ assert_root_empty() {
 
 # Nothing of any container is left under $ROOT and on the host: no container
 # dir, no shim or runtime state, lock or exit file, no mount under the test's
-# tmpdir, no process started with this root, no cgroup named after one of
-# the ids given; in the test's network namespace no veth and no nftables rule
-# of those ids (of any container when none is given); on the host no new
-# berth* link or berth table.
+# tmpdir, no network namespace bind-mounted under $RUNROOT/netns, no process
+# started with this root, no cgroup named after one of the ids given; in the
+# test's network namespace no veth and no nftables rule of those ids (of any
+# container when none is given); on the host no new berth* link or berth
+# table.
 assert_no_container_leftovers() {
 	local left="" d id pid
 	for d in "$ROOT/containers" "$RUNROOT/shim" "$RUNROOT/runtime" "$RUNROOT/locks" "$RUNROOT/exits"; do
@@ -167,6 +192,8 @@ assert_no_container_leftovers() {
 		left+=$(find "$d" -mindepth 1 -maxdepth 1 -printf '%p\n')
 	done
 	left+=$(_leftover_mounts)
+	d=$(_leftover_netns_mounts)
+	[ -z "$d" ] || left+=${left:+$'\n'}$d$'\n'
 	for id in "$@"; do
 		left+=$(_leftover_cgroups "$id")
 	done
