@@ -620,6 +620,111 @@ Result<void> cleanup_container(Engine& e, const std::string& id) {
     return start_container(e, *c, false);
 }
 
+namespace {
+
+// The live shim of the container's last start, 0 when there is none.
+pid_t live_shim(Engine& e, const std::string& id) {
+    auto text = read_file(e.paths.shim_dir(id) + "/shim.pid");
+    pid_t pid = text ? static_cast<pid_t>(parse_i64(trim(*text)).value_or(0)) : 0;
+    return process_alive(pid, "berth-shim") ? pid : 0;
+}
+
+// True when the shim was told to take the container to running by itself
+// (--start, --restore); without, it stops after the runtime's create and
+// waits for an attach to start it.
+bool shim_starts_container(pid_t shim) {
+    for (const auto& arg : split(read_file(cat("/proc/", shim, "/cmdline")).value_or(""), '\0'))
+        if (arg == "--start" || arg == "--restore") return true;
+    return false;
+}
+
+// The runtime's status of the container ("created", "running", ...; "" when
+// the runtime has none) and its pid.
+struct RuntimeView {
+    std::string status;
+    int64_t pid = 0;
+};
+
+Result<RuntimeView> runtime_view(Engine& e, const ContainerRecord& c) {
+    RuntimeView out;
+    if (!path_exists(e.paths.runtime_root() + "/" + c.id)) return out;
+    std::string rt = TRY(e.runtime_path(TRY(container_options(c)).runtime));
+    auto r = TRY(run_program({rt, "--root", e.paths.runtime_root(), "state", c.id}));
+    if (r.status != 0) return out;
+    auto v = TRY_CTX(json::parse(r.out), "the runtime's state of ", c.id);
+    if (auto* s = v.find("status"); s && s->is_string()) out.status = s->as_string();
+    if (auto* p = v.find("pid"); p && p->is_number()) out.pid = p->as_int64().value_or(0);
+    return out;
+}
+
+// A start that a killed berth left half done: berth.db still says created
+// (or exited), but the start's network namespace, port rules or shim are
+// there. A shim that got the container running keeps it, and it is recorded
+// as running, as the start would have recorded it (its namespace and rules
+// are complete: they were made before the shim ran). Anything else is undone
+// as a failed start is, so that the next start begins afresh: the shim and
+// the runtime's container, the rules, and the namespace (the kernel removes
+// its veths with it).
+Result<void> finish_interrupted_start(Engine& e, ContainerRecord& c) {
+    pid_t shim = live_shim(e, c.id);
+    bool starts = shim && shim_starts_container(shim);
+    RuntimeView rt = TRY(runtime_view(e, c));
+    // Ran and exited already (its shim's exit command waits for our lock).
+    auto exited = [&] { return rt.status == "stopped" || path_exists(e.paths.exit_file(c.id)); };
+    bool runs = false;
+    // The shim may be between the runtime's create and start (10 s at most).
+    for (int i = 0; shim && i < 500; ++i) {
+        runs = rt.status == "running" || rt.status == "paused";
+        if (runs || exited() || (!starts && !rt.status.empty() && rt.status != "creating")) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!process_alive(shim, "berth-shim")) shim = 0;
+        rt = TRY(runtime_view(e, c));
+    }
+    if (shim && runs) {
+        log::debug(cat("container ", c.id, " runs: recorded as started by an interrupted berth"));
+        c.state = rt.status;
+        c.pid = rt.pid;
+        c.shim_pid = shim;
+        c.started_at = now_rfc3339_nano();
+        c.finished_at.clear();
+        c.exit_code = 0;
+        c.oom_killed = false;
+        TRY(e.containers.update(c));
+        container_event(e, c, "start");
+        return {};
+    }
+    if (shim && starts && !exited()) return {};  // still starting after 10 s: the next command looks again
+    log::debug(cat("undoing the start of container ", c.id, " that an interrupted berth left"));
+    if (shim) {
+        // First, so that it starts nothing more (an exit command of its that
+        // already waits for the lock finds the container not running).
+        ::kill(shim, SIGKILL);
+        for (int i = 0; i < 100 && process_alive(shim, "berth-shim"); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!rt.status.empty()) {
+        std::string path = TRY(e.runtime_path(TRY(container_options(c)).runtime));
+        auto out = TRY(run_program({path, "--root", e.paths.runtime_root(), "delete", "--force", c.id}));
+        if (out.status != 0 && path_exists(e.paths.runtime_root() + "/" + c.id))
+            return Err("delete ", c.id, " in the runtime: ", last_line(out.err));
+    }
+    TRY(unpublish_ports(e, c.id));
+    drop_netns(e, c.id);
+    if (shim) remove_tree(e.paths.shim_dir(c.id));
+    return {};
+}
+
+// What a start leaves that a created or exited container should not have.
+bool start_left_over(Engine& e, const ContainerRecord& c) {
+    if (c.state != "created" && c.state != "exited") return false;
+    if (path_exists(netns_path(e, c.id)) || path_exists(e.paths.dir(c.id) + "/ports.json")) return true;
+    // An exited container's shim lives on for a moment after it wrote the
+    // exit file (its exit command runs); a starting shim removes that file first.
+    return !path_exists(e.paths.exit_file(c.id)) && live_shim(e, c.id) != 0;
+}
+
+}  // namespace
+
 Result<void> repair_containers(Engine& e) {
     auto all = TRY(e.containers.list());
     // A lock file without a record: a create killed before its insert.
@@ -637,12 +742,12 @@ Result<void> repair_containers(Engine& e) {
         }
     }
     for (auto& c : all) {
-        // Rules of published ports whose container is not running: a berth
-        // killed between publishing and starting.
-        if ((c.state == "created" || c.state == "exited") && path_exists(e.paths.dir(c.id) + "/ports.json")) {
+        // A berth killed in the middle of a start (after make_netns, before
+        // it recorded the container as running).
+        if (start_left_over(e, c)) {
             auto held = TRY(ContainerLock::try_take(e.paths, c.id));
             auto again = held ? TRY(e.containers.get(c.id)) : std::nullopt;
-            if (again && again->state == c.state) TRY(unpublish_ports(e, c.id));
+            if (again && again->state == c.state) TRY(finish_interrupted_start(e, *again));
         }
         if (c.state != "creating" && c.state != "removing") continue;
         auto held = TRY(ContainerLock::try_take(e.paths, c.id));

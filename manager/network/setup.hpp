@@ -16,7 +16,10 @@
 //           creates and starts the container in it (or restores it).
 //   exit    the cleanup drops the bind mount: the namespace dies with the
 //           last process, and the kernel removes the veth pairs;
-//           unpublish_ports removes the rules.
+//           unpublish_ports removes the rules. A start that a killed berth
+//           left half done is settled by the next command's repair
+//           (repair_containers): undone with these two, or recorded as
+//           running when its shim got the container running.
 //   rm      the leases go with the container's row; the peers' /etc/hosts
 //           are written again.
 #pragma once

@@ -167,6 +167,64 @@ wait_rules() {
 	fail "container $1: $n nftables rules, expected $2:" "$(in_netns nft list table inet berth 2>&1)"
 }
 
+# wait_get URL TEXT: until the page at URL (from the test's network
+# namespace) is TEXT, 10 s at most: a container that was just started may
+# not listen yet.
+wait_get() {
+	local i out
+	for i in $(seq 50); do
+		out=$(netns_get "$1" 2>&1) && [ "$out" = "$2" ] && return 0
+		sleep 0.2
+	done
+	fail "$1 never served '$2'; last answer:" "$out"
+}
+
+# netns_mount_ids: the container ids whose network namespace is
+# bind-mounted under $RUNROOT/netns (sorted, one a line).
+netns_mount_ids() {
+	_netns_mount_points | xargs -r -n1 basename | sort
+}
+
+# make_gated_runtime: $GATE/runtime, berth-runtime but for its create, which
+# waits while $GATE/hold exists (touching $GATE/in-create) and then fails
+# when $GATE/fail exists: a start held where its shim runs the runtime.
+make_gated_runtime() {
+	GATE=$BATS_TEST_TMPDIR/gate
+	mkdir -p "$GATE"
+	cat >"$GATE/runtime" <<EOF
+#!/bin/sh
+for a in "\$@"; do
+	[ "\$a" = create ] || continue
+	[ -e "$GATE/hold" ] || break
+	touch "$GATE/in-create"
+	while [ -e "$GATE/hold" ]; do sleep 0.05; done
+	[ ! -e "$GATE/fail" ] || { echo "gated create fails" >&2; exit 1; }
+	break
+done
+exec "$RUNTIME" "\$@"
+EOF
+	chmod +x "$GATE/runtime"
+}
+
+# start_killed_in_create NAME: `berth start NAME` SIGKILLed while its shim
+# runs the gated runtime's create, i.e. after berth made the network
+# namespace, the veths and the port rules, and before it recorded a start.
+start_killed_in_create() {
+	local pid i
+	rm -f "$GATE/in-create"
+	touch "$GATE/hold"
+	# nsenter execs berth: $! is berth's pid.
+	nsenter --net="$RUNROOT.net" "$BERTH" --root "$ROOT" --runroot "$RUNROOT" start "$1" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 200); do
+		[ -e "$GATE/in-create" ] && break
+		sleep 0.05
+	done
+	[ -e "$GATE/in-create" ] || fail "the runtime's create never ran" || return 1
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
 # assert_berth_error TEXT: the last `run --separate-stderr` exited 125 and
 # wrote one line on stderr, "berth: ..." with TEXT in it, nothing on stdout.
 assert_berth_error() {
@@ -855,18 +913,44 @@ stop_listener() {
 	assert_no_container_leftovers "${ids[@]}"
 }
 
-@test "berth SIGKILLed in the middle of run -d -p: ps and rm -af leave no rule, veth or process; the ports are free again" {
-	local i d
+@test "berth SIGKILLed in the middle of run -d -p: the next ps keeps what runs and undoes the rest (no veth, netns mount or rule); all start and answer; rm -af leaves nothing" {
+	local i d name state id ids=() running=()
 	i=0
 	for d in 0.01 0.02 0.03 0.04 0.05 0.06 0.08 0.1; do
 		i=$((i + 1))
 		# shellcheck disable=SC2086 # BERTH_NS is a command prefix
 		timeout -s KILL "$d" $BERTH_NS "$BERTH" --root "$ROOT" --runroot "$RUNROOT" \
-			run -d --name "half$i" -p "127.0.0.1:$((9100 + i)):80" busybox sleep 1000 >/dev/null 2>&1 || true
+			run -d --name "half$i" -p "127.0.0.1:$((9100 + i)):80" busybox sh -c "$WEB" "half$i" >/dev/null 2>&1 || true
 	done
-	run berth ps -a --format '{{.Names}} {{.State}}'
+	run berth ps -a --no-trunc --format '{{.Names}} {{.State}} {{.ID}}'
 	assert_success
-	[[ $output != *creating* ]] || fail "ps: $output"
+	local ps=$output
+	while read -r name state id; do
+		[ -n "$name" ] || continue
+		ids+=("$id")
+		case $state in
+		running) running+=("$id") ;;
+		created) ;;
+		*) fail "after ps, $name is $state:" "$ps" ;;
+		esac
+	done <<<"$ps"
+	# Before any rm: a veth on the bridge, a network namespace under the
+	# run root and rules only for the containers that run.
+	wait_veths "${#running[@]}"
+	[ "$(in_netns ip -o link show master berth0 | wc -l)" -eq "${#running[@]}" ] ||
+		fail "ports of berth0:" "$(in_netns ip -o link show master berth0)" "ps: $ps"
+	local want
+	want=$(printf '%s\n' "${running[@]}" | sed '/^$/d' | sort)
+	run netns_mount_ids
+	assert_output "$want"
+	run rule_ids
+	assert_output "$want"
+	# Those that run answer; those that were undone start again and answer.
+	while read -r name state id; do
+		[ -n "$name" ] || continue
+		[ "$state" = running ] || berth start "$name" >/dev/null
+		wait_get "http://127.0.0.1:$((9100 + ${name#half}))/" "served-by-$name"
+	done <<<"$ps"
 	run berth rm -af
 	assert_success
 	run berth ps -aq
@@ -874,13 +958,63 @@ stop_listener() {
 	wait_veths 0
 	run rule_ids
 	assert_output ""
-	assert_no_container_leftovers
-	local id
+	assert_no_container_leftovers "${ids[@]}"
 	id=$(run_web again -p 127.0.0.1:9101:80 -p 127.0.0.1:9108:81)
 	run netns_get http://127.0.0.1:9101/
 	assert_output "served-by-again"
 	run netns_get http://127.0.0.1:9108/
 	assert_output "served-by-again"
 	berth rm -f again
+	assert_no_container_leftovers "$id"
+}
+
+@test "berth SIGKILLed while its shim creates the container, which then fails: the next ps undoes the start (no veth, netns mount or rule); start works again" {
+	make_gated_runtime
+	local id
+	id=$(berth create --name late --runtime "$GATE/runtime" -p 127.0.0.1:9120:80 busybox sh -c "$WEB" late)
+	touch "$GATE/fail"
+	start_killed_in_create late
+	# What the start made before its shim ran.
+	wait_veths 1
+	run netns_mount_ids
+	assert_output "$id"
+	wait_rules "$id" some
+	rm "$GATE/hold"
+	run berth ps -a --format '{{.Names}} {{.State}}'
+	assert_success
+	assert_output "late created"
+	wait_veths 0
+	run netns_mount_ids
+	assert_output ""
+	run rule_ids
+	assert_output ""
+	rm "$GATE/fail"
+	run berth start late
+	assert_success
+	wait_get http://127.0.0.1:9120/ served-by-late
+	run netns_mount_ids
+	assert_output "$id"
+	berth rm -f late
+	assert_no_container_leftovers "$id"
+}
+
+@test "berth SIGKILLed while its shim creates the container, which then runs: the next ps records it running; it answers and stops as any" {
+	make_gated_runtime
+	local id
+	id=$(berth create --name kept --runtime "$GATE/runtime" -p 127.0.0.1:9121:80 busybox sh -c "$WEB" kept)
+	start_killed_in_create kept
+	rm "$GATE/hold"
+	run berth ps -a --format '{{.Names}} {{.State}}'
+	assert_success
+	assert_output "kept running"
+	wait_get http://127.0.0.1:9121/ served-by-kept
+	[ "$(berth inspect kept | jq -r '.[0].State.Pid')" -gt 0 ] || fail "no pid in inspect"
+	run berth stop -t 1 kept
+	assert_success
+	wait_rules "$id" 0
+	wait_veths 0
+	run netns_mount_ids
+	assert_output ""
+	berth rm kept
 	assert_no_container_leftovers "$id"
 }
