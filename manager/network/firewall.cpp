@@ -326,6 +326,16 @@ Result<void> Firewall::add_ports(const std::string& container_id, const std::vec
     return {};
 }
 
+Result<void> Firewall::replace_ports(const std::string& container_id, const std::vector<PortMapping>& ports,
+                                     const IpAddress& v4, const IpAddress& v6) {
+    std::string what = cat("set ports of container ", container_id);
+    if (!plain(container_id, kMaxOwner)) return Err("nftables: ", what, ": not an id nft can take");
+    std::string owner = "ctr:" + container_id;
+    std::string rules;
+    if (!ports.empty()) rules = TRY_CTX(port_rules(ports, v4, v6, owner), "nftables: ", what);
+    return replace(owner, rules, what);
+}
+
 Result<void> Firewall::remove_container(const std::string& container_id) {
     std::string what = cat("remove rules of container ", container_id);
     if (!plain(container_id, kMaxOwner)) return Err("nftables: ", what, ": not an id nft can take");

@@ -68,6 +68,11 @@ public:
     // first to replace.
     Result<void> add_ports(const std::string& container_id, const std::vector<PortMapping>& ports, const IpAddress& v4,
                            const IpAddress& v6);
+    // The container's rules replaced by DNAT of `ports` as add_ports makes
+    // it, in one transaction, so a port that stays published never goes
+    // without its rule; no ports: its rules are removed.
+    Result<void> replace_ports(const std::string& container_id, const std::vector<PortMapping>& ports,
+                               const IpAddress& v4, const IpAddress& v6);
     // The container's rules; none is fine.
     Result<void> remove_container(const std::string& container_id);
     // Owners of the rules in the table, sorted: container ids, network names.

@@ -237,6 +237,21 @@ Result<std::string> veth_name() {
     return "veth" + id.substr(0, 8);
 }
 
+// The default routes (one per family of the attachment's leases) via the
+// network's gateways, out of the container's interface `index`. None for an
+// internal network.
+Result<void> add_default_routes(netlink::Socket& ctr, const NetworkRecord& net, const Attachment& a, int index) {
+    if (net.internal) return {};
+    for (const auto& l : a.leases) {
+        const IpAddress& gw = l.address.is_v4() ? net.gateway4 : net.gateway6;
+        if (gw.empty()) continue;
+        Subnet any;
+        any.network.family = gw.family;
+        TRY(ctr.add_route(any, gw, index));
+    }
+    return {};
+}
+
 // One interface of the container: a veth pair from the network's bridge to
 // `iface` in the container's namespace, its addresses, and the default
 // routes when `gateway` (the first network that is not internal).
@@ -256,16 +271,16 @@ Result<void> wire(Engine& e, netlink::Socket& host, netlink::Socket& ctr, int ne
     if (!inner) return Err("interface ", a.iface, " is not in the container after it was made");
     for (const auto& l : a.leases) TRY(ctr.add_address(inner->index, l.address, l.prefix));
     TRY(ctr.set_up(inner->index));
-    if (gateway && !net.internal) {
-        for (const auto& l : a.leases) {
-            const IpAddress& gw = l.address.is_v4() ? net.gateway4 : net.gateway6;
-            if (gw.empty()) continue;
-            Subnet any;
-            any.network.family = gw.family;
-            TRY(ctr.add_route(any, gw, inner->index));
-        }
-    }
+    if (gateway) TRY(add_default_routes(ctr, net, a, inner->index));
     return {};
+}
+
+// The network that gives the container its default routes: that of its
+// first attachment that is not internal ("" when there is none).
+Result<std::string> gateway_network(NetworkStore& store, const std::vector<Attachment>& atts) {
+    for (const auto& a : atts)
+        if (!TRY(network_named(store, a.network)).internal) return a.network;
+    return std::string();
 }
 
 Result<UniqueFd> open_netns(pid_t pid) {
@@ -471,31 +486,46 @@ Result<void> write_network_files(Engine& e, const ContainerRecord& c, const RunO
 namespace {
 
 // The container's DNAT rules for `ports`, replacing any it had (a start
-// after a crash may find an earlier one's; reload finds its own).
+// after a crash may find an earlier one's; reload finds its own), in one
+// transaction. A port with no address of its family to go to is an error,
+// or with `skip_unreachable` (after a disconnect) goes without a rule.
 Result<void> set_port_rules(const std::string& id, const std::vector<PortBinding>& ports, const IpAddress& v4,
-                            const IpAddress& v6) {
+                            const IpAddress& v6, bool skip_unreachable = false) {
     std::vector<PortMapping> maps;
     for (const auto& p : ports) {
         PortMapping m;
         if (!p.host_ip.empty()) m.host_ip = TRY(parse_ip(p.host_ip));
-        if (m.host_ip.is_v6() && v6.empty())
-            return Err("-p ", p.host_ip, ":", p.host_port, ":", p.container_port, ": the container has no IPv6 address");
-        if (m.host_ip.is_v4() && v4.empty())
-            return Err("-p ", p.host_ip, ":", p.host_port, ":", p.container_port, ": the container has no IPv4 address");
+        const char* missing = m.host_ip.is_v6() && v6.empty()   ? "IPv6 address"
+                              : m.host_ip.is_v4() && v4.empty() ? "IPv4 address"
+                              : v4.empty() && v6.empty()        ? "address"
+                                                                : nullptr;
+        if (missing && skip_unreachable) continue;
+        if (missing) return Err("-p ", p.host_ip, ":", p.host_port, ":", p.container_port, ": the container has no ", missing);
         m.host_port = p.host_port;
         m.container_port = p.container_port;
         m.proto = p.proto;
         maps.push_back(m);
     }
     auto fw = TRY(open_firewall());
-    TRY(fw->remove_container(id));
-    return fw->add_ports(id, maps, v4, v6);
+    return fw->replace_ports(id, maps, v4, v6);
 }
 
 // The addresses DNAT goes to: those of the container's first interface.
 void first_addresses(const std::vector<Attachment>& atts, IpAddress& v4, IpAddress& v6) {
     if (atts.empty()) return;
     for (const auto& l : atts.front().leases) (l.address.is_v4() ? v4 : v6) = l.address;
+}
+
+// After a connect or disconnect of a running container: its published
+// ports' rules go to the addresses of its first interface as it is now (none
+// left: no rules; ports.json keeps the ports claimed, so a connect brings
+// them back).
+Result<void> repoint_port_rules(Engine& e, NetworkStore& store, const std::string& id) {
+    auto ports = TRY(read_ports(ports_file(e, id)));
+    if (ports.empty()) return {};
+    IpAddress v4, v6;
+    first_addresses(TRY(attachments(store, id)), v4, v6);
+    return set_port_rules(id, ports, v4, v6, true);
 }
 
 }  // namespace
@@ -622,6 +652,7 @@ Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkR
         return Err("container ", c.name, " uses --network ", o.network, ": it cannot join other networks");
     NetworkStore store(e.db());
     auto atts = TRY(attachments(store, c.id));
+    bool running = c.state == "running" || c.state == "paused";
     int next = 0;
     for (const auto& a : atts) {
         if (a.network == net.name) return Err("container ", c.name, " is already connected to network ", net.name);
@@ -639,11 +670,15 @@ Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkR
     auto made = [&]() -> Result<void> {
         if (net.subnet4) TRY(lease(4, ip));
         if (net.subnet6) TRY(lease(6, ip6));
-        if (c.state == "running" || c.state == "paused") {
+        if (running) {
             auto ns = TRY(open_netns(static_cast<pid_t>(c.pid)));
             auto host = TRY(netlink::Socket::open());
             auto ctr = TRY(netlink::Socket::open_in(ns.get()));
-            TRY_CTX(wire(e, host, ctr, ns.get(), net, a, atts.empty()), "network ", net.name);
+            // The default routes, when no network of the container gives them yet.
+            bool gateway = TRY(gateway_network(store, atts)).empty();
+            TRY_CTX(wire(e, host, ctr, ns.get(), net, a, gateway), "network ", net.name);
+            // Its first interface: the published ports go to it now.
+            if (atts.empty()) TRY(repoint_port_rules(e, store, c.id));
         }
         return {};
     }();
@@ -660,17 +695,33 @@ Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkR
 Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const NetworkRecord& net) {
     auto o = TRY(container_options(c));
     NetworkStore store(e.db());
-    std::optional<Attachment> found;
-    for (auto& a : TRY(attachments(store, c.id)))
-        if (a.network == net.name) found = std::move(a);
-    if (!found) return Err("container ", c.name, " is not connected to network ", net.name);
-    if (c.state == "running" || c.state == "paused") {
+    auto atts = TRY(attachments(store, c.id));
+    auto found = std::find_if(atts.begin(), atts.end(), [&](const Attachment& a) { return a.network == net.name; });
+    if (found == atts.end()) return Err("container ", c.name, " is not connected to network ", net.name);
+    bool running = c.state == "running" || c.state == "paused";
+    std::optional<netlink::Socket> ctr;
+    if (running) {
         auto ns = TRY(open_netns(static_cast<pid_t>(c.pid)));
-        auto ctr = TRY(netlink::Socket::open_in(ns.get()));
+        ctr.emplace(TRY(netlink::Socket::open_in(ns.get())));
         // Deleting the container's end deletes the pair.
-        if (auto l = TRY(ctr.link(found->iface))) TRY(ctr.delete_link(l->index));
+        if (auto l = TRY(ctr->link(found->iface))) TRY(ctr->delete_link(l->index));
     }
+    bool had_gateway = TRY(gateway_network(store, atts)) == net.name;
     TRY(store.release(c.id, net.name));
+    if (running) {
+        atts = TRY(attachments(store, c.id));
+        // The default routes went with the interface: the next network that
+        // is not internal gives them now, as it would at a start.
+        if (had_gateway) {
+            if (auto gw = TRY(gateway_network(store, atts)); !gw.empty()) {
+                auto a = std::find_if(atts.begin(), atts.end(), [&](const Attachment& x) { return x.network == gw; });
+                if (auto l = TRY(ctr->link(a->iface)))
+                    TRY_CTX(add_default_routes(*ctr, TRY(network_named(store, gw)), *a, l->index), "network ", gw);
+            }
+        }
+        // The published ports may have gone to the addresses just released.
+        TRY(repoint_port_rules(e, store, c.id));
+    }
     record_event(Event{"network", "disconnect", net.id, {{"name", net.name}, {"type", net.driver}, {"container", c.id}}});
     TRY(write_file(e.paths.dir(c.id) + "/hosts", TRY(hosts_text(e, store, c, o))));
     return update_peers(e, {net.name});

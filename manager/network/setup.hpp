@@ -87,7 +87,11 @@ Result<void> rewrite_hosts(Engine& e, const ContainerRecord& c);
 Result<std::vector<PortBinding>> published_ports(Engine& e, const std::string& id);
 
 // `berth network connect/disconnect`: a lease on `net`, hot-plugged into the
-// container when it runs; peers' hosts files rewritten.
+// container when it runs; peers' hosts files rewritten. For a running
+// container the published ports' rules and the default routes follow, as
+// a start would make them: ports to the first interface, routes from the
+// first network that is not internal (none left: no port rules; ports.json
+// keeps the ports claimed).
 Result<void> network_connect(Engine& e, const ContainerRecord& c, const NetworkRecord& net,
                              const std::string& ip, const std::string& ip6, const std::vector<std::string>& aliases);
 Result<void> network_disconnect(Engine& e, const ContainerRecord& c, const NetworkRecord& net);

@@ -725,6 +725,54 @@ stop_listener() {
 	assert_no_container_leftovers "$hot"
 }
 
+@test "network disconnect of the network the published ports go to: they answer through the one left, no rule names the released address, the default route moves; none left: no rule; connect: back" {
+	berth network create --subnet 10.77.6.0/24 neta >/dev/null
+	berth network create --subnet 10.77.7.0/24 netb >/dev/null
+	local id ipa ipb
+	id=$(run_web web --network neta --network netb -p 127.0.0.1:8080:80 -p 8081:80)
+	ipa=$(ip_of web neta)
+	ipb=$(ip_of web netb)
+	run in_netns nft list table inet berth
+	assert_output_contains "to $ipa:80"
+	run netns_get http://127.0.0.1:8080/
+	assert_output "served-by-web"
+
+	run berth network disconnect neta web
+	assert_success
+	run in_netns nft list table inet berth
+	assert_output_not_contains "$ipa:"
+	assert_output_contains "to $ipb:80"
+	run netns_get http://127.0.0.1:8080/
+	assert_success
+	assert_output "served-by-web"
+	run netns_get http://10.77.7.1:8081/
+	assert_output "served-by-web"
+	run berth exec web ip route
+	assert_output_contains "default via 10.77.7.1 dev eth1"
+	run berth port web
+	assert_output_contains "80/tcp -> 127.0.0.1:8080" "80/tcp -> 0.0.0.0:8081"
+
+	# No network left: no rule; the ports stay the container's.
+	run berth network disconnect netb web
+	assert_success
+	wait_rules "$id" 0
+	run berth port web
+	assert_output_contains "80/tcp -> 127.0.0.1:8080"
+	# Connected again: the rules go to its new (and only) interface.
+	run berth network connect neta web
+	assert_success
+	wait_rules "$id" some
+	ipa=$(ip_of web neta)
+	run in_netns nft list table inet berth
+	assert_output_contains "to $ipa:80"
+	run netns_get http://127.0.0.1:8080/
+	assert_output "served-by-web"
+	run berth exec web ip route
+	assert_output_contains "default via 10.77.6.1 dev eth0"
+	berth rm -f web
+	assert_no_container_leftovers "$id"
+}
+
 @test "user networks are isolated from each other; the host reaches both" {
 	berth network create --subnet 10.77.1.0/24 neta >/dev/null
 	berth network create --subnet 10.77.2.0/24 netb >/dev/null
@@ -775,7 +823,13 @@ stop_listener() {
 	berth network create --subnet 10.77.4.0/24 outside >/dev/null
 	run berth run --rm --network outside busybox ip route
 	assert_output_contains "default via 10.77.4.1"
-	berth rm -f web
+	# Connected to one, a running container of the internal network gets its default route from it.
+	run_sleeper both --network inside >/dev/null
+	run berth network connect outside both
+	assert_success
+	run berth exec both ip route
+	assert_output_contains "default via 10.77.4.1 dev eth1"
+	berth rm -f web both
 	assert_no_container_leftovers
 }
 
