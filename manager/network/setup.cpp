@@ -140,13 +140,17 @@ Result<std::string> hosts_text(Engine& e, NetworkStore& store, const ContainerRe
 }
 
 Result<std::string> resolv_text(const RunOptions& o) {
-    std::string host = read_file("/etc/resolv.conf").value_or("");
+    std::string host = read_file(kHostResolvConf).value_or("");
     if (o.network == "host") return host;
     // A host with a local resolver (systemd-resolved's 127.0.0.53): its
     // upstream servers are what a container can reach.
+    std::optional<std::string> resolved;
     if (only_loopback_nameservers(host))
-        if (auto up = read_file("/run/systemd/resolve/resolv.conf")) host = *up;
-    return make_resolv_conf(host, o.dns, o.dns_search, o.dns_options);
+        if (auto up = read_file(kResolvedResolvConf)) resolved = std::move(*up);
+    auto conf = container_resolv_conf(host, resolved, o.dns, o.dns_search, o.dns_options);
+    // Without a network of its own (none) it has nothing to ask anyway.
+    if (!conf.warning.empty() && has_own_networks(o)) log::warn(conf.warning);
+    return conf.text;
 }
 
 // Rewrites the hosts files of every container on `network` (a user network)

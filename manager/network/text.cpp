@@ -90,6 +90,20 @@ std::string make_resolv_conf(std::string_view host, const std::vector<std::strin
     return out;
 }
 
+ResolvConf container_resolv_conf(std::string_view host, const std::optional<std::string>& resolved,
+                                 const std::vector<std::string>& dns, const std::vector<std::string>& search,
+                                 const std::vector<std::string>& options) {
+    bool local = only_loopback_nameservers(host);
+    std::string_view from = local && resolved ? std::string_view(*resolved) : host;
+    ResolvConf out{make_resolv_conf(from, dns, search, options), ""};
+    // A --dns on a loopback address is the user's choice (a resolver inside).
+    if (dns.empty() && out.text.find("nameserver ") == std::string::npos)
+        out.warning = cat(kHostResolvConf, " has no nameserver but loopback ones, which a container cannot reach, and ",
+                          resolved ? cat(kResolvedResolvConf, " has none either") : cat("there is no ", kResolvedResolvConf),
+                          ": the container gets no nameserver; give one with --dns");
+    return out;
+}
+
 std::vector<std::string> port_lines(const std::vector<PortBinding>& ports, std::string_view filter) {
     std::string want(filter);
     if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";

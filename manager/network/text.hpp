@@ -38,6 +38,25 @@ std::string make_resolv_conf(std::string_view host, const std::vector<std::strin
 // 127.0.0.53, dnsmasq) whose upstream list is elsewhere.
 bool only_loopback_nameservers(std::string_view text);
 
+// The host's resolver configuration, and systemd-resolved's list of its
+// upstream servers (the first names only its stub, 127.0.0.53).
+inline constexpr const char* kHostResolvConf = "/etc/resolv.conf";
+inline constexpr const char* kResolvedResolvConf = "/run/systemd/resolve/resolv.conf";
+
+struct ResolvConf {
+    std::string text;     // the container's /etc/resolv.conf
+    std::string warning;  // one line when the container gets no nameserver, else ""
+};
+
+// The container's resolv.conf (make_resolv_conf) from the host's files:
+// `host` is kHostResolvConf's text, `resolved` kResolvedResolvConf's (nullopt
+// when there is none), taken instead when the host's names only loopback
+// nameservers. No nameserver left and no --dns: `warning` names the host's
+// file and suggests --dns (berth makes up no public server).
+ResolvConf container_resolv_conf(std::string_view host, const std::optional<std::string>& resolved,
+                                 const std::vector<std::string>& dns, const std::vector<std::string>& search,
+                                 const std::vector<std::string>& options);
+
 // One published port as it is bound: `berth port` and inspect.
 struct PortBinding {
     std::string host_ip;  // "" = every address

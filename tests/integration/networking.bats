@@ -900,6 +900,27 @@ stop_listener() {
 	assert_no_container_leftovers
 }
 
+@test "resolv.conf: a host with only loopback nameservers and no systemd-resolved file: the container gets none and berth warns, naming the file and --dns" {
+	printf 'nameserver 127.0.0.53\nsearch lan\n' >"$BATS_TEST_TMPDIR/resolv.conf"
+	# Such a host, in a mount namespace of berth's own: the host's files stay as they are.
+	local host_files='mount --bind "$1" /etc/resolv.conf || exit 1
+		if [ -d /run/systemd/resolve ]; then mount -t tmpfs none /run/systemd/resolve || exit 1; fi
+		shift; exec "$@"'
+	run --separate-stderr unshare -m --propagation private sh -c "$host_files" _ "$BATS_TEST_TMPDIR/resolv.conf" \
+		nsenter --net="$RUNROOT.net" "$BERTH" --root "$ROOT" --runroot "$RUNROOT" run --rm busybox cat /etc/resolv.conf
+	assert_success
+	assert_output "search lan"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line on stderr:" "$stderr"
+	[[ $stderr == *'level=warning msg="/etc/resolv.conf has no nameserver but loopback ones'*'give one with --dns"' ]] ||
+		fail "stderr:" "$stderr"
+	run --separate-stderr unshare -m --propagation private sh -c "$host_files" _ "$BATS_TEST_TMPDIR/resolv.conf" \
+		nsenter --net="$RUNROOT.net" "$BERTH" --root "$ROOT" --runroot "$RUNROOT" run --rm --dns 10.0.0.53 busybox cat /etc/resolv.conf
+	assert_success
+	assert_output $'search lan\nnameserver 10.0.0.53'
+	[ -z "$stderr" ] || fail "a warning with --dns:" "$stderr"
+	assert_no_container_leftovers
+}
+
 @test "bad values are refused (125, one line naming the value) and nothing is left" {
 	local v
 	run --separate-stderr berth run -d --network NOPE busybox sleep 100

@@ -45,6 +45,51 @@ TEST_CASE("resolv.conf: --dns, --dns-search and --dns-option replace the host's"
     CHECK(make_resolv_conf(host, {}, {"."}, {}) == "nameserver 192.0.2.1\noptions ndots:2\n");
 }
 
+TEST_CASE("resolv.conf: a host with only loopback nameservers gets systemd-resolved's upstream servers", "[network]") {
+    std::string host = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n";
+    std::string resolved = "nameserver 192.0.2.1\nnameserver 2001:db8::1\nsearch corp.example\n";
+    auto conf = container_resolv_conf(host, resolved, {}, {}, {});
+    CHECK(conf.text == "search corp.example\nnameserver 192.0.2.1\nnameserver 2001:db8::1\n");
+    CHECK(conf.warning.empty());
+    // A host whose own servers are reachable: the resolved file is not used.
+    conf = container_resolv_conf("nameserver 198.51.100.1\n", resolved, {}, {}, {});
+    CHECK(conf.text == "nameserver 198.51.100.1\n");
+    CHECK(conf.warning.empty());
+}
+
+TEST_CASE("resolv.conf: no nameserver left gives none and a one-line warning suggesting --dns", "[network]") {
+    std::string host = "nameserver 127.0.0.53\nnameserver ::1\nsearch lan\n";
+    auto conf = container_resolv_conf(host, std::nullopt, {}, {}, {});
+    CHECK(conf.text == "search lan\n");
+    CHECK(conf.warning ==
+          "/etc/resolv.conf has no nameserver but loopback ones, which a container cannot reach, and there is no "
+          "/run/systemd/resolve/resolv.conf: the container gets no nameserver; give one with --dns");
+    // A resolved file that names only its stub (or nothing) is no help either.
+    conf = container_resolv_conf(host, std::string("nameserver 127.0.0.53\n"), {}, {}, {});
+    CHECK(conf.text.find("nameserver") == std::string::npos);
+    CHECK(conf.warning ==
+          "/etc/resolv.conf has no nameserver but loopback ones, which a container cannot reach, and "
+          "/run/systemd/resolve/resolv.conf has none either: the container gets no nameserver; give one with --dns");
+    // No host file at all (read as empty).
+    CHECK_FALSE(container_resolv_conf("", std::nullopt, {}, {}, {}).warning.empty());
+    CHECK(conf.warning.find('\n') == std::string::npos);
+}
+
+TEST_CASE("resolv.conf: --dns overrides, with no warning, whatever the host has", "[network]") {
+    auto conf = container_resolv_conf("nameserver 127.0.0.53\n", std::nullopt, {"192.0.2.53"}, {}, {});
+    CHECK(conf.text == "nameserver 192.0.2.53\n");
+    CHECK(conf.warning.empty());
+    conf = container_resolv_conf("nameserver 127.0.0.53\n", std::string("nameserver 192.0.2.1\n"), {"192.0.2.53"},
+                                 {}, {});
+    CHECK(conf.text == "nameserver 192.0.2.53\n");
+    conf = container_resolv_conf("nameserver 198.51.100.1\n", std::nullopt, {"192.0.2.53", "192.0.2.54"}, {}, {});
+    CHECK(conf.text == "nameserver 192.0.2.53\nnameserver 192.0.2.54\n");
+    // A loopback --dns is the user's choice (a resolver in the container).
+    conf = container_resolv_conf("nameserver 127.0.0.53\n", std::nullopt, {"127.0.0.1"}, {}, {});
+    CHECK(conf.text == "nameserver 127.0.0.1\n");
+    CHECK(conf.warning.empty());
+}
+
 TEST_CASE("port lines: docker's format, filtered by port and protocol", "[network]") {
     std::vector<PortBinding> ports = {{"", 8080, 80, "tcp"}, {"127.0.0.1", 5353, 53, "udp"}, {"::1", 8443, 443, "tcp"}};
     CHECK(port_lines(ports, "") == std::vector<std::string>{"80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353",
