@@ -695,6 +695,13 @@ stop_listener() {
 	[[ ${lines[0]} =~ inet\ 10\.77\.1\.[0-9]+/24 ]] || fail "eth0:" "$output"
 	[[ ${lines[1]} =~ inet\ 10\.77\.2\.[0-9]+/24 ]] || fail "eth1:" "$output"
 	assert_output_contains "default via 10.77.1.1 dev eth0"
+	# --gateway: the container's default route goes there, and the bridge has that address.
+	run berth run --rm --network netb busybox ip route
+	assert_success
+	assert_output_contains "default via 10.77.2.254 dev eth0"
+	run in_netns ip -o -4 addr show dev "$(berth network inspect netb | jq -r '.[0].network_interface')"
+	assert_success
+	assert_output_contains "inet 10.77.2.254/24"
 
 	local hot
 	hot=$(run_sleeper hot --network neta)
@@ -769,6 +776,30 @@ stop_listener() {
 	assert_output "served-by-web"
 	run berth exec web ip route
 	assert_output_contains "default via 10.77.6.1 dev eth0"
+	berth rm -f web
+	assert_no_container_leftovers "$id"
+}
+
+@test "after a reboot (bridge, table inet berth and the run root's boot id gone), start makes bridge and rules again; the published port answers" {
+	berth network create --subnet 10.77.8.0/24 bootnet >/dev/null
+	local id br
+	id=$(run_web web --network bootnet -p 127.0.0.1:8080:80)
+	br=$(berth network inspect bootnet | jq -r '.[0].network_interface')
+	run berth stop -t 1 web
+	assert_success
+	# What a reboot takes: the bridge, the table, and the boot id on the run
+	# root (a tmpfs), which tells berth the machine came up again.
+	in_netns ip link del "$br"
+	in_netns nft delete table inet berth
+	rm "$RUNROOT/boot-id"
+	run berth start web
+	assert_success
+	wait_get http://127.0.0.1:8080/ served-by-web
+	run in_netns ip -o -4 addr show dev "$br"
+	assert_output_contains "inet 10.77.8.1/24"
+	run in_netns nft list table inet berth
+	assert_output_contains '"net:bootnet"' "\"ctr:$id\""
+	[ -s "$RUNROOT/boot-id" ] || fail "no boot id written again"
 	berth rm -f web
 	assert_no_container_leftovers "$id"
 }
