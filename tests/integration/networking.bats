@@ -826,8 +826,10 @@ stop_listener() {
 	assert_failure
 	run berth exec ca cat /etc/hosts
 	assert_output_not_contains webb
-	# The default bridge is another network too.
-	run berth run --rm busybox timeout 2 wget -q -O- "http://$ipa/"
+	# The default bridge is another network too. (Under a sh that waits:
+	# timeout's SIGTERM is ignored by a pid 1 without a handler, and wget
+	# would wait out the kernel's two minutes of SYN retries.)
+	run berth run --rm busybox sh -c 'timeout 2 wget -q -O- "http://$0/" || exit 1' "$ipa"
 	assert_failure
 	run netns_get "http://$ipa/"
 	assert_output "served-by-weba"
