@@ -460,11 +460,9 @@ stop_listener() {
 	run netns_get http://127.0.0.1:8080/ 2
 	assert_failure
 	berth start web
-	wait_for_log web ready
+	# (The log still has the first run's "ready": wait for an answer.)
 	wait_rules "$id" some
-	run netns_get http://127.0.0.1:8080/
-	assert_success
-	assert_output "served-by-web"
+	wait_get http://127.0.0.1:8080/ "served-by-web"
 	run berth port web
 	assert_output "80/tcp -> 127.0.0.1:8080"
 
