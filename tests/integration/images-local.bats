@@ -330,37 +330,6 @@ with tarfile.open(sys.argv[1], "w") as t:
 	[ "$(jq -r 'map(.Names | length) | sort | join(",")' <<<"$output")" = "0,2" ] || fail "$output"
 }
 
-# store_blob DIR FILE: moves FILE into DIR/blobs/sha256 under its digest, prints the hex.
-store_blob() {
-	local d
-	d=$(sha256sum "$2" | cut -d' ' -f1)
-	mv "$2" "$1/blobs/sha256/$d"
-	echo "$d"
-}
-
-# variant OUT.tar NAME JQ: the busybox image named NAME with its config changed
-# by the jq filter JQ: another image with the same layer.
-variant() {
-	local x manifest config
-	x=$(mktemp -d "$BATS_TEST_TMPDIR/variant.XXXXXX")
-	tar -C "$x" -xf "$IMAGE"
-	manifest=$(jq -r '.manifests[0].digest[7:]' "$x/index.json")
-	config=$(jq -r '.config.digest[7:]' "$x/blobs/sha256/$manifest")
-	jq -c "$3" "$x/blobs/sha256/$config" >"$x/config.json"
-	rm "$x/blobs/sha256/$config"
-	config=$(store_blob "$x" "$x/config.json")
-	jq -c --arg c "sha256:$config" --argjson s "$(stat -c %s "$x/blobs/sha256/$config")" \
-		'.config.digest = $c | .config.size = $s' "$x/blobs/sha256/$manifest" >"$x/manifest.json"
-	rm "$x/blobs/sha256/$manifest"
-	manifest=$(store_blob "$x" "$x/manifest.json")
-	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" --arg n "$2" \
-		'.manifests[0].digest = $m | .manifests[0].size = $s |
-		 .manifests[0].annotations = {"io.containerd.image.name": $n, "org.opencontainers.image.ref.name": $n}' "$x/index.json" >"$x/index.new"
-	mv "$x/index.new" "$x/index.json"
-	tar -C "$x" -cf "$1" .
-	rm -rf "$x"
-}
-
 # with_history OUT.tar: the busybox image with a history of one layer entry
 # and one empty_layer entry (a config change).
 with_history() {

@@ -248,3 +248,35 @@ exit_code_in() {
 	done
 	cat "$1"
 }
+
+# store_blob DIR FILE: moves FILE into DIR/blobs/sha256 under its digest, prints the hex.
+store_blob() {
+	local d
+	d=$(sha256sum "$2" | cut -d' ' -f1)
+	mv "$2" "$1/blobs/sha256/$d"
+	echo "$d"
+}
+
+# variant OUT.tar NAME JQ: the busybox image ($IMAGE) named NAME with its
+# config changed by the jq filter JQ: another image with the same layer (a
+# history, a StopSignal: what berth commit has no change for).
+variant() {
+	local x manifest config
+	x=$(mktemp -d "$BATS_TEST_TMPDIR/variant.XXXXXX")
+	tar -C "$x" -xf "$IMAGE"
+	manifest=$(jq -r '.manifests[0].digest[7:]' "$x/index.json")
+	config=$(jq -r '.config.digest[7:]' "$x/blobs/sha256/$manifest")
+	jq -c "$3" "$x/blobs/sha256/$config" >"$x/config.json"
+	rm "$x/blobs/sha256/$config"
+	config=$(store_blob "$x" "$x/config.json")
+	jq -c --arg c "sha256:$config" --argjson s "$(stat -c %s "$x/blobs/sha256/$config")" \
+		'.config.digest = $c | .config.size = $s' "$x/blobs/sha256/$manifest" >"$x/manifest.json"
+	rm "$x/blobs/sha256/$manifest"
+	manifest=$(store_blob "$x" "$x/manifest.json")
+	jq -c --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$x/blobs/sha256/$manifest")" --arg n "$2" \
+		'.manifests[0].digest = $m | .manifests[0].size = $s |
+		 .manifests[0].annotations = {"io.containerd.image.name": $n, "org.opencontainers.image.ref.name": $n}' "$x/index.json" >"$x/index.new"
+	mv "$x/index.new" "$x/index.json"
+	tar -C "$x" -cf "$1" .
+	rm -rf "$x"
+}
