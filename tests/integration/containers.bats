@@ -443,6 +443,8 @@ ps_header() {
 	berth run -d --name aligned busybox sh -c 'sleep 100; echo a command longer than the column' >/dev/null
 	run berth ps
 	assert_success
+	# Positions in characters ("…" is one), whatever locale the suite runs in.
+	local LC_ALL=C.UTF-8
 	local h=${lines[0]} col pos
 	for col in STATUS RESTARTS NAMES; do
 		pos=${h%%"$col"*}
