@@ -173,6 +173,17 @@ Result<void> write_file(const std::string& path, std::string_view data, mode_t m
     return {};
 }
 
+Result<bool> rewrite_file(const std::string& path, std::string_view data) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return false;
+        return ErrnoErr("open ", path);
+    }
+    TRY(write_all(fd.get(), data, path));
+    if (::close(fd.release()) < 0 && errno != EINTR) return ErrnoErr("close ", path);
+    return true;
+}
+
 Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
     std::string tmp = path + ".tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, mode));

@@ -29,6 +29,10 @@ Result<std::string> read_file(const std::string& path);
 Result<std::string> random_hex_id();
 // Writes (O_WRONLY|O_TRUNC|O_CREAT, mode) without rename; for /proc, cgroup files.
 Result<void> write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Replaces the content of the existing file at `path` in place (its inode,
+// e.g. one bind-mounted elsewhere, stays); false when there is none: it is
+// never created (its directory may be going away).
+Result<bool> rewrite_file(const std::string& path, std::string_view data);
 // write to PATH.tmp, fsync, rename over PATH: readers see the old or the new file.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 // mkdir -p; existing directories are fine.

@@ -162,13 +162,13 @@ Result<void> rewrite_hosts_of(Engine& e, NetworkStore& store, const std::string&
     for (const auto& l : TRY(store.leases_of_network(network))) {
         if (!done.insert(l.container_id).second) continue;
         auto c = TRY(e.containers.get(l.container_id));
-        if (!c) continue;
+        if (!c || c->state == "removing") continue;
         auto o = container_options(*c);
         if (!o) continue;
-        std::string path = e.paths.dir(c->id) + "/hosts";
-        if (!path_exists(path)) continue;  // not made yet: its create writes it
         // In place: the file is bind-mounted into the running container.
-        TRY(write_file(path, TRY(hosts_text(e, store, *c, *o))));
+        // Never made: not there yet, its create writes it; gone, its
+        // container is being removed at this moment (another berth rm).
+        TRY(rewrite_file(e.paths.dir(c->id) + "/hosts", TRY(hosts_text(e, store, *c, *o))));
     }
     return {};
 }
@@ -638,8 +638,7 @@ Result<void> rewrite_hosts(Engine& e, const ContainerRecord& c) {
     auto o = TRY(container_options(c));
     if (o.network == "host" || o.network.starts_with("container:")) return {};
     NetworkStore store(e.db());
-    std::string path = e.paths.dir(c.id) + "/hosts";
-    if (path_exists(path)) TRY(write_file(path, TRY(hosts_text(e, store, c, o))));
+    TRY(rewrite_file(e.paths.dir(c.id) + "/hosts", TRY(hosts_text(e, store, c, o))));
     std::vector<std::string> nets;
     for (const auto& a : TRY(attachments(store, c.id))) nets.push_back(a.network);
     return update_peers(e, nets);

@@ -1124,3 +1124,25 @@ stop_listener() {
 	berth rm kept
 	assert_no_container_leftovers "$id"
 }
+
+@test "rm of containers on one user network at once: each rm rewrites the others' hosts, none fails on a directory another removes" {
+	berth network create together >/dev/null
+	local round i pids ids=()
+	for round in 1 2 3; do
+		for i in 1 2 3 4 5 6; do ids+=("$(berth run -d --name "c$round$i" --network together busybox sleep 1000)"); done
+		# Stopped first, as docker-compose down does: the removals then race.
+		berth stop -t 0 "c${round}1" "c${round}2" "c${round}3" "c${round}4" "c${round}5" "c${round}6" >/dev/null
+		pids=()
+		for i in 1 2 3 4 5 6; do
+			berth rm "c$round$i" >"$BATS_TEST_TMPDIR/rm$i.out" 2>&1 &
+			pids+=($!)
+		done
+		for i in 1 2 3 4 5 6; do
+			wait "${pids[i - 1]}" || fail "rm c$round$i failed:" "$(cat "$BATS_TEST_TMPDIR/rm$i.out")"
+		done
+	done
+	run berth ps -aq
+	assert_output ""
+	berth network rm together >/dev/null
+	assert_no_container_leftovers "${ids[@]}"
+}
