@@ -215,6 +215,15 @@ HttpError api_error(const Error& e) {
     return HttpError{status, m};
 }
 
+bool send_stream_head(Call& c, std::vector<std::pair<std::string, std::string>> headers) {
+    ResponseHead h;
+    h.headers = std::move(headers);
+    h.headers.emplace_back("Api-Version", kApiVersion);
+    h.close = !c.req.keep_alive;
+    c.responded = true;
+    return bool(c.conn.write_all(format_head(h)));
+}
+
 ApiResult send(Call& c, int status, std::string_view content_type, std::string_view body,
                std::vector<std::pair<std::string, std::string>> headers) {
     ResponseHead h;

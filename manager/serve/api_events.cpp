@@ -35,11 +35,7 @@ ApiResult events(Call& c) {
                 if (auto r = add_event_filter(filters, k, x); !r) return std::unexpected(http_error(400, r.error().what()));
         }
     }
-    ResponseHead h;
-    h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    if (!c.conn.write_all(format_head(h))) return {};
+    if (!send_stream_head(c, {{"Content-Type", "application/json"}})) return {};
     ChunkedWriter w(c.conn);
     bool broken = false;
     // Without since, only what happens from now on (docker's).

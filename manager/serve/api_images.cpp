@@ -82,13 +82,7 @@ public:
     explicit JsonLines(Call& c) : c_(c), w_(c.conn) {}
     void line(const json::Value& v) {
         if (broken_) return;
-        if (!c_.responded) {
-            ResponseHead h;
-            h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
-            h.close = !c_.req.keep_alive;
-            c_.responded = true;
-            if (!c_.conn.write_all(format_head(h))) broken_ = true;
-        }
+        if (!c_.responded && !send_stream_head(c_, {{"Content-Type", "application/json"}})) broken_ = true;
         if (!broken_ && !w_.write(json::write(v) + "\r\n")) broken_ = true;
     }
     void finish() {

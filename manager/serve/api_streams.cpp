@@ -103,11 +103,7 @@ ApiResult container_wait(Call& c) {
     // The exit before this wait does not count for next-exit and removed.
     auto before = exit_info(*e, rec.id, false);
     std::string old_finish = before ? before->finished_at : "";
-    ResponseHead h;
-    h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    if (auto r = c.conn.write_all(format_head(h)); !r) return std::unexpected(http_error(500, r.error().what()));
+    if (!send_stream_head(c, {{"Content-Type", "application/json"}})) return {};
     ChunkedWriter w(c.conn);
     if (cond == "not-running" && !running(rec.state) && rec.state != "created") return write_wait_result(w, rec.exit_code);
     std::optional<int64_t> code;
@@ -296,12 +292,9 @@ ApiResult container_logs(Call& c) {
         if (!t) return std::unexpected(http_error(400, t.error().what()));
         *field = *t;
     }
-    ResponseHead h;
-    h.headers = {{"Content-Type", o->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"},
-                 {"Api-Version", kApiVersion}};
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    if (auto r = c.conn.write_all(format_head(h)); !r) return std::unexpected(http_error(500, r.error().what()));
+    if (!send_stream_head(
+            c, {{"Content-Type", o->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"}}))
+        return {};
     ChunkedWriter w(c.conn);
     bool broken = false;
     lo.sink = [&](bool is_stderr, std::string_view text) {

@@ -154,11 +154,7 @@ ApiResult container_stats(Call& c) {
         Sample now = running ? take(rec.pid) : pre;
         return send_json(c, 200, stats_json(rec, pre, now));
     }
-    ResponseHead h;
-    h.headers = {{"Content-Type", "application/json"}, {"Api-Version", kApiVersion}};
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    if (!c.conn.write_all(format_head(h))) return {};
+    if (!send_stream_head(c, {{"Content-Type", "application/json"}})) return {};
     ChunkedWriter w(c.conn);
     for (;;) {
         std::this_thread::sleep_for(std::chrono::seconds(1));

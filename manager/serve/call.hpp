@@ -45,6 +45,9 @@ ApiResult send(Call& c, int status, std::string_view content_type, std::string_v
                std::vector<std::pair<std::string, std::string>> headers = {});
 ApiResult send_json(Call& c, int status, const json::Value& v);
 ApiResult send_empty(Call& c, int status);  // 204, 304: no body
+// The head of a 200 whose chunked body follows as it comes (events, stats,
+// logs, wait, pull, save); Api-Version is added. False: the client is gone.
+bool send_stream_head(Call& c, std::vector<std::pair<std::string, std::string>> headers);
 ApiResult send_error(Call& c, const HttpError& e);
 
 // The request's JSON body (16 MiB at most). `optional`: no body is null.

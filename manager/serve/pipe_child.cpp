@@ -42,12 +42,7 @@ PipeChild spawn_on(int fd, int target, const std::function<Result<void>()>& fn) 
 }
 
 bool stream_from(Call& c, UniqueFd fd, PipeChild& child, std::vector<std::pair<std::string, std::string>> headers) {
-    ResponseHead h;
-    h.headers = std::move(headers);
-    h.headers.emplace_back("Api-Version", kApiVersion);
-    h.close = !c.req.keep_alive;
-    c.responded = true;
-    bool ok = bool(c.conn.write_all(format_head(h)));
+    bool ok = send_stream_head(c, std::move(headers));
     ChunkedWriter out(c.conn);
     char buf[65536];
     ssize_t n;
