@@ -1,8 +1,4 @@
 // Container verbs that read or tidy: top, stats, rename, diff, container prune.
-#include <dirent.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,12 +13,9 @@
 #include "manager/cli/args.hpp"
 #include "manager/cli/commands.hpp"
 #include "manager/containers/lifecycle.hpp"
-#include "manager/containers/names.hpp"
 #include "manager/containers/process.hpp"
 #include "manager/containers/stats.hpp"
 #include "manager/containers/tidy.hpp"
-#include "manager/images/sqlite.hpp"
-#include "manager/network/setup.hpp"
 
 namespace berth::manager {
 

@@ -714,10 +714,13 @@ Result<void> finish_interrupted_start(Engine& e, ContainerRecord& c) {
     return {};
 }
 
-// What a start leaves that a created or exited container should not have.
+// What a start leaves that a created or exited container should not have:
+// its network namespace (port rules are set only inside it, and every path
+// that drops it removes them first), or a shim at work. Not ports.json: an
+// exited container keeps its claimed ports there (every ps would undo it).
 bool start_left_over(Engine& e, const ContainerRecord& c) {
     if (c.state != "created" && c.state != "exited") return false;
-    if (path_exists(netns_path(e, c.id)) || path_exists(e.paths.dir(c.id) + "/ports.json")) return true;
+    if (path_exists(netns_path(e, c.id))) return true;
     // An exited container's shim lives on for a moment after it wrote the
     // exit file (its exit command runs); a starting shim removes that file first.
     return !path_exists(e.paths.exit_file(c.id)) && live_shim(e, c.id) != 0;

@@ -215,6 +215,13 @@ HttpError api_error(const Error& e) {
     return HttpError{status, m};
 }
 
+std::expected<WindowSize, HttpError> window_size(Call& c) {
+    auto h = parse_u64(c.req.param("h")), w = parse_u64(c.req.param("w"));
+    if (!h || !w || *h > 65535 || *w > 65535)
+        return std::unexpected(http_error(400, cat("bad window size h=", c.req.param("h"), " w=", c.req.param("w"))));
+    return WindowSize{static_cast<unsigned short>(*h), static_cast<unsigned short>(*w)};
+}
+
 bool send_stream_head(Call& c, std::vector<std::pair<std::string, std::string>> headers) {
     ResponseHead h;
     h.headers = std::move(headers);

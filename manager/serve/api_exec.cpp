@@ -173,16 +173,14 @@ ApiResult exec_inspect(Call& c) {
 ApiResult exec_resize(Call& c) {
     Engine* e = TRY(c.engine());
     auto x = TRY(load_exec(c, *e, c.args.at(0)));
-    auto h = parse_u64(c.req.param("h")), w = parse_u64(c.req.param("w"));
-    if (!h || !w || *h > 65535 || *w > 65535)
-        return std::unexpected(http_error(400, cat("invalid window size h=", c.req.param("h"), " w=", c.req.param("w"))));
+    auto size = TRY(window_size(c));
     const json::Value* server = x.find("ConsoleServer");
     const json::Value* fd = x.find("ConsoleFd");
     if (!flag_of(x, "Running") || !server || !fd || server->is_null()) return send(c, 200, "", "");
     pid_t pid = static_cast<pid_t>(server->as_int64().value_or(0));
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     UniqueFd master(pidfd ? static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd->as_int64().value_or(-1), 0)) : -1);
-    struct winsize ws {static_cast<unsigned short>(*h), static_cast<unsigned short>(*w), 0, 0};
+    struct winsize ws {size.rows, size.cols, 0, 0};
     // The exec ended meanwhile: nothing to resize.
     if (master && ::ioctl(master.get(), TIOCSWINSZ, &ws) < 0 && errno != ENOTTY)
         return std::unexpected(http_error(500, cat("resize exec ", c.args.at(0), ": ", std::strerror(errno))));

@@ -249,9 +249,7 @@ ApiResult container_attach(Call& c) {
 ApiResult container_resize(Call& c) {
     auto rec = TRY(find_container(c, c.args.at(0)));
     Engine* e = TRY(c.engine());
-    auto h = parse_u64(c.req.param("h")), w = parse_u64(c.req.param("w"));
-    if (!h || !w || *h > 65535 || *w > 65535)
-        return std::unexpected(http_error(400, cat("bad window size h=", c.req.param("h"), " w=", c.req.param("w"))));
+    auto size = TRY(window_size(c));
     if (!running(rec.state)) return std::unexpected(http_error(409, cat("Container ", rec.id, " is not running")));
     struct sockaddr_un sa {};
     sa.sun_family = AF_UNIX;
@@ -261,7 +259,7 @@ ApiResult container_resize(Call& c) {
     UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
         return std::unexpected(http_error(500, cat("connect ", path, ": ", std::strerror(errno))));
-    std::string cmd = cat("resize ", *h, " ", *w);
+    std::string cmd = cat("resize ", size.rows, " ", size.cols);
     char reply[512];
     ssize_t n = -1;
     if (::send(s.get(), cmd.data(), cmd.size(), MSG_NOSIGNAL) >= 0) n = ::recv(s.get(), reply, sizeof reply, 0);

@@ -48,6 +48,11 @@ ApiResult send_empty(Call& c, int status);  // 204, 304: no body
 // The head of a 200 whose chunked body follows as it comes (events, stats,
 // logs, wait, pull, save); Api-Version is added. False: the client is gone.
 bool send_stream_head(Call& c, std::vector<std::pair<std::string, std::string>> headers);
+// ?h=ROWS&w=COLS of a resize (0 to 65535 each), else a 400.
+struct WindowSize {
+    unsigned short rows, cols;
+};
+std::expected<WindowSize, HttpError> window_size(Call& c);
 ApiResult send_error(Call& c, const HttpError& e);
 
 // The request's JSON body (16 MiB at most). `optional`: no body is null.
